@@ -1,0 +1,1 @@
+//! Fixed-width bit-packing of unsigned integers (filled by the codec work).

@@ -1,0 +1,1 @@
+//! Bloom filters for SSTables (filled by the SSTable work).

@@ -1,0 +1,22 @@
+//! Pure encodings: no I/O, no file names. Decoders take untrusted bytes and return
+//! [`DecodeError`] instead of panicking; callers turn it into
+//! [`crate::Error::Corruption`] with the file and offset they know.
+
+pub mod bitpack;
+pub mod bloom;
+pub mod checksum;
+pub mod float;
+pub mod timestamp;
+pub mod varint;
+
+/// Why a buffer did not decode. Carries a static description of the failed check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeError(pub &'static str);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}

@@ -1,0 +1,4 @@
+//! The key-value LSM store (seed: LSMTree).
+
+pub mod iter;
+pub mod key;
