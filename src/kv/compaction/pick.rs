@@ -1,0 +1,85 @@
+//! Which compaction to run next: leveled, by score.
+//!
+//! Level 0 scores `files / l0_compaction_trigger`; level `n >= 1` scores
+//! `bytes / target(n)` with `target(1) = level1_bytes` and each deeper level
+//! `level_size_multiplier` times larger. The highest score >= 1 wins (the last level
+//! never compacts further). A level-0 compaction takes every L0 file (they overlap, and
+//! taking all of them means no older L0 data is left above the output); a deeper level
+//! gives one file, chosen round-robin (the first file after the compaction pointer, the
+//! largest key of the last file compacted there), so every part of the key space is
+//! rewritten in turn. The files of the next level overlapping the inputs join them.
+
+use crate::kv::compaction::Compaction;
+use crate::kv::options::Options;
+use crate::kv::version::Version;
+use crate::kv::version_edit::NUM_LEVELS;
+
+/// Target size of level `level >= 1`.
+pub(crate) fn level_target(opts: &Options, level: usize) -> u64 {
+    let mut target = opts.level1_bytes;
+    for _ in 1..level {
+        target = target.saturating_mul(opts.level_size_multiplier);
+    }
+    target
+}
+
+/// The score of `level`: >= 1 means it needs a compaction.
+pub(crate) fn score(version: &Version, opts: &Options, level: usize) -> f64 {
+    if level == 0 {
+        version.files(0).len() as f64 / opts.l0_compaction_trigger.max(1) as f64
+    } else {
+        version.level_bytes(level) as f64 / level_target(opts, level).max(1) as f64
+    }
+}
+
+/// The compaction to run now, if any level needs one.
+pub(crate) fn pick<'p>(
+    version: &Version,
+    opts: &Options,
+    compact_pointer: impl Fn(usize) -> &'p [u8],
+) -> Option<Compaction> {
+    let (level, best) = (0..NUM_LEVELS - 1)
+        .map(|l| (l, score(version, opts, l)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    if best < 1.0 {
+        return None;
+    }
+    let inputs = if level == 0 {
+        version.files(0).to_vec()
+    } else {
+        let files = version.files(level);
+        let pointer = compact_pointer(level);
+        let i = if pointer.is_empty() {
+            0
+        } else {
+            files.partition_point(|f| f.meta().smallest.as_slice() <= pointer)
+        };
+        let f = files.get(i).or_else(|| files.first())?;
+        vec![f.clone()]
+    };
+    Some(Compaction::new(version, level, level + 1, inputs, true))
+}
+
+/// The (lo, hi) key bounds of an input set, for overlap queries.
+pub(crate) fn key_range(
+    files: &[std::sync::Arc<crate::kv::table_file::TableFile>],
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    let lo = files.iter().map(|f| &f.meta().smallest).min()?.clone();
+    let hi = files.iter().map(|f| &f.meta().largest).max()?.clone();
+    Some((lo, hi))
+}
+
+/// Bounds borrowing an inclusive `(lo, hi)` range.
+pub(crate) fn inclusive(
+    range: &(Vec<u8>, Vec<u8>),
+) -> (std::ops::Bound<&[u8]>, std::ops::Bound<&[u8]>) {
+    (
+        std::ops::Bound::Included(range.0.as_slice()),
+        std::ops::Bound::Included(range.1.as_slice()),
+    )
+}
+
+/// Whether some level scores >= 1.
+pub(crate) fn needs_compaction(version: &Version, opts: &Options) -> bool {
+    (0..NUM_LEVELS - 1).any(|l| score(version, opts, l) >= 1.0)
+}

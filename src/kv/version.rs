@@ -1,0 +1,171 @@
+//! A version: the set of live table files, level by level, at one moment.
+//!
+//! Versions are immutable and shared (`Arc`); an edit produces a new version. Level 0
+//! holds flush outputs, which may overlap; they are kept newest first (their sequence
+//! ranges are disjoint, so the first hit of a lookup is the newest). Levels 1 and deeper
+//! hold files with disjoint key ranges, sorted by key, and a user key lives in at most
+//! one file per level; for any user key, data in level `n` is newer than data in level
+//! `n + 1`.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use crate::Result;
+use crate::kv::key::ValueKind;
+use crate::kv::stats::{self, Counters, LevelStats};
+use crate::kv::table_file::TableFile;
+use crate::kv::version_edit::NUM_LEVELS;
+
+/// The newest version of a key found by a lookup: `(seq, kind, value)`.
+pub(crate) type Found = (u64, ValueKind, Vec<u8>);
+
+/// The live files of every level.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Version {
+    levels: [Vec<Arc<TableFile>>; NUM_LEVELS],
+}
+
+impl Version {
+    /// The files of `level`: newest first for L0, by key for deeper levels.
+    pub(crate) fn files(&self, level: usize) -> &[Arc<TableFile>] {
+        self.levels.get(level).map_or(&[], Vec::as_slice)
+    }
+
+    /// Total bytes of the files of `level`.
+    pub(crate) fn level_bytes(&self, level: usize) -> u64 {
+        self.files(level).iter().map(|f| f.meta().size).sum()
+    }
+
+    /// Files and bytes of every level.
+    pub(crate) fn level_stats(&self) -> Vec<LevelStats> {
+        (0..NUM_LEVELS)
+            .map(|l| LevelStats {
+                files: self.files(l).len(),
+                bytes: self.level_bytes(l),
+            })
+            .collect()
+    }
+
+    /// Every live file, all levels.
+    pub(crate) fn all_files(&self) -> impl Iterator<Item = (usize, &Arc<TableFile>)> {
+        self.levels
+            .iter()
+            .enumerate()
+            .flat_map(|(l, files)| files.iter().map(move |f| (l, f)))
+    }
+
+    /// The deepest level holding a file, if any.
+    pub(crate) fn deepest_nonempty_level(&self) -> Option<usize> {
+        (0..NUM_LEVELS).rev().find(|&l| !self.files(l).is_empty())
+    }
+
+    /// The files of `level` whose key range meets `(lo, hi)`, in the level's order.
+    pub(crate) fn overlapping(
+        &self,
+        level: usize,
+        lo: Bound<&[u8]>,
+        hi: Bound<&[u8]>,
+    ) -> Vec<Arc<TableFile>> {
+        let files = self.files(level);
+        if level == 0 {
+            return files
+                .iter()
+                .filter(|f| f.overlaps(lo, hi))
+                .cloned()
+                .collect();
+        }
+        // Sorted and disjoint: skip the files entirely below `lo`, stop past `hi`.
+        let first = match lo {
+            Bound::Included(k) => files.partition_point(|f| f.meta().largest.as_slice() < k),
+            Bound::Excluded(k) => files.partition_point(|f| f.meta().largest.as_slice() <= k),
+            Bound::Unbounded => 0,
+        };
+        files
+            .get(first..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|f| f.overlaps(lo, hi))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether any level deeper than `level` holds a file meeting `(lo, hi)`.
+    pub(crate) fn overlaps_below(&self, level: usize, lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> bool {
+        (level + 1..NUM_LEVELS).any(|l| !self.overlapping(l, lo, hi).is_empty())
+    }
+
+    /// The newest version of internal user key `key` with sequence number <= `seq` in
+    /// the tables, Bloom filters first.
+    pub(crate) fn get(&self, key: &[u8], seq: u64, counters: &Counters) -> Result<Option<Found>> {
+        let probe = |f: &Arc<TableFile>| -> Result<Option<Found>> {
+            if !f.table().may_contain(key) {
+                stats::add(&counters.bloom_negatives, 1);
+                return Ok(None);
+            }
+            f.table().get(key, seq)
+        };
+        for f in self.files(0).iter().filter(|f| in_range(f, key)) {
+            if let Some(found) = probe(f)? {
+                return Ok(Some(found));
+            }
+        }
+        for level in 1..NUM_LEVELS {
+            let files = self.files(level);
+            let i = files.partition_point(|f| f.meta().largest.as_slice() < key);
+            if let Some(f) = files.get(i).filter(|f| in_range(f, key))
+                && let Some(found) = probe(f)?
+            {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The version after removing `deleted` (`(level, number)`) and adding `added`.
+    /// Fails if a deleted file is not there, an added file is already there, or a level
+    /// >= 1 would hold overlapping files: the edit contradicts the current state.
+    pub(crate) fn apply(
+        &self,
+        deleted: &[(usize, u64)],
+        added: &[(usize, Arc<TableFile>)],
+    ) -> std::result::Result<Version, &'static str> {
+        let mut levels = self.levels.clone();
+        for &(level, number) in deleted {
+            let files = levels.get_mut(level).ok_or("level out of range")?;
+            let i = files
+                .iter()
+                .position(|f| f.number() == number)
+                .ok_or("edit deletes a file that is not in the version")?;
+            files.remove(i);
+        }
+        for (level, file) in added {
+            if levels.iter().flatten().any(|f| f.number() == file.number()) {
+                return Err("edit adds a file that is already in the version");
+            }
+            levels
+                .get_mut(*level)
+                .ok_or("level out of range")?
+                .push(Arc::clone(file));
+        }
+        for (level, files) in levels.iter_mut().enumerate() {
+            if level == 0 {
+                files.sort_by(|a, b| {
+                    (b.meta().max_seq, b.number()).cmp(&(a.meta().max_seq, a.number()))
+                });
+            } else {
+                files.sort_by(|a, b| a.meta().smallest.cmp(&b.meta().smallest));
+                if files
+                    .windows(2)
+                    .any(|w| w[0].meta().largest >= w[1].meta().smallest)
+                {
+                    return Err("files of a level >= 1 overlap");
+                }
+            }
+        }
+        Ok(Version { levels })
+    }
+}
+
+fn in_range(f: &TableFile, key: &[u8]) -> bool {
+    f.meta().smallest.as_slice() <= key && key <= f.meta().largest.as_slice()
+}
