@@ -99,3 +99,47 @@ impl KvIterator for LevelIter {
         self.skip_exhausted_files()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::test_util::{puts, sim_dir};
+
+    fn drain(it: &mut LevelIter) -> Vec<String> {
+        let mut out = Vec::new();
+        while it.valid() {
+            out.push(String::from_utf8(it.key().to_vec()).unwrap());
+            it.next().unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn walks_and_seeks_across_files() {
+        let (fs, dir) = sim_dir();
+        let files = vec![
+            puts(&fs, &dir, 1, 1, &["a", "b"]),
+            puts(&fs, &dir, 2, 1, &["d", "e"]),
+            puts(&fs, &dir, 3, 1, &["g"]),
+        ];
+        let mut it = LevelIter::new(files);
+        assert!(!it.valid());
+        it.seek_to_first().unwrap();
+        assert_eq!(drain(&mut it), ["a", "b", "d", "e", "g"]);
+        it.seek(b"c").unwrap();
+        assert_eq!(drain(&mut it), ["d", "e", "g"]);
+        it.seek(b"b").unwrap();
+        assert_eq!(it.key(), b"b");
+        assert_eq!(it.seq(), 1);
+        assert_eq!(it.value(), b"v1");
+        it.seek(b"f").unwrap();
+        assert_eq!(drain(&mut it), ["g"]);
+        it.seek(b"h").unwrap();
+        assert!(!it.valid());
+        assert_eq!(it.key(), b"");
+
+        let mut empty = LevelIter::new(Vec::new());
+        empty.seek_to_first().unwrap();
+        assert!(!empty.valid());
+    }
+}

@@ -30,6 +30,8 @@ mod store;
 mod super_version;
 mod table_file;
 mod table_writer;
+#[cfg(test)]
+mod test_util;
 mod version;
 mod version_edit;
 mod version_set;

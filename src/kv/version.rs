@@ -169,3 +169,103 @@ impl Version {
 fn in_range(f: &TableFile, key: &[u8]) -> bool {
     f.meta().smallest.as_slice() <= key && key <= f.meta().largest.as_slice()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::test_util::{puts, sim_dir, table};
+
+    fn incl<'a>(a: &'a str, b: &'a str) -> (Bound<&'a [u8]>, Bound<&'a [u8]>) {
+        (Bound::Included(a.as_bytes()), Bound::Included(b.as_bytes()))
+    }
+
+    #[test]
+    fn apply_orders_levels_and_rejects_contradictions() {
+        let (fs, dir) = sim_dir();
+        let old = puts(&fs, &dir, 1, 5, &["a", "m"]);
+        let new = puts(&fs, &dir, 2, 9, &["c", "z"]);
+        let l1a = puts(&fs, &dir, 3, 1, &["a", "f"]);
+        let l1b = puts(&fs, &dir, 4, 1, &["g", "k"]);
+        let v = Version::default()
+            .apply(
+                &[],
+                &[(0, old.clone()), (0, new.clone()), (1, l1b), (1, l1a)],
+            )
+            .unwrap();
+        let l0: Vec<u64> = v.files(0).iter().map(|f| f.number()).collect();
+        assert_eq!(l0, [2, 1], "L0 newest first");
+        let l1: Vec<u64> = v.files(1).iter().map(|f| f.number()).collect();
+        assert_eq!(l1, [3, 4], "L1 by key");
+        assert_eq!(v.deepest_nonempty_level(), Some(1));
+
+        assert!(v.apply(&[(0, 99)], &[]).is_err(), "deleting a missing file");
+        assert!(
+            v.apply(&[], &[(2, old.clone())]).is_err(),
+            "adding a live file"
+        );
+        let overlapping = puts(&fs, &dir, 5, 1, &["e", "h"]);
+        assert!(v.apply(&[], &[(1, overlapping)]).is_err(), "overlap in L1");
+        // A trivial move: delete from L0, add the same file to L2.
+        let moved = v.apply(&[(0, 1)], &[(2, old)]).unwrap();
+        assert_eq!(moved.files(0).len(), 1);
+        assert_eq!(moved.files(2)[0].number(), 1);
+    }
+
+    #[test]
+    fn overlapping_uses_key_ranges() {
+        let (fs, dir) = sim_dir();
+        let a = puts(&fs, &dir, 1, 1, &["a", "c"]);
+        let b = puts(&fs, &dir, 2, 1, &["e", "g"]);
+        let c = puts(&fs, &dir, 3, 1, &["i", "k"]);
+        let v = Version::default()
+            .apply(&[], &[(1, a), (1, b), (1, c)])
+            .unwrap();
+        let nums =
+            |files: Vec<Arc<TableFile>>| files.iter().map(|f| f.number()).collect::<Vec<_>>();
+        let (lo, hi) = incl("b", "f");
+        assert_eq!(nums(v.overlapping(1, lo, hi)), [1, 2]);
+        let (lo, hi) = incl("d", "d");
+        assert!(v.overlapping(1, lo, hi).is_empty());
+        assert_eq!(
+            nums(v.overlapping(1, Bound::Excluded(b"g"), Bound::Unbounded)),
+            [3]
+        );
+        assert_eq!(
+            nums(v.overlapping(1, Bound::Unbounded, Bound::Excluded(b"e"))),
+            [1]
+        );
+        assert!(v.overlaps_below(0, Bound::Included(b"j"), Bound::Unbounded));
+        assert!(!v.overlaps_below(1, Bound::Unbounded, Bound::Unbounded));
+    }
+
+    #[test]
+    fn get_returns_the_newest_version_visible_at_the_snapshot() {
+        let (fs, dir) = sim_dir();
+        let l1 = table(
+            &fs,
+            &dir,
+            1,
+            &[
+                ("k", 2, ValueKind::Put, "v2"),
+                ("x", 1, ValueKind::Put, "x1"),
+            ],
+        );
+        let l0_old = table(&fs, &dir, 2, &[("k", 5, ValueKind::Delete, "")]);
+        let l0_new = table(&fs, &dir, 3, &[("k", 8, ValueKind::Put, "v8")]);
+        let v = Version::default()
+            .apply(&[], &[(1, l1), (0, l0_old), (0, l0_new)])
+            .unwrap();
+        let c = Counters::default();
+        let get = |seq| v.get(b"k", seq, &c).unwrap().map(|(s, k, _)| (s, k));
+        assert_eq!(get(100), Some((8, ValueKind::Put)));
+        assert_eq!(get(7), Some((5, ValueKind::Delete)));
+        assert_eq!(get(4), Some((2, ValueKind::Put)));
+        assert_eq!(get(1), None);
+        assert_eq!(
+            v.get(b"x", 100, &c).unwrap().map(|f| f.2),
+            Some(b"x1".to_vec())
+        );
+        assert_eq!(v.get(b"q", 100, &c).unwrap(), None);
+        assert_eq!(v.level_stats()[0].files, 2);
+    }
+}

@@ -83,3 +83,66 @@ pub(crate) fn inclusive(
 pub(crate) fn needs_compaction(version: &Version, opts: &Options) -> bool {
     (0..NUM_LEVELS - 1).any(|l| score(version, opts, l) >= 1.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::test_util::{puts, sim_dir};
+
+    fn opts() -> Options {
+        Options::default()
+            .l0_compaction_trigger(2)
+            .level1_bytes(4096)
+            .level_size_multiplier(10)
+    }
+
+    #[test]
+    fn targets_grow_by_the_multiplier() {
+        let o = opts();
+        assert_eq!(level_target(&o, 1), 4096);
+        assert_eq!(level_target(&o, 3), 409_600);
+        let huge = Options::default().level1_bytes(u64::MAX / 2);
+        assert_eq!(level_target(&huge, 6), u64::MAX);
+    }
+
+    #[test]
+    fn l0_compacts_every_file_once_the_trigger_is_reached() {
+        let (fs, dir) = sim_dir();
+        let a = puts(&fs, &dir, 1, 1, &["a", "c"]);
+        let v = Version::default().apply(&[], &[(0, a)]).unwrap();
+        assert!(pick(&v, &opts(), |_| &[]).is_none());
+        assert!(!needs_compaction(&v, &opts()));
+        let b = puts(&fs, &dir, 2, 2, &["b", "d"]);
+        let under = puts(&fs, &dir, 3, 0, &["c", "cc"]);
+        let away = puts(&fs, &dir, 4, 0, &["x", "y"]);
+        let v = v.apply(&[], &[(0, b), (1, under), (1, away)]).unwrap();
+        assert!(needs_compaction(&v, &opts()));
+        let c = pick(&v, &opts(), |_| &[]).unwrap();
+        assert_eq!((c.level, c.output_level), (0, 1));
+        assert_eq!(c.inputs.len(), 2);
+        let next: Vec<u64> = c.next_inputs.iter().map(|f| f.number()).collect();
+        assert_eq!(next, [3]);
+        assert!(!c.is_trivial_move());
+    }
+
+    #[test]
+    fn deeper_levels_pick_round_robin() {
+        let (fs, dir) = sim_dir();
+        let keys: Vec<String> = (0..400).map(|i| format!("k{i:04}")).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let f1 = puts(&fs, &dir, 1, 1, &refs[..200]);
+        let f2 = puts(&fs, &dir, 2, 1, &refs[200..]);
+        let v = Version::default().apply(&[], &[(1, f1), (1, f2)]).unwrap();
+        let o = opts().level1_bytes(100);
+        assert!(score(&v, &o, 1) >= 1.0);
+        let first = pick(&v, &o, |_| &[]).unwrap();
+        assert_eq!(first.inputs[0].number(), 1);
+        assert!(first.is_trivial_move(), "nothing below: move it");
+        let pointer = first.inputs[0].meta().largest.clone();
+        let second = pick(&v, &o, |_| pointer.as_slice()).unwrap();
+        assert_eq!(second.inputs[0].number(), 2);
+        let last = b"k9999".to_vec();
+        let wrapped = pick(&v, &o, |_| last.as_slice()).unwrap();
+        assert_eq!(wrapped.inputs[0].number(), 1, "wraps around");
+    }
+}

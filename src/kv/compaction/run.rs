@@ -275,3 +275,46 @@ fn split(c: &Compaction, parts: usize) -> Vec<SubRange> {
     ranges.push(SubRange { start, end: None });
     ranges
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::test_util::{puts, sim_dir};
+
+    #[test]
+    fn split_cuts_at_file_boundaries_by_size() {
+        let (fs, dir) = sim_dir();
+        let keys: Vec<String> = (0..400).map(|i| format!("k{i:04}")).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let files: Vec<_> = (0..4)
+            .map(|i| {
+                puts(
+                    &fs,
+                    &dir,
+                    i + 1,
+                    1,
+                    &refs[i as usize * 100..(i as usize + 1) * 100],
+                )
+            })
+            .collect();
+        let added: Vec<_> = files.iter().map(|f| (1, Arc::clone(f))).collect();
+        let v = Version::default().apply(&[], &added).unwrap();
+        let c = Compaction::new(&v, 1, 2, files.clone(), false);
+
+        let one = split(&c, 1);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].start.is_none() && one[0].end.is_none());
+
+        let two = split(&c, 2);
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[0].end.as_deref(), Some(b"k0200".as_slice()));
+        assert_eq!(two[1].start.as_deref(), Some(b"k0200".as_slice()));
+        assert!(two[0].start.is_none() && two[1].end.is_none());
+
+        let many = split(&c, 16);
+        assert_eq!(many.len(), 4, "no more pieces than file boundaries");
+        for w in many.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+        }
+    }
+}
