@@ -361,3 +361,201 @@ fn works_on_the_real_file_system() {
     assert_eq!(stats.segments, 2);
     assert_eq!(got.last().unwrap(), &(2, b"last".to_vec()));
 }
+
+/// A file system over [`SimFs`] that counts fsyncs and, once armed, holds the next
+/// one at a gate until the test releases it (with success or failure). It makes group
+/// commit observable without timing assumptions.
+#[derive(Debug, Clone)]
+struct GatedFs {
+    inner: SimFs,
+    gate: Arc<Gate>,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    state: std::sync::Mutex<GateState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    armed: bool,
+    held: usize,
+    release: Option<bool>,
+    syncs: usize,
+}
+
+impl Gate {
+    fn arm(&self) {
+        self.state.lock().unwrap().armed = true;
+    }
+    fn wait_until_held(&self) {
+        let mut st = self.state.lock().unwrap();
+        while st.held == 0 {
+            st = self.changed.wait(st).unwrap();
+        }
+    }
+    fn release(&self, succeed: bool) {
+        self.state.lock().unwrap().release = Some(succeed);
+        self.changed.notify_all();
+    }
+    fn syncs(&self) -> usize {
+        self.state.lock().unwrap().syncs
+    }
+    /// Called by every fsync: counts it and holds it if the gate is armed.
+    fn pass(&self) -> tidestore::Result<()> {
+        let mut st = self.state.lock().unwrap();
+        st.syncs += 1;
+        if !st.armed {
+            return Ok(());
+        }
+        st.armed = false;
+        st.held += 1;
+        self.changed.notify_all();
+        while st.release.is_none() {
+            st = self.changed.wait(st).unwrap();
+        }
+        st.held -= 1;
+        match st.release {
+            Some(false) => Err(std::io::Error::other("gated fsync failed").into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+struct GatedFile {
+    inner: Box<dyn tidestore::io::fs::WritableFile>,
+    gate: Arc<Gate>,
+}
+
+impl tidestore::io::fs::WritableFile for GatedFile {
+    fn write_all(&mut self, buf: &[u8]) -> tidestore::Result<()> {
+        self.inner.write_all(buf)
+    }
+    fn flush(&mut self) -> tidestore::Result<()> {
+        self.inner.flush()
+    }
+    fn sync(&mut self) -> tidestore::Result<()> {
+        self.gate.pass()?;
+        self.inner.sync()
+    }
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+}
+
+impl FileSystem for GatedFs {
+    fn create_dir_all(&self, dir: &Path) -> tidestore::Result<()> {
+        self.inner.create_dir_all(dir)
+    }
+    fn create(&self, path: &Path) -> tidestore::Result<Box<dyn tidestore::io::fs::WritableFile>> {
+        Ok(Box::new(GatedFile {
+            inner: self.inner.create(path)?,
+            gate: Arc::clone(&self.gate),
+        }))
+    }
+    fn read(&self, path: &Path) -> tidestore::Result<Vec<u8>> {
+        self.inner.read(path)
+    }
+    fn map(&self, path: &Path) -> tidestore::Result<tidestore::io::fs::FileBytes> {
+        self.inner.map(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> tidestore::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> tidestore::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> tidestore::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+    fn list(&self, dir: &Path) -> tidestore::Result<Vec<String>> {
+        self.inner.list(dir)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        self.inner.exists(path)
+    }
+    fn lock_dir(&self, dir: &Path) -> tidestore::Result<Box<dyn tidestore::io::fs::DirLockGuard>> {
+        self.inner.lock_dir(dir)
+    }
+}
+
+/// What [`gated_group`] observed.
+struct GroupOutcome {
+    sim: SimFs,
+    /// Fsyncs after the segment header's.
+    syncs: usize,
+    leader: tidestore::Result<()>,
+    waiters: Vec<tidestore::Result<()>>,
+}
+
+/// Starts a leader whose fsync is held at the gate, then `waiters` appenders that
+/// queue behind it, waits until all of their records are in the pending batch, and
+/// opens the gate with `succeed`.
+fn gated_group(waiters: usize, succeed: bool) -> GroupOutcome {
+    let (sim, _, dir) = sim();
+    let gate = Arc::new(Gate::default());
+    let fs: Arc<dyn FileSystem> = Arc::new(GatedFs {
+        inner: sim.clone(),
+        gate: Arc::clone(&gate),
+    });
+    let wal = Wal::create(fs, &dir, 1, SyncMode::Always).unwrap();
+    let before = gate.syncs();
+    gate.arm();
+    let wal = &wal;
+    let (leader, results) = std::thread::scope(|s| {
+        let leader = s.spawn(move || wal.append(b"leader"));
+        gate.wait_until_held();
+        let handles: Vec<_> = (0..waiters)
+            .map(|i| s.spawn(move || wal.append(format!("waiter {i}").as_bytes())))
+            .collect();
+        // Every record here is plain: 9 header bytes + payload.
+        let marker = format!("appended: {},", (9 + 6) + waiters * (9 + 8));
+        let mut polls = 0;
+        while !format!("{wal:?}").contains(&marker) {
+            assert!(polls < 100_000, "the waiters never queued");
+            std::thread::sleep(Duration::from_micros(100));
+            polls += 1;
+        }
+        gate.release(succeed);
+        let leader = leader.join().unwrap();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        (leader, results)
+    });
+    GroupOutcome {
+        sim,
+        syncs: gate.syncs() - before,
+        leader,
+        waiters: results,
+    }
+}
+
+#[test]
+fn one_fsync_covers_every_appender_that_queued_during_the_previous_one() {
+    let out = gated_group(7, true);
+    out.leader.unwrap();
+    for w in out.waiters {
+        w.unwrap();
+    }
+    // The leader's fsync, and one for all seven waiters.
+    assert_eq!(out.syncs, 2);
+    let sim = out.sim;
+    sim.crash();
+    let (got, _) = replay_all(&sim, Path::new("/db/wal"), 0);
+    assert_eq!(got.len(), 8);
+    assert_eq!(got[0].1, b"leader");
+}
+
+#[test]
+fn a_failed_group_fsync_poisons_every_waiter() {
+    let out = gated_group(3, false);
+    assert!(matches!(out.leader, Err(Error::Io(_))));
+    for w in out.waiters {
+        assert!(matches!(w, Err(Error::Poisoned(_))));
+    }
+    assert_eq!(out.syncs, 1, "nobody retried the fsync");
+    let sim = out.sim;
+    sim.crash();
+    let (got, _) = replay_all(&sim, Path::new("/db/wal"), 0);
+    assert!(got.is_empty(), "nothing was made durable");
+}

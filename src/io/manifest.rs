@@ -304,6 +304,12 @@ mod tests {
     }
 
     #[test]
+    fn manifest_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Manifest>();
+    }
+
+    #[test]
     fn names_round_trip() {
         assert_eq!(manifest_file_name(7), "MANIFEST-000007");
         assert_eq!(parse_manifest_file_name("MANIFEST-000007"), Some(7));

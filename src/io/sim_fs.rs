@@ -34,7 +34,8 @@
 //! # Fault injection
 //!
 //! Mutating operations are counted ([`SimFs::op_count`]): `create_dir_all`, `create`,
-//! `write_all`, `sync`, `rename`, `remove_file` and `sync_dir`. After
+//! `write_all`, `sync`, `rename`, `remove_file` and `sync_dir`; a call rejected before
+//! it starts (its file or directory is missing) is not counted. After
 //! [`SimFs::fail_after`]`(n)`, the next `n` succeed and every later one fails with an
 //! [`Error::Io`] until [`SimFs::clear_faults`]. A failing operation changes nothing,
 //! except a failing `write_all`, which keeps the first half of its bytes (a short

@@ -430,6 +430,12 @@ mod tests {
     }
 
     #[test]
+    fn wal_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Wal>();
+    }
+
+    #[test]
     fn append_rotate_replay() {
         let (sim, fs, dir) = setup();
         let wal = Wal::create(Arc::clone(&fs), &dir, 3, SyncMode::Always).unwrap();
