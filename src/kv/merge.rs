@@ -73,6 +73,10 @@ impl MergingIterator {
         }
     }
 
+    // Indexing in `rebuild` and `replay` cannot go out of bounds. invariant: with `k`
+    // children, `tree.len() == max(k, 1)` and internal nodes are `1..k`; `winners` has
+    // `2k` slots and is indexed by nodes `< 2k`; `replay` visits only parents of leaves.
+
     /// Plays every match from scratch, after all children were repositioned.
     fn rebuild(&mut self) {
         let k = self.children.len();
