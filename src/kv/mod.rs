@@ -2,3 +2,4 @@
 
 pub mod iter;
 pub mod key;
+pub mod sstable;
