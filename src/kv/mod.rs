@@ -6,4 +6,5 @@ pub mod iter;
 pub mod key;
 pub mod memtable;
 pub mod merge;
+pub mod sstable;
 pub mod visible;
