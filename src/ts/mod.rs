@@ -1,1 +1,2 @@
 //! The time-series engine (seed: SimpleEmbedTimeSeriesDB).
+pub mod segment;
