@@ -510,3 +510,161 @@ fn background_threads_flush_and_compact() {
     assert!(s.writes >= 1);
     Arc::try_unwrap(store).unwrap().close().unwrap();
 }
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Store>();
+    send_sync::<tidestore::kv::Snapshot<'static>>();
+    send::<tidestore::kv::RangeIter>();
+}
+
+#[test]
+fn flushed_wal_segments_are_deleted() {
+    let (_fs, dynfs, dir) = sim();
+    let store = Store::open_with(&dir, small(dynfs.clone())).unwrap();
+    for i in 0..1000 {
+        store.put("cf", format!("k{i:05}"), "x".repeat(40)).unwrap();
+    }
+    store.flush().unwrap();
+    assert!(store.stats().flushes >= 5);
+    let wals = dynfs
+        .list(&dir)
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.ends_with(".wal"))
+        .count();
+    assert_eq!(wals, 1, "only the live segment remains");
+}
+
+#[test]
+fn manifest_rewrites_keep_the_state() {
+    let (_fs, dynfs, dir) = sim();
+    let opts = || small(dynfs.clone()).manifest_rewrite_bytes(512);
+    {
+        let store = Store::open_with(&dir, opts()).unwrap();
+        for i in 0..600 {
+            store
+                .put(&format!("cf{}", i % 7), format!("k{i:05}"), "y".repeat(30))
+                .unwrap();
+            if i % 100 == 99 {
+                let j = i - 4;
+                store
+                    .delete(&format!("cf{}", j % 7), format!("k{j:05}"))
+                    .unwrap();
+            }
+        }
+        store.compact().unwrap();
+        store.put("cf0", "tail", "t").unwrap();
+        store.flush().unwrap();
+    }
+    let manifests = dynfs
+        .list(&dir)
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.starts_with("MANIFEST"))
+        .count();
+    assert_eq!(manifests, 1);
+    let store = Store::open_with(&dir, opts()).unwrap();
+    assert_eq!(store.list_column_families().len(), 7);
+    let total: usize = (0..7)
+        .map(|c| rows(store.range(&format!("cf{c}"), ..).unwrap()).len())
+        .sum();
+    assert_eq!(total, 600 - 6 + 1);
+    assert_eq!(store.get("cf0", "tail").unwrap(), Some(b"t".to_vec()));
+}
+
+fn rewrite_file(fs: &dyn FileSystem, path: &Path, f: impl FnOnce(&mut Vec<u8>)) {
+    let mut bytes = fs.read(path).unwrap();
+    f(&mut bytes);
+    let mut w = fs.create(path).unwrap();
+    w.write_all(&bytes).unwrap();
+    w.sync().unwrap();
+}
+
+#[test]
+fn a_damaged_or_missing_table_is_reported_by_name() {
+    let (_fs, dynfs, dir) = sim();
+    {
+        let store = Store::open_with(&dir, small(dynfs.clone())).unwrap();
+        for i in 0..50 {
+            store.put("cf", format!("k{i}"), "v").unwrap();
+        }
+        store.flush().unwrap();
+    }
+    let table = dynfs
+        .list(&dir)
+        .unwrap()
+        .into_iter()
+        .find(|n| n.ends_with(".sst"))
+        .unwrap();
+    let path = dir.join(&table);
+    let original = dynfs.read(&path).unwrap();
+    rewrite_file(dynfs.as_ref(), &path, |b| {
+        let last = b.len() - 1;
+        b[last] ^= 0x55;
+    });
+    match Store::open_with(&dir, small(dynfs.clone())) {
+        Err(Error::Corruption { file, .. }) => assert_eq!(file, path),
+        other => panic!("expected corruption, got {other:?}"),
+    }
+    dynfs.remove_file(&path).unwrap();
+    match Store::open_with(&dir, small(dynfs.clone())) {
+        Err(Error::Corruption { file, .. }) => assert_eq!(file, path),
+        other => panic!("expected corruption, got {other:?}"),
+    }
+    let mut w = dynfs.create(&path).unwrap();
+    w.write_all(&original).unwrap();
+    w.sync().unwrap();
+    dynfs.sync_dir(&dir).unwrap();
+    let store = Store::open_with(&dir, small(dynfs)).unwrap();
+    assert_eq!(rows(store.range("cf", ..).unwrap()).len(), 50);
+}
+
+#[test]
+fn readers_see_consistent_views_while_writers_flush_and_compact() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options::default()
+        .sync_mode(SyncMode::Os)
+        .memtable_bytes(4096)
+        .target_file_bytes(4096)
+        .level1_bytes(16 * 1024)
+        .l0_compaction_trigger(2)
+        .max_frozen_memtables(1)
+        .l0_stall_trigger(4);
+    let store = Arc::new(Store::open_with(dir.path(), opts).unwrap());
+    let writer = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            // Every round rewrites all keys with the round number, in one batch.
+            for round in 0..40u32 {
+                let mut batch = WriteBatch::new();
+                for k in 0..50 {
+                    batch.put("cf", format!("k{k:03}"), round.to_be_bytes());
+                }
+                store.write(batch).unwrap();
+            }
+        })
+    };
+    let mut last_round = 0;
+    while !writer.is_finished() {
+        let got = rows(store.range("cf", ..).unwrap());
+        if got.is_empty() {
+            continue;
+        }
+        assert_eq!(got.len(), 50);
+        let round = &got[0].1;
+        assert!(
+            got.iter().all(|(_, v)| v == round),
+            "a batch was seen half-applied"
+        );
+        let round = u32::from_be_bytes(round.as_slice().try_into().unwrap());
+        assert!(round >= last_round, "time went backwards");
+        last_round = round;
+    }
+    writer.join().unwrap();
+    store.compact().unwrap();
+    let got = rows(store.range("cf", ..).unwrap());
+    assert!(got.iter().all(|(_, v)| v.as_slice() == 39u32.to_be_bytes()));
+}

@@ -35,6 +35,9 @@ pub struct Options {
     pub target_file_bytes: u64,
     /// Block, Bloom filter and compression settings of the SSTables written.
     pub table: TableOptions,
+    /// The MANIFEST is rewritten as a single snapshot of the state once it grows past
+    /// this many bytes. Default 4 MiB.
+    pub manifest_rewrite_bytes: u64,
     /// Most pieces one compaction is split into, merged in parallel (rayon). Default:
     /// the number of CPUs, at most 4.
     pub max_subcompactions: usize,
@@ -59,6 +62,7 @@ impl Default for Options {
             level_size_multiplier: 10,
             target_file_bytes: 32 << 20,
             table: TableOptions::default(),
+            manifest_rewrite_bytes: 4 << 20,
             max_subcompactions: std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(4),
@@ -102,6 +106,11 @@ impl Options {
     /// Sets [`Options::table`].
     pub fn table(mut self, table: TableOptions) -> Self {
         self.table = table;
+        self
+    }
+    /// Sets [`Options::manifest_rewrite_bytes`].
+    pub fn manifest_rewrite_bytes(mut self, bytes: u64) -> Self {
+        self.manifest_rewrite_bytes = bytes;
         self
     }
     /// Sets [`Options::max_subcompactions`].

@@ -78,7 +78,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     next_file += 1;
     let wal = Wal::create(Arc::clone(&fs), dir, segment, opts.sync_mode)?;
 
-    let mut versions = VersionSet::new(manifest, dir, &rec, version);
+    let mut versions = VersionSet::new(manifest, opts.manifest_rewrite_bytes, dir, &rec, version);
     // Record the counter (and, with nothing to flush, that older segments are done).
     let log_number = if replayed.mems.is_empty() {
         segment

@@ -17,9 +17,6 @@ use crate::kv::version::Version;
 use crate::kv::version_edit::{FileMeta, NUM_LEVELS, VersionEdit};
 use crate::{Error, Result};
 
-/// The MANIFEST is rewritten as one snapshot edit once it grows past this size.
-const MANIFEST_REWRITE_BYTES: u64 = 4 << 20;
-
 /// The state the MANIFEST's edits describe, rebuilt at open.
 #[derive(Debug, Default)]
 pub(crate) struct Recovered {
@@ -81,6 +78,8 @@ impl Recovered {
 /// The MANIFEST plus the state it describes.
 pub(crate) struct VersionSet {
     manifest: Manifest,
+    /// The MANIFEST is rewritten as one snapshot edit once it grows past this size.
+    rewrite_bytes: u64,
     manifest_path: PathBuf,
     current: Arc<Version>,
     cfs: CfRegistry,
@@ -93,12 +92,14 @@ impl VersionSet {
     /// Wraps an opened MANIFEST and the state recovered from it, with its tables opened.
     pub(crate) fn new(
         manifest: Manifest,
+        rewrite_bytes: u64,
         dir: &Path,
         recovered: &Recovered,
         version: Version,
     ) -> Self {
         VersionSet {
             manifest,
+            rewrite_bytes,
             manifest_path: dir.join("MANIFEST"),
             current: Arc::new(version),
             cfs: recovered.cfs.clone(),
@@ -180,7 +181,7 @@ impl VersionSet {
         }
         self.current = Arc::new(version);
 
-        if self.manifest.size() > MANIFEST_REWRITE_BYTES {
+        if self.manifest.size() > self.rewrite_bytes {
             self.manifest
                 .rewrite(&self.snapshot_edit(next_file_number).encode())?;
         }
