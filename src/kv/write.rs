@@ -60,6 +60,16 @@ impl Work {
     }
 }
 
+/// An upper bound of the encoded size of one operation in a WAL payload
+/// (`docs/format-batch.md`): kind byte, column-family id varint (at most 5 bytes), key
+/// length varint, key, value length varint, value.
+fn encoded_op_bound(key_len: usize, value_len: usize) -> usize {
+    let varint = |n: usize| (usize::BITS - n.leading_zeros()).div_ceil(7).max(1) as usize;
+    (1 + 5 + varint(key_len) + varint(value_len))
+        .saturating_add(key_len)
+        .saturating_add(value_len)
+}
+
 struct Request {
     work: Work,
     bytes: usize,
@@ -81,6 +91,7 @@ impl Inner {
         let names = batch.cf_names();
         let mut puts_into = vec![false; names.len()];
         let mut bytes = 0usize;
+        let mut encoded = batch::HEADER_LEN;
         for op in batch.iter() {
             if op.kind == ValueKind::Put
                 && let Some(p) = puts_into.get_mut(op.cf_index)
@@ -88,6 +99,14 @@ impl Inner {
                 *p = true;
             }
             bytes = bytes.saturating_add(op.key.len() + op.value.len());
+            encoded = encoded.saturating_add(encoded_op_bound(op.key.len(), op.value.len()));
+        }
+        // Checked before a column family is created: a batch that cannot be logged
+        // changes nothing.
+        if encoded > MAX_PAYLOAD_LEN {
+            return Err(Error::invalid(format!(
+                "the batch needs up to {encoded} bytes, over the {MAX_PAYLOAD_LEN}-byte WAL record limit"
+            )));
         }
         let mut ids = Vec::with_capacity(names.len());
         for (name, &create) in names.iter().zip(&puts_into) {
@@ -168,12 +187,6 @@ impl Inner {
             return Err(Error::invalid("sequence numbers exhausted"));
         }
         let payload = batch::encode(first, group.iter().flat_map(|r| r.work.ops()))?;
-        if payload.len() > MAX_PAYLOAD_LEN {
-            return Err(Error::invalid(format!(
-                "the batch encodes to {} bytes, over the {MAX_PAYLOAD_LEN}-byte WAL record limit",
-                payload.len()
-            )));
-        }
         if let Err(e) = self.wal.append(&payload) {
             if !matches!(e, Error::InvalidArgument(_)) {
                 self.poison_with(&e);
@@ -312,5 +325,36 @@ impl Inner {
             .insert(id, name)
             .map_err(|_| Error::invalid("column family registered twice"))?;
         Ok(Some(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::batch::{ResolvedOp, encode};
+
+    #[test]
+    fn op_bound_covers_the_real_encoding() {
+        for (k, v) in [
+            (0, 0),
+            (1, 0),
+            (127, 128),
+            (128, 16_383),
+            (16_384, 3),
+            (60_000, 2_000_000),
+        ] {
+            let key = vec![1u8; k];
+            let value = vec![2u8; v];
+            let op = ResolvedOp {
+                cf: u32::MAX,
+                kind: ValueKind::Put,
+                key: &key,
+                value: &value,
+            };
+            let real = encode(1, [op]).unwrap().len() - batch::HEADER_LEN;
+            let bound = encoded_op_bound(k, v);
+            assert!(bound >= real, "{k} {v}: {bound} < {real}");
+            assert!(bound <= real + 2, "{k} {v}: bound too loose");
+        }
     }
 }
