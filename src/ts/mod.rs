@@ -1,1 +1,8 @@
 //! The time-series engine (seed: SimpleEmbedTimeSeriesDB).
+
+pub mod catalog;
+pub mod head;
+mod key_index;
+mod postings_mem;
+pub mod series;
+mod series_buf;
