@@ -168,7 +168,11 @@ impl Inner {
         for _ in 0..group.len() {
             queue.pop_front();
         }
-        self.queue.cv.notify_all();
+        // Wake the followers just served and the next leader; skip the (futex) wake-up
+        // when nobody waits, the common case of a lone writer.
+        if group.len() > 1 || !queue.is_empty() {
+            self.queue.cv.notify_all();
+        }
         result
     }
 
