@@ -176,6 +176,9 @@ impl Store {
 
     /// Stops background work and makes every acknowledged write durable. Dropping the
     /// store does the same, ignoring errors.
+    ///
+    /// Errors: [`crate::Error::Poisoned`] if an earlier failure poisoned the store
+    /// (reopen it to recover the last durable state), or the final fsync's error.
     pub fn close(self) -> Result<()> {
         self.shutdown()
     }

@@ -156,7 +156,7 @@ impl Version {
                 files.sort_by(|a, b| a.meta().smallest.cmp(&b.meta().smallest));
                 if files
                     .windows(2)
-                    .any(|w| w[0].meta().largest >= w[1].meta().smallest)
+                    .any(|w| matches!(w, [a, b] if a.meta().largest >= b.meta().smallest))
                 {
                     return Err("files of a level >= 1 overlap");
                 }
