@@ -62,6 +62,9 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     // Never hand out a number some file in the directory already has.
     let names = fs.list(dir)?;
     let segments = wal::list_segments(fs.as_ref(), dir)?;
+    check_manifest_complete(&rec, &names, &segments, || {
+        dir.join(&manifest.file_names()[1])
+    })?;
     let mut next_file = rec.next_file_number.max(1);
     let numbered = names
         .iter()
@@ -146,6 +149,34 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
         opts,
         _dir_lock: dir_lock,
     }))
+}
+
+/// Detects a MANIFEST that lost committed edits (a damaged final record reads like a
+/// torn one and is ignored; a truncated file reads like an older one), which would
+/// otherwise silently bring back an older state and delete newer tables as orphans.
+///
+/// Every edit that sets the log number names a WAL segment created and made durable
+/// before it, and segments are only removed below the log number of a durable edit: so
+/// the segment the log number names exists. And a table is only written after the
+/// first open's edit (which sets a log number) is durable: so with no log number there
+/// is no table.
+fn check_manifest_complete(
+    rec: &Recovered,
+    names: &[String],
+    segments: &[u64],
+    manifest_path: impl FnOnce() -> std::path::PathBuf,
+) -> Result<()> {
+    let what = if rec.log_number > 0 && !segments.contains(&rec.log_number) {
+        format!(
+            "WAL segment {} named by the log number is missing: a committed edit was lost",
+            rec.log_number
+        )
+    } else if rec.log_number == 0 && names.iter().any(|n| parse_table_file_name(n).is_some()) {
+        "table files exist but the MANIFEST records no edit: committed edits were lost".into()
+    } else {
+        return Ok(());
+    };
+    Err(Error::corruption(manifest_path(), 0, what))
 }
 
 /// Decodes one MANIFEST record.
