@@ -370,18 +370,27 @@ fn damaged_manifest_and_current_are_reported() {
             "{case}: damage went unnoticed"
         );
     }
-    // The last bytes or a truncation: a torn final edit is ignored by design; the
-    // older state it leaves must then be detected (its tables are gone) or be right.
-    for offset in [size - 1] {
+    // The last record or a truncation: a damaged final edit reads like a torn one
+    // (ignored by design) and a truncated file like an older one; the store must
+    // notice that the directory holds a newer state (its WAL segment is gone, or its
+    // tables exist) rather than silently read the older one.
+    let damaged_last = {
         let dir = copy_dir(template.path());
-        flip(&dir.path().join(&name), offset);
-        read_all(dir.path(), &expected, &keys, None, "MANIFEST last byte");
-    }
+        flip(&dir.path().join(&name), size - 1);
+        read_all(dir.path(), &expected, &keys, None, "MANIFEST last byte")
+    };
+    assert!(
+        damaged_last,
+        "a damaged final MANIFEST record went unnoticed"
+    );
     for cut in [0, 10, 29, size / 2, size - 1] {
         let dir = copy_dir(template.path());
         truncate(&dir.path().join(&name), cut);
         let case = format!("MANIFEST truncated to {cut} of {size}");
-        read_all(dir.path(), &expected, &keys, None, &case);
+        assert!(
+            read_all(dir.path(), &expected, &keys, None, &case),
+            "{case}: damage went unnoticed"
+        );
     }
     // CURRENT.
     let current_len = len(&template.path().join("CURRENT"));
