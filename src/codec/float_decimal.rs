@@ -3,7 +3,7 @@
 //! A value `v` is *decimal at exponent e* when an integer `n` with `|n| <= 2^51`
 //! satisfies `(n as f64) / 10^e == v` bit for bit, the very expression the decoder
 //! evaluates. A chunk picks one exponent `e` in `0..=18` and stores the integers (the
-//! *mantissas*) as an [`intseq`](super::intseq) of order 0 (frame of reference) or 1
+//! *mantissas*) as an [`super::intseq`] of order 0 (frame of reference) or 1
 //! (deltas), whichever is smaller. Values that are not decimal at `e` (NaN, infinities,
 //! -0.0, too many digits) are *exceptions*: stored raw after the mantissas, with the
 //! previous mantissa in their slot so they do not disturb the deltas. The encoder gives

@@ -4,7 +4,7 @@
 //! delta-of-deltas) and of decimal values (order 0 or 1: plain frame of reference or
 //! deltas). Order `k` stores the first `k` values as *seeds* (the first value, then
 //! for order 2 the first delta) and the `count - k` residuals (the `k`-th differences,
-//! wrapping) in [`pfor`](super::pfor) blocks of up to 128. Any sequence round-trips,
+//! wrapping) in PFOR blocks (`pfor.rs`) of up to 128. Any sequence round-trips,
 //! however large its jumps: all arithmetic wraps modulo 2^64 in both directions.
 //!
 //! ```text

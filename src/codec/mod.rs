@@ -9,7 +9,7 @@ pub mod float;
 mod float_decimal;
 mod float_xor;
 pub mod intseq;
-pub mod pfor;
+mod pfor;
 pub mod timestamp;
 pub mod varint;
 

@@ -1,7 +1,7 @@
 //! Timestamp column codec: one chunk of one series.
 //!
 //! Deltas (order 1) or delta-of-deltas (order 2), whichever is smaller for the chunk,
-//! in patched frame-of-reference blocks of 128 ([`intseq`](super::intseq)). A regular
+//! in patched frame-of-reference blocks of 128 ([`super::intseq`]). A regular
 //! interval makes every block two bytes (width 0: a fill on decode); jitter costs the
 //! bits of its spread. Any `i64` sequence round-trips (unsorted, duplicates, extremes):
 //! differences wrap.
