@@ -900,3 +900,31 @@ fn reads_prefer_the_newest_level0_file() {
     assert_eq!(store.get("cf", "k").unwrap(), None);
     assert_eq!(snap.get("cf", "k").unwrap(), Some(b"v2".to_vec()));
 }
+
+#[test]
+fn invalid_options_and_absurd_file_numbers_are_refused() {
+    let (_fs, dynfs, dir) = sim();
+    let bad = [
+        small(dynfs.clone()).memtable_bytes(1),
+        small(dynfs.clone()).l0_compaction_trigger(0),
+        small(dynfs.clone()).l0_stall_trigger(1),
+        small(dynfs.clone()).max_subcompactions(0),
+        small(dynfs.clone()).level_size_multiplier(1),
+    ];
+    for opts in bad {
+        assert!(matches!(
+            Store::open_with(&dir, opts),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+    // A foreign file with a huge table number must not wrap the file counter.
+    dynfs.create_dir_all(&dir).unwrap();
+    let mut w = dynfs.create(&dir.join("9000000000000000000.sst")).unwrap();
+    w.write_all(b"junk").unwrap();
+    w.sync().unwrap();
+    drop(w);
+    assert!(matches!(
+        Store::open_with(&dir, small(dynfs)),
+        Err(Error::Corruption { .. })
+    ));
+}
