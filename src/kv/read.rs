@@ -108,6 +108,8 @@ impl Iterator for RangeIter {
     }
 }
 
+impl std::iter::FusedIterator for RangeIter {}
+
 impl std::fmt::Debug for RangeIter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RangeIter")

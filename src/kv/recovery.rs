@@ -30,6 +30,9 @@ use crate::kv::version_set::{Recovered, VersionSet};
 use crate::kv::write::WriteQueue;
 use crate::{Error, Result};
 
+/// The largest file number a store opens with: leaves 2^62 numbers for its lifetime.
+const MAX_FILE_NUMBER: u64 = 1 << 62;
+
 /// Memtables rebuilt from the WAL, oldest first, with the first segment of each.
 struct Replayed {
     mems: Vec<(Arc<Memtable>, u64)>,
@@ -77,6 +80,15 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     let counters = Counters::default();
     let replayed = replay_wal(&opts, dir, &rec, &counters)?;
 
+    // Numbers are never reused; refuse to start near the end of the counter (only a
+    // damaged MANIFEST or a foreign file name can get it there).
+    if next_file > MAX_FILE_NUMBER {
+        return Err(Error::corruption(
+            dir.join("MANIFEST"),
+            0,
+            format!("file number {next_file} is past the supported maximum"),
+        ));
+    }
     let segment = next_file;
     next_file += 1;
     let wal = Wal::create(Arc::clone(&fs), dir, segment, opts.sync_mode)?;

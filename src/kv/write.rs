@@ -23,8 +23,8 @@ use crate::kv::memtable::Memtable;
 use crate::kv::stats;
 use crate::{Error, Result};
 
-/// A group stops growing once it holds this many bytes of keys and values (a larger
-/// single request is still committed alone).
+/// A group stops growing once its WAL record could exceed this many bytes (a larger
+/// single request is still committed alone, up to the WAL's record limit).
 const MAX_GROUP_BYTES: usize = 1 << 20;
 
 enum Work {
@@ -72,6 +72,7 @@ fn encoded_op_bound(key_len: usize, value_len: usize) -> usize {
 
 struct Request {
     work: Work,
+    /// Upper bound of the request's encoded size in a WAL record.
     bytes: usize,
     result: Mutex<Option<Result<()>>>,
 }
@@ -90,7 +91,6 @@ impl Inner {
         batch.validate()?;
         let names = batch.cf_names();
         let mut puts_into = vec![false; names.len()];
-        let mut bytes = 0usize;
         let mut encoded = batch::HEADER_LEN;
         for op in batch.iter() {
             if op.kind == ValueKind::Put
@@ -98,7 +98,6 @@ impl Inner {
             {
                 *p = true;
             }
-            bytes = bytes.saturating_add(op.key.len() + op.value.len());
             encoded = encoded.saturating_add(encoded_op_bound(op.key.len(), op.value.len()));
         }
         // Checked before a column family is created: a batch that cannot be logged
@@ -115,7 +114,7 @@ impl Inner {
         if ids.iter().all(Option::is_none) {
             return Ok(());
         }
-        self.commit(Work::Batch { batch, ids }, bytes)
+        self.commit(Work::Batch { batch, ids }, encoded)
     }
 
     /// Freezes the active memtable (unless empty), in write order.
