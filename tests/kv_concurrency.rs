@@ -49,7 +49,7 @@ fn batch(v: u64) -> WriteBatch {
         b.put("a", key(i), val(v));
         b.put("b", key(i), val(v));
     }
-    if v % 2 == 0 {
+    if v.is_multiple_of(2) {
         b.put("a", "marker", val(v));
     } else {
         b.delete("a", "marker");
@@ -64,7 +64,7 @@ fn check_a(rows: &[(Vec<u8>, Vec<u8>)]) -> u64 {
     }
     let v = version_of(&rows[0].1);
     let mut want: Vec<Vec<u8>> = (0..KEYS).map(key).collect();
-    if v % 2 == 0 {
+    if v.is_multiple_of(2) {
         want.push(b"marker".to_vec());
     }
     let keys: Vec<Vec<u8>> = rows.iter().map(|(k, _)| k.clone()).collect();
@@ -163,7 +163,7 @@ fn snapshots_keep_their_view_across_compactions() {
     let mid = store.snapshot();
     for v in 52..=400 {
         store.write(batch(v)).unwrap();
-        if v % 100 == 0 {
+        if v.is_multiple_of(100) {
             store.compact().unwrap();
         }
     }
