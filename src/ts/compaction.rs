@@ -1,0 +1,319 @@
+//! Compaction: merges overlapping segments into one segment per time partition,
+//! applying updates (newest wins) and deletes, and dropping expired data.
+//!
+//! # Picking
+//! Time is cut into partitions `[k * width, (k + 1) * width)` ([`Options::partition_width`]).
+//! The automatic picker finds the partition overlapped by the most segments (a sweep
+//! over the segments' extents); once that count reaches
+//! [`Options::compaction_trigger`], the segments overlapping it are the seed.
+//! [`crate::ts::Db::compact`] seeds with every segment.
+//!
+//! # Why the outputs may take the inputs' largest generation
+//! The seed is closed under "older and overlapping": while some segment `T` outside
+//! the set has a generation below the set's largest and an extent (points and
+//! tombstones) overlapping a member's, `T` joins. Outputs get the set's largest
+//! generation `G`. For any segment `T` left outside: if its generation is above `G` it
+//! was newer than every input and is newer than every output; if below, its extent
+//! touches no input's, so no output point or tombstone shares a timestamp range with
+//! it and their relative order cannot matter. Inside the set the merge applies the
+//! true order. So every read gives the same answer before and after.
+//!
+//! # Why every tombstone can be dropped
+//! A tombstone hides points of older segments only. Every older segment that a
+//! member's tombstone could touch overlaps that member's extent, so it is in the set
+//! and the merge already removed the points. Frozen heads and the head are newer than
+//! every segment.
+//!
+//! # Memory
+//! Two passes over the inputs: the first finds which partitions hold points (one
+//! series at a time), the second builds and writes one partition's output at a time,
+//! so memory is bounded by the largest partition, not by the inputs. Both passes run
+//! across series on the rayon pool.
+//!
+//! [`Options::partition_width`]: crate::ts::Options::partition_width
+//! [`Options::compaction_trigger`]: crate::ts::Options::compaction_trigger
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+
+use crate::error::Result;
+use crate::ts::engine::{Inner, lock};
+use crate::ts::head::{Head, SeriesColumns};
+use crate::ts::query::SeriesReader;
+use crate::ts::series::SeriesKey;
+use crate::ts::stats::Counters;
+use crate::ts::version::{Edit, SegmentFile, Version, partition_of};
+use crate::ts::view::ReadView;
+
+/// Series per rayon task.
+const SERIES_PER_TASK: usize = 256;
+
+/// Drops expired segments, then runs one compaction if a partition has reached the
+/// trigger. Returns whether anything changed.
+pub(crate) fn compact_auto(inner: &Inner) -> Result<bool> {
+    let _serial = lock(&inner.compaction_lock);
+    inner.check_writable()?;
+    let expired = inner.poison_on_err(drop_expired(inner))?;
+    let segs = inner.current_view().version.segments.clone();
+    let Some(inputs) = pick(
+        &segs,
+        inner.opts.partition_width,
+        inner.opts.compaction_trigger,
+    ) else {
+        return Ok(expired);
+    };
+    inner.poison_on_err(run(inner, inputs))?;
+    Ok(true)
+}
+
+/// Compacts every segment together (if there is anything to gain).
+pub(crate) fn compact_all(inner: &Inner) -> Result<()> {
+    let _serial = lock(&inner.compaction_lock);
+    inner.check_writable()?;
+    inner.poison_on_err(drop_expired(inner))?;
+    let segs = inner.current_view().version.segments.clone();
+    let clean_single = match segs.as_slice() {
+        [] => true,
+        [only] => {
+            let m = &only.meta;
+            let cutoff = inner.retention_cutoff().unwrap_or(i64::MIN);
+            only.seg.info().tombstones == 0
+                && m.min_ts >= cutoff
+                && partition_of(m.min_ts, inner.opts.partition_width)
+                    == partition_of(m.max_ts, inner.opts.partition_width)
+        }
+        _ => false,
+    };
+    if clean_single {
+        return Ok(());
+    }
+    inner.poison_on_err(run(inner, segs))
+}
+
+/// Removes whole segments whose points and tombstones all lie before the retention
+/// cutoff.
+fn drop_expired(inner: &Inner) -> Result<bool> {
+    let Some(cutoff) = inner.retention_cutoff() else {
+        return Ok(false);
+    };
+    let segs = inner.current_view().version.segments.clone();
+    let expired: Vec<Arc<SegmentFile>> = segs
+        .into_iter()
+        .filter(|s| s.meta.ext_max < cutoff)
+        .collect();
+    if expired.is_empty() {
+        return Ok(false);
+    }
+    install(inner, Vec::new(), &expired)?;
+    Counters::add(&inner.counters.segments_expired, expired.len() as u64);
+    Ok(true)
+}
+
+/// The segments to compact next, if some partition is overlapped by at least
+/// `trigger` segments: those, closed under "older and overlapping".
+pub(crate) fn pick(
+    segs: &[Arc<SegmentFile>],
+    width: i64,
+    trigger: usize,
+) -> Option<Vec<Arc<SegmentFile>>> {
+    // Sweep over partition spans; i128 so `last + 1` cannot overflow.
+    let mut events: Vec<(i128, i32)> = Vec::with_capacity(segs.len() * 2);
+    for s in segs {
+        events.push((i128::from(partition_of(s.meta.ext_min, width)), 1));
+        events.push((i128::from(partition_of(s.meta.ext_max, width)) + 1, -1));
+    }
+    events.sort_unstable();
+    let (mut count, mut best, mut best_at) = (0i32, 0i32, 0i128);
+    for (at, delta) in events {
+        count += delta;
+        if count > best {
+            best = count;
+            best_at = at;
+        }
+    }
+    if usize::try_from(best).ok()? < trigger {
+        return None;
+    }
+    let seed: Vec<Arc<SegmentFile>> = segs
+        .iter()
+        .filter(|s| {
+            let lo = i128::from(partition_of(s.meta.ext_min, width));
+            let hi = i128::from(partition_of(s.meta.ext_max, width));
+            lo <= best_at && best_at <= hi
+        })
+        .cloned()
+        .collect();
+    Some(close_over_older(seed, segs))
+}
+
+/// Adds to `set` every segment of `all` that is older than the set's newest member
+/// and overlaps a member's extent, until nothing changes.
+pub(crate) fn close_over_older(
+    mut set: Vec<Arc<SegmentFile>>,
+    all: &[Arc<SegmentFile>],
+) -> Vec<Arc<SegmentFile>> {
+    loop {
+        let newest = set.iter().map(|s| s.meta.generation).max().unwrap_or(0);
+        let joining: Vec<Arc<SegmentFile>> = all
+            .iter()
+            .filter(|t| !set.iter().any(|m| Arc::ptr_eq(m, t)))
+            .filter(|t| t.meta.generation < newest)
+            .filter(|t| {
+                set.iter()
+                    .any(|m| t.meta.extent_overlaps(m.meta.ext_min, m.meta.ext_max))
+            })
+            .cloned()
+            .collect();
+        if joining.is_empty() {
+            return set;
+        }
+        set.extend(joining);
+    }
+}
+
+/// Merges `inputs` into one segment per occupied partition and installs the result.
+fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
+    let width = inner.opts.partition_width;
+    let generation = inputs.iter().map(|s| s.meta.generation).max().unwrap_or(0);
+    let view = Arc::new(ReadView {
+        head: Arc::new(Head::new()),
+        sealed: Vec::new(),
+        version: Arc::new(Version::new(inputs.clone())),
+    });
+    let mut all = RoaringBitmap::new();
+    for s in &inputs {
+        all |= s.seg.series_ids();
+    }
+    let ids: Vec<u32> = all.iter().collect();
+    let lo = inner.retention_cutoff().unwrap_or(i64::MIN);
+
+    // Pass 1: the partitions that hold points.
+    let parts: BTreeSet<i64> = ids
+        .par_chunks(SERIES_PER_TASK)
+        .map(|chunk| -> Result<BTreeSet<i64>> {
+            let mut reader = SeriesReader::new(Arc::clone(&view), lo, i64::MAX);
+            let (mut ts, mut vals) = (Vec::new(), Vec::new());
+            let mut parts = BTreeSet::new();
+            for &id in chunk {
+                reader.read(id, &mut ts, &mut vals)?;
+                let mut last = None;
+                for &t in &ts {
+                    let p = partition_of(t, width);
+                    if last != Some(p) {
+                        parts.insert(p);
+                        last = Some(p);
+                    }
+                }
+            }
+            Ok(parts)
+        })
+        .try_reduce(BTreeSet::new, |mut a, b| {
+            a.extend(b);
+            Ok(a)
+        })?;
+
+    // Pass 2: one output per partition.
+    let mut outputs = Vec::with_capacity(parts.len());
+    for p in parts {
+        let (start, end) = partition_bounds(p, width);
+        let start = start.max(lo);
+        let cols: Vec<SeriesColumns> = ids
+            .par_chunks(SERIES_PER_TASK)
+            .map(|chunk| -> Result<Vec<SeriesColumns>> {
+                let mut reader = SeriesReader::new(Arc::clone(&view), start, end);
+                let mut out = Vec::new();
+                for &id in chunk {
+                    let (mut ts, mut vals) = (Vec::new(), Vec::new());
+                    reader.read(id, &mut ts, &mut vals)?;
+                    if !ts.is_empty() {
+                        out.push(SeriesColumns {
+                            id,
+                            timestamps: ts,
+                            values: vals,
+                        });
+                    }
+                }
+                Ok(out)
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        if cols.is_empty() {
+            continue;
+        }
+        let keys: Vec<SeriesKey> = {
+            let catalog = inner.catalog();
+            cols.iter()
+                .map(|c| {
+                    catalog.key(c.id).cloned().unwrap_or(SeriesKey {
+                        metric: String::new(),
+                        tags: Vec::new(),
+                    })
+                })
+                .collect()
+        };
+        let n = inner.new_file_number();
+        let meta = crate::ts::flush::write_segment_file(inner, n, generation, &cols, &keys, &[])?;
+        Counters::add(&inner.counters.compaction_bytes, meta.file_size);
+        outputs.push(Arc::new(SegmentFile::open(&inner.fs, &inner.dir, meta)?));
+    }
+    install(inner, outputs, &inputs)?;
+    Counters::add(&inner.counters.compactions, 1);
+    Ok(())
+}
+
+/// `[p * width, (p + 1) * width - 1]`, clamped to the `i64` range.
+fn partition_bounds(p: i64, width: i64) -> (i64, i64) {
+    let lo = i128::from(p) * i128::from(width);
+    let hi = lo + i128::from(width) - 1;
+    let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    (clamp(lo), clamp(hi))
+}
+
+/// One manifest edit replacing `removed` by `added`, then the new version, then the
+/// removed files are marked for deletion once no reader holds them.
+fn install(
+    inner: &Inner,
+    added: Vec<Arc<SegmentFile>>,
+    removed: &[Arc<SegmentFile>],
+) -> Result<()> {
+    let removed_numbers: Vec<u64> = removed.iter().map(|s| s.meta.file_number).collect();
+    let mut files = lock(&inner.files);
+    let edit = Edit {
+        added: added.iter().map(|s| s.meta).collect(),
+        removed: removed_numbers.clone(),
+        ..Edit::default()
+    };
+    inner.log_edit(&mut files, edit)?;
+    inner.update_view(|v| ReadView {
+        head: Arc::clone(&v.head),
+        sealed: v.sealed.clone(),
+        version: Arc::new(v.version.apply(added, &removed_numbers)),
+    });
+    drop(files);
+    for s in removed {
+        s.mark_obsolete();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_bounds_cover_the_partition() {
+        assert_eq!(partition_bounds(0, 10), (0, 9));
+        assert_eq!(partition_bounds(-1, 10), (-10, -1));
+        let p = partition_of(i64::MIN, 7);
+        let (lo, hi) = partition_bounds(p, 7);
+        assert_eq!(lo, i64::MIN);
+        assert_eq!(partition_of(hi, 7), p);
+        let p = partition_of(i64::MAX, 7);
+        assert_eq!(partition_bounds(p, 7).1, i64::MAX);
+    }
+}

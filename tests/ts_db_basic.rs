@@ -1,0 +1,559 @@
+//! End-to-end tests of the time-series `Db` through its public API: the seed's nine
+//! functions, bad input, last-write-wins and deletes across head, segments and
+//! compaction, reopen (WAL replay), scan vs query, series handles, and a power cut.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tidestore::io::sim_fs::SimFs;
+use tidestore::io::wal::SyncMode;
+use tidestore::ts::Options;
+use tidestore::{Db, Error, Point, SeriesKey};
+
+const T0: i64 = 1_627_588_732;
+
+/// Deterministic options: flushes and compactions run inline.
+fn opts() -> Options {
+    Options::default()
+        .background_work(false)
+        .sync_mode(SyncMode::Os)
+}
+
+fn open(dir: &Path) -> Db {
+    Db::open_with(dir, opts()).unwrap()
+}
+
+fn pts(points: &[Point]) -> Vec<(String, i64, f64)> {
+    points
+        .iter()
+        .map(|p| {
+            let tags: Vec<String> = p.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            (
+                format!("{}{{{}}}", p.metric, tags.join(",")),
+                p.timestamp,
+                p.value,
+            )
+        })
+        .collect()
+}
+
+fn s(x: &str) -> String {
+    x.to_owned()
+}
+
+#[test]
+fn the_seeds_nine_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let office = [("location", "office")];
+    let home = [("location", "home")];
+
+    // add_data_point
+    db.insert("temperature", T0, 23.5, &office).unwrap();
+    db.insert("temperature", T0 + 1, 23.7, &office).unwrap();
+    db.insert("temperature", T0, 19.0, &home).unwrap();
+    // update_data_point
+    db.update("temperature", T0, 24.0, &office).unwrap();
+    assert!(matches!(
+        db.update("temperature", T0 + 99, 1.0, &office),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        db.update("temperature", T0, 1.0, &[("location", "attic")]),
+        Err(Error::NotFound(_))
+    ));
+    // get_data_point: every series of the metric at that time, sorted by key
+    assert_eq!(
+        pts(&db.get("temperature", T0).unwrap()),
+        vec![
+            (s("temperature{location=home}"), T0, 19.0),
+            (s("temperature{location=office}"), T0, 24.0)
+        ]
+    );
+    // add_data_points_batch
+    db.insert_batch(&[
+        Point::new("humidity", T0, 55.0, &office),
+        Point::new("humidity", T0 + 1, 56.0, &office),
+        Point::new("humidity", T0, 40.0, &home),
+    ])
+    .unwrap();
+    // query_range (inclusive), with and without a tag filter
+    assert_eq!(
+        pts(&db.query_range("temperature", T0, T0 + 1, &office).unwrap()),
+        vec![
+            (s("temperature{location=office}"), T0, 24.0),
+            (s("temperature{location=office}"), T0 + 1, 23.7)
+        ]
+    );
+    assert_eq!(
+        db.query_range("temperature", T0, T0 + 1, &[])
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        db.query_range("temperature", T0 + 2, T0 + 9, &[])
+            .unwrap()
+            .is_empty()
+    );
+    // query_by_tags
+    assert_eq!(
+        pts(&db.query_by_tags("humidity", &home).unwrap()),
+        vec![(s("humidity{location=home}"), T0, 40.0)]
+    );
+    // list_keys: sorted
+    let keys: Vec<String> = db
+        .list_keys()
+        .unwrap()
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "humidity{location=home}",
+            "humidity{location=office}",
+            "temperature{location=home}",
+            "temperature{location=office}"
+        ]
+    );
+    // query_metric
+    assert_eq!(db.query_metric("humidity").unwrap().len(), 3);
+    assert!(db.query_metric("pressure").unwrap().is_empty());
+    // delete_range
+    db.delete_range("temperature", T0, T0, &office).unwrap();
+    assert_eq!(
+        pts(&db.query_metric("temperature").unwrap()),
+        vec![
+            (s("temperature{location=home}"), T0, 19.0),
+            (s("temperature{location=office}"), T0 + 1, 23.7)
+        ]
+    );
+    db.close().unwrap();
+}
+
+#[test]
+fn tag_filters_match_subsets_and_tag_order_does_not_matter() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.insert("cpu", 1, 1.0, &[("host", "a"), ("dc", "x")])
+        .unwrap();
+    db.insert("cpu", 1, 2.0, &[("dc", "x"), ("host", "b")])
+        .unwrap();
+    db.insert("cpu", 2, 3.0, &[("host", "a"), ("dc", "x")])
+        .unwrap();
+    db.insert("cpu", 1, 4.0, &[("dc", "y"), ("host", "a")])
+        .unwrap();
+    assert_eq!(db.list_keys().unwrap().len(), 3);
+    assert_eq!(db.query_by_tags("cpu", &[("dc", "x")]).unwrap().len(), 3);
+    assert_eq!(db.query_by_tags("cpu", &[("host", "a")]).unwrap().len(), 3);
+    let both = db
+        .query_by_tags("cpu", &[("dc", "x"), ("host", "a")])
+        .unwrap();
+    assert_eq!(
+        pts(&both).iter().map(|p| p.2).collect::<Vec<_>>(),
+        vec![1.0, 3.0]
+    );
+    assert!(
+        db.query_by_tags("cpu", &[("host", "zzz")])
+            .unwrap()
+            .is_empty()
+    );
+    assert!(db.query_by_tags("mem", &[]).unwrap().is_empty());
+}
+
+#[test]
+fn bad_input_is_invalid_argument_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.insert("ok", 1, 1.0, &[("k", "v")]).unwrap();
+    let long = "x".repeat(300);
+    let bad_tags: Vec<Vec<(&str, &str)>> = vec![
+        vec![("", "v")],
+        vec![("k", "")],
+        vec![("k", "v"), ("k", "w")],
+        vec![("k\n", "v")],
+        vec![(long.as_str(), "v")],
+    ];
+    let invalid = |r: tidestore::Result<()>| matches!(r, Err(Error::InvalidArgument(_)));
+    assert!(invalid(db.insert("", 1, 1.0, &[])));
+    assert!(invalid(db.insert(&long, 1, 1.0, &[])));
+    for tags in &bad_tags {
+        assert!(invalid(db.insert("m", 1, 1.0, tags)), "{tags:?}");
+        assert!(invalid(db.update("m", 1, 1.0, tags)), "{tags:?}");
+        assert!(invalid(db.delete_range("m", 1, 2, tags)), "{tags:?}");
+        assert!(db.query_range("m", 1, 2, tags).is_err());
+        assert!(db.series("m", tags).is_err());
+    }
+    // One bad point anywhere in a batch: nothing of the batch is written.
+    let batch = vec![
+        Point::new("good", 1, 1.0, &[("k", "v")]),
+        Point::new("good", 2, 2.0, &[("k", "v")]),
+        Point::new("good", 3, 3.0, &[("k", "v"), ("k", "w")]),
+    ];
+    assert!(invalid(db.insert_batch(&batch)));
+    assert!(invalid(db.delete_range("ok", 5, 1, &[])));
+    assert!(matches!(
+        db.query_range("ok", 5, 1, &[]),
+        Err(Error::InvalidArgument(_))
+    ));
+    let h = db.series("ok", &[("k", "v")]).unwrap();
+    assert!(invalid(db.append(&h, &[1, 2], &[1.0])));
+    // Only the one good point is there, and no series was created by the failures.
+    assert_eq!(db.list_keys().unwrap().len(), 1);
+    assert!(db.query_metric("good").unwrap().is_empty());
+    assert_eq!(db.query_metric("ok").unwrap().len(), 1);
+    drop(db);
+    let db = open(dir.path());
+    assert_eq!(db.list_keys().unwrap().len(), 1);
+    assert!(db.query_metric("good").unwrap().is_empty());
+}
+
+#[test]
+fn extreme_timestamps_and_nan_are_stored_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let weird = f64::from_bits(0x7ff8_0000_dead_beef);
+    db.insert("m", i64::MIN, -0.0, &[]).unwrap();
+    db.insert("m", i64::MAX, weird, &[]).unwrap();
+    db.insert("m", 0, f64::INFINITY, &[]).unwrap();
+    for round in 0..2 {
+        let got = db.query_metric("m").unwrap();
+        let bits: Vec<(i64, u64)> = got
+            .iter()
+            .map(|p| (p.timestamp, p.value.to_bits()))
+            .collect();
+        assert_eq!(
+            bits,
+            vec![
+                (i64::MIN, (-0.0f64).to_bits()),
+                (0, f64::INFINITY.to_bits()),
+                (i64::MAX, weird.to_bits())
+            ],
+            "round {round}"
+        );
+        db.compact().unwrap();
+    }
+}
+
+#[test]
+fn last_write_wins_across_head_segments_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let tags = [("h", "a")];
+    for t in 0..100 {
+        db.insert("m", t, 1.0, &tags).unwrap();
+    }
+    db.flush().unwrap();
+    for t in (0..100).step_by(2) {
+        db.insert("m", t, 2.0, &tags).unwrap();
+    }
+    db.flush().unwrap();
+    for t in (0..100).step_by(4) {
+        db.insert("m", t, 3.0, &tags).unwrap(); // stays in the head
+    }
+    let expect: Vec<f64> = (0..100)
+        .map(|t| {
+            if t % 4 == 0 {
+                3.0
+            } else if t % 2 == 0 {
+                2.0
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let values = |db: &Db| -> Vec<f64> {
+        db.query_metric("m")
+            .unwrap()
+            .iter()
+            .map(|p| p.value)
+            .collect()
+    };
+    assert_eq!(values(&db), expect);
+    assert_eq!(db.stats().segments, 2);
+    db.compact().unwrap();
+    assert_eq!(db.stats().segments, 1);
+    assert_eq!(values(&db), expect);
+    db.update("m", 1, 9.0, &tags).unwrap();
+    db.compact().unwrap();
+    assert_eq!(db.query_range("m", 1, 1, &tags).unwrap()[0].value, 9.0);
+    drop(db);
+    let db = open(dir.path());
+    assert_eq!(db.query_range("m", 1, 1, &tags).unwrap()[0].value, 9.0);
+    assert_eq!(db.query_metric("m").unwrap().len(), 100);
+}
+
+#[test]
+fn delete_range_hides_older_sources_and_compaction_drops_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let a = [("h", "a")];
+    let b = [("h", "b")];
+    for t in 0..50 {
+        db.insert("m", t, t as f64, &a).unwrap();
+        db.insert("m", t, -(t as f64), &b).unwrap();
+    }
+    db.flush().unwrap(); // both series in a segment
+    db.delete_range("m", 10, 19, &a).unwrap(); // tombstone in the head
+    db.insert("m", 15, 150.0, &a).unwrap(); // written after the delete: visible
+    let ts = |db: &Db, tags: &[(&str, &str)]| -> Vec<i64> {
+        db.query_by_tags("m", tags)
+            .unwrap()
+            .iter()
+            .map(|p| p.timestamp)
+            .collect()
+    };
+    let mut expect_a: Vec<i64> = (0..10).chain(15..16).chain(20..50).collect();
+    assert_eq!(ts(&db, &a), expect_a);
+    assert_eq!(ts(&db, &b).len(), 50);
+    db.flush().unwrap(); // tombstone now in a newer segment
+    assert_eq!(ts(&db, &a), expect_a);
+    // A delete over everything of the metric, in the head, over two segments.
+    db.delete_range("m", 40, 100, &[]).unwrap();
+    expect_a.retain(|&t| t < 40);
+    assert_eq!(ts(&db, &a), expect_a);
+    assert_eq!(ts(&db, &b), (0..40).collect::<Vec<_>>());
+    let before = db.stats();
+    db.compact().unwrap();
+    let after = db.stats();
+    assert_eq!(after.segments, 1);
+    assert_eq!(after.segment_points, (expect_a.len() + 40) as u64);
+    assert!(after.segment_points < before.segment_points);
+    assert_eq!(ts(&db, &a), expect_a);
+    assert_eq!(db.query_range("m", 15, 15, &a).unwrap()[0].value, 150.0);
+    // Series whose points are all gone stay listed.
+    db.delete_range("m", i64::MIN, i64::MAX, &b).unwrap();
+    db.compact().unwrap();
+    assert!(ts(&db, &b).is_empty());
+    assert_eq!(db.list_keys().unwrap().len(), 2);
+}
+
+#[test]
+fn reopen_replays_the_wal_with_and_without_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = |db: &Db| pts(&db.query_metric("m").unwrap());
+    let expect;
+    {
+        let db = open(dir.path());
+        db.insert("m", 1, 1.0, &[("a", "1")]).unwrap();
+        db.insert("m", 2, 2.0, &[("a", "2")]).unwrap();
+        db.flush().unwrap();
+        db.insert("m", 3, 3.0, &[("a", "1")]).unwrap();
+        db.insert("m", 1, 1.5, &[("a", "1")]).unwrap(); // overrides a segment point
+        db.insert("m", 4, 4.0, &[("a", "3")]).unwrap(); // series only in the WAL
+        db.delete_range("m", 2, 2, &[("a", "2")]).unwrap();
+        expect = all(&db);
+        assert_eq!(
+            expect,
+            vec![
+                (s("m{a=1}"), 1, 1.5),
+                (s("m{a=1}"), 3, 3.0),
+                (s("m{a=3}"), 4, 4.0)
+            ]
+        );
+        db.close().unwrap();
+    }
+    for _ in 0..2 {
+        let db = open(dir.path());
+        assert_eq!(all(&db), expect);
+        assert_eq!(db.list_keys().unwrap().len(), 3);
+        assert!(db.stats().wal_records_replayed > 0);
+    }
+    // Flushed: nothing left to replay, same answers.
+    {
+        let db = open(dir.path());
+        db.flush().unwrap();
+    }
+    let db = open(dir.path());
+    assert_eq!(db.stats().wal_records_replayed, 0);
+    assert_eq!(all(&db), expect);
+    // A second handle on the same directory is refused.
+    assert!(matches!(
+        Db::open_with(dir.path(), opts()),
+        Err(Error::Locked(_))
+    ));
+}
+
+#[test]
+fn scan_equals_query_range_and_fold_sums_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open_with(dir.path(), opts().chunk_points(64)).unwrap();
+    let mut expected_sum = 0.0;
+    for host in 0..20 {
+        let h = host.to_string();
+        let tags = [("host", h.as_str())];
+        let batch: Vec<Point> = (0..500)
+            .map(|t| Point::new("cpu", t * 10, (t % 7) as f64, &tags))
+            .collect();
+        expected_sum += batch.iter().map(|p| p.value).sum::<f64>();
+        db.insert_batch(&batch).unwrap();
+        if host % 5 == 4 {
+            db.flush().unwrap();
+        }
+    }
+    db.insert("cpu", 50, 100.0, &[("host", "3")]).unwrap(); // replaces (50, 5.0)
+    expected_sum += 100.0 - 5.0;
+    for (start, end) in [(i64::MIN, i64::MAX), (0, 0), (995, 2_345), (4_990, 10_000)] {
+        let q = db.query_range("cpu", start, end, &[]).unwrap();
+        let mut scanned = Vec::new();
+        let mut scan = db.scan("cpu", start, end, &[]).unwrap();
+        while let Some(v) = scan.next().unwrap() {
+            assert!(!v.is_empty());
+            assert!(v.timestamps().windows(2).all(|w| w[0] < w[1]));
+            for (&t, &x) in v.timestamps().iter().zip(v.values()) {
+                scanned.push(Point {
+                    metric: v.key().metric.clone(),
+                    tags: v.key().tags.clone(),
+                    timestamp: t,
+                    value: x,
+                });
+            }
+        }
+        assert!(scan.next().unwrap().is_none());
+        assert_eq!(pts(&q), pts(&scanned), "range {start}..={end}");
+    }
+    let sum = db
+        .scan("cpu", i64::MIN, i64::MAX, &[])
+        .unwrap()
+        .fold(
+            || 0.0,
+            |acc, v| acc + v.values().iter().sum::<f64>(),
+            |a, b| a + b,
+        )
+        .unwrap();
+    assert_eq!(sum, expected_sum);
+    let count = db
+        .scan("cpu", 0, 99, &[("host", "7")])
+        .unwrap()
+        .fold(|| 0usize, |acc, v| acc + v.len(), |a, b| a + b)
+        .unwrap();
+    assert_eq!(count, 10);
+}
+
+#[test]
+fn series_handles_append_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let h = db.series("cpu", &[("host", "a"), ("dc", "x")]).unwrap();
+    assert_eq!(
+        h.key(),
+        &SeriesKey::new("cpu", &[("dc", "x"), ("host", "a")]).unwrap()
+    );
+    assert_eq!(db.series("cpu", &[("dc", "x"), ("host", "a")]).unwrap(), h);
+    let ts: Vec<i64> = (0..1000).rev().collect(); // out of order on purpose
+    let vals: Vec<f64> = ts.iter().map(|&t| t as f64 * 0.5).collect();
+    db.append(&h, &ts, &vals).unwrap();
+    db.append(&h, &[10], &[-1.0]).unwrap();
+    db.append(&h, &[], &[]).unwrap();
+    let got = db.query_metric("cpu").unwrap();
+    assert_eq!(got.len(), 1000);
+    assert!(got.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
+    assert_eq!(got[10].value, -1.0);
+    assert_eq!(got[11].value, 5.5);
+    // A handle of another database is refused.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = open(other_dir.path());
+    assert!(matches!(
+        other.append(&h, &[1], &[1.0]),
+        Err(Error::InvalidArgument(_))
+    ));
+    // A series defined by a handle survives a reopen even without points.
+    let _empty = db.series("idle", &[]).unwrap();
+    drop(db);
+    let db = open(dir.path());
+    assert!(db.list_keys().unwrap().iter().any(|k| k.metric == "idle"));
+    assert_eq!(db.query_metric("cpu").unwrap().len(), 1000);
+}
+
+#[test]
+fn background_flushes_and_compactions_keep_answers_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Options::default()
+        .head_bytes(64 << 10)
+        .chunk_points(128)
+        .partition_width(1_000)
+        .compaction_trigger(2)
+        .sync_mode(SyncMode::Os);
+    let db = Arc::new(Db::open_with(dir.path(), o).unwrap());
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || {
+                for round in 0..20i64 {
+                    let batch: Vec<Point> = (0..500i64)
+                        .map(|i| {
+                            let host = format!("h{}", i % 25);
+                            Point::new(
+                                "cpu",
+                                round * 500 + i,
+                                (w * 1000 + i) as f64,
+                                &[("host", &host), ("w", if w == 0 { "0" } else { "1" })],
+                            )
+                        })
+                        .collect();
+                    db.insert_batch(&batch).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    db.flush().unwrap();
+    let stats = db.stats();
+    assert!(stats.flushes > 1, "{stats:?}");
+    assert_eq!(db.query_metric("cpu").unwrap().len(), 20_000);
+    db.compact().unwrap();
+    assert_eq!(db.query_metric("cpu").unwrap().len(), 20_000);
+    assert_eq!(db.list_keys().unwrap().len(), 50);
+}
+
+#[test]
+fn retention_hides_and_drops_old_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open_with(dir.path(), opts().retention(Some(100)).partition_width(50)).unwrap();
+    for t in 0..300 {
+        db.insert("m", t, 1.0, &[]).unwrap();
+    }
+    // Newest is 299: everything before 199 is expired.
+    let got = db.query_metric("m").unwrap();
+    assert_eq!(got.first().map(|p| p.timestamp), Some(199));
+    assert_eq!(got.len(), 101);
+    db.compact().unwrap();
+    assert_eq!(db.stats().segment_points, 101);
+    assert_eq!(db.query_metric("m").unwrap().len(), 101);
+}
+
+/// Power cut with `SyncMode::Always`: every acknowledged write survives.
+#[test]
+fn power_cut_keeps_every_acknowledged_write() {
+    let fs = SimFs::new();
+    let dir = Path::new("/db");
+    let o = opts()
+        .sync_mode(SyncMode::Always)
+        .head_bytes(8 << 10)
+        .fs(Arc::new(fs.clone()));
+    let mut acked: Vec<(i64, f64)> = Vec::new();
+    {
+        let db = Db::open_with(dir, o.clone()).unwrap();
+        for t in 0..400i64 {
+            db.insert("m", t, t as f64, &[("k", "v")]).unwrap();
+            acked.push((t, t as f64));
+            if t % 97 == 0 {
+                db.delete_range("m", t - 5, t - 3, &[("k", "v")]).unwrap();
+                acked.retain(|&(x, _)| !(t - 5..=t - 3).contains(&x));
+            }
+        }
+        assert!(db.stats().flushes > 0, "the test should cross flushes");
+        fs.crash();
+    }
+    let db = Db::open_with(dir, o).unwrap();
+    let got: Vec<(i64, f64)> = db
+        .query_metric("m")
+        .unwrap()
+        .iter()
+        .map(|p| (p.timestamp, p.value))
+        .collect();
+    assert_eq!(got, acked);
+}
