@@ -10,6 +10,7 @@
 //! the head. A failed WAL append poisons the database: nothing of the write is visible.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,49 +128,153 @@ fn check_batch_size(n: usize) -> Result<()> {
 }
 
 /// Validates and groups `points` by series (see the module docs).
+///
+/// Two passes: the first finds each point's group, the second fills columns allocated
+/// at their exact size. Within the batch, a point is matched to the group of an
+/// earlier point with the same metric and tags (same order) through a cheap hash
+/// (`batch_hash`) and a string comparison; only the first point of each series (or a
+/// point whose tags come in another order) pays for the catalog lookup. A hash
+/// collision just takes that slower path, so crafted input cannot make the batch
+/// index quadratic.
 pub(crate) fn prepare_points(catalog: &Catalog, points: &[Point]) -> Result<PreparedWrite> {
     check_batch_size(points.len())?;
     let mut w = PreparedWrite::default();
-    let mut by_id: HashMap<u32, usize> = HashMap::new();
-    let mut by_key: HashMap<SeriesKey, usize> = HashMap::new();
+    // For each group, a point that represents it (same metric and tags, same order).
+    let mut reps: Vec<&Point> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    let mut fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
+    let mut by_id: HashMap<u32, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
+    let mut by_key: HashMap<SeriesKey, u32> = HashMap::new();
     let mut scratch: Vec<(&str, &str)> = Vec::new();
-    let mut last: Option<(&Point, usize)> = None;
+    let mut group_of: Vec<u32> = Vec::with_capacity(points.len());
+    let mut last: Option<(&Point, u32)> = None;
     for p in points {
         let g = match last {
             Some((q, g)) if q.metric == p.metric && q.tags == p.tags => g,
             _ => {
-                scratch.clear();
-                scratch.extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                match catalog.lookup(&p.metric, &scratch) {
-                    // A hit equals a stored, valid key: nothing left to check.
-                    Some(id) => *by_id.entry(id).or_insert_with(|| {
-                        w.groups.push(Group::new(Target::Known(id)));
-                        w.groups.len() - 1
-                    }),
+                let h = batch_hash(p);
+                let hit = fast.get(&h).copied().filter(|&g| {
+                    reps.get(g as usize)
+                        .is_some_and(|r| r.metric == p.metric && r.tags == p.tags)
+                });
+                match hit {
+                    Some(g) => g,
                     None => {
-                        let key = SeriesKey::new(&p.metric, &scratch)?;
-                        match by_key.get(&key) {
-                            Some(&g) => g,
+                        scratch.clear();
+                        scratch.extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                        let (slot, target) = match catalog.lookup(&p.metric, &scratch) {
+                            // A hit equals a stored, valid key: nothing left to check.
+                            Some(id) => (by_id.get(&id).copied(), Target::Known(id)),
                             None => {
-                                w.groups.push(Group::new(Target::New(key.clone())));
-                                by_key.insert(key, w.groups.len() - 1);
-                                w.groups.len() - 1
+                                let key = SeriesKey::new(&p.metric, &scratch)?;
+                                (by_key.get(&key).copied(), Target::New(key))
                             }
-                        }
+                        };
+                        let g = match slot {
+                            Some(g) => g,
+                            None => {
+                                let g = u32::try_from(w.groups.len())
+                                    .map_err(|_| Error::invalid("too many series in one write"))?;
+                                match &target {
+                                    Target::Known(id) => by_id.insert(*id, g),
+                                    Target::New(key) => by_key.insert(key.clone(), g),
+                                };
+                                w.groups.push(Group::new(target));
+                                reps.push(p);
+                                counts.push(0);
+                                g
+                            }
+                        };
+                        fast.entry(h).or_insert(g);
+                        g
                     }
                 }
             }
         };
-        if let Some(group) = w.groups.get_mut(g) {
+        if let Some(c) = counts.get_mut(g as usize) {
+            *c += 1;
+        }
+        group_of.push(g);
+        last = Some((p, g));
+    }
+    for (group, &n) in w.groups.iter_mut().zip(&counts) {
+        group.ts.reserve_exact(n);
+        group.vals.reserve_exact(n);
+    }
+    let mut max_ts = i64::MIN;
+    for (p, &g) in points.iter().zip(&group_of) {
+        if let Some(group) = w.groups.get_mut(g as usize) {
             group.ts.push(p.timestamp);
             group.vals.push(p.value);
         }
-        last = Some((p, g));
+        max_ts = max_ts.max(p.timestamp);
     }
     w.points = points.len();
-    w.max_ts = points.iter().map(|p| p.timestamp).max();
+    w.max_ts = (!points.is_empty()).then_some(max_ts);
     w.encode();
     Ok(w)
+}
+
+/// A cheap hash of a point's metric and tags as given (order-sensitive), for the
+/// batch-local index of [`prepare_points`]. Not collision-resistant: callers verify.
+fn batch_hash(p: &Point) -> u64 {
+    let mut h = IdHasher::default();
+    h.write(p.metric.as_bytes());
+    for (k, v) in &p.tags {
+        h.write_u8(0xff);
+        h.write(k.as_bytes());
+        h.write_u8(0xfe);
+        h.write(v.as_bytes());
+    }
+    h.finish()
+}
+
+/// A fast multiplicative hasher for batch-local maps keyed by series ids or by
+/// already-mixed hashes (FxHash-style: one rotate, xor and multiply per word).
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl IdHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            if let Some(dst) = w.get_mut(..rest.len()) {
+                dst.copy_from_slice(rest);
+            }
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
 }
 
 /// Validates one point of series `metric` + `tags`.
