@@ -1,4 +1,19 @@
 //! File primitives shared by the key-value store and the time-series engine: the
 //! file-system seam, the write-ahead log, the manifest and the directory lock.
+//!
+//! - [`fs`]: the [`fs::FileSystem`] trait and the real [`fs::StdFs`];
+//! - [`sim_fs`]: [`sim_fs::SimFs`], an in-memory file system for fault-injection and
+//!   power-cut tests;
+//! - [`record`]: the checksummed record framing of every log file;
+//! - [`wal`]: the write-ahead log;
+//! - [`manifest`]: the atomic, durable log of edits naming an owner's live files.
+//!
+//! The on-disk formats and the durability model are described byte by byte in
+//! `docs/format-io.md`.
 
 pub mod fs;
+mod log_header;
+pub mod manifest;
+pub mod record;
+pub mod sim_fs;
+pub mod wal;

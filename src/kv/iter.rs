@@ -8,6 +8,9 @@ use crate::Result;
 use crate::kv::key::ValueKind;
 
 /// A cursor over internal entries. Positioned on an entry while [`KvIterator::valid`].
+///
+/// A new iterator is unpositioned (not valid) until the first [`KvIterator::seek`] or
+/// [`KvIterator::seek_to_first`].
 pub trait KvIterator: Send {
     /// True while the iterator is positioned on an entry.
     fn valid(&self) -> bool;
@@ -25,4 +28,31 @@ pub trait KvIterator: Send {
     fn seek(&mut self, key: &[u8]) -> Result<()>;
     /// Positions on the first entry.
     fn seek_to_first(&mut self) -> Result<()>;
+}
+
+impl<I: KvIterator + ?Sized> KvIterator for Box<I> {
+    fn valid(&self) -> bool {
+        (**self).valid()
+    }
+    fn key(&self) -> &[u8] {
+        (**self).key()
+    }
+    fn seq(&self) -> u64 {
+        (**self).seq()
+    }
+    fn kind(&self) -> ValueKind {
+        (**self).kind()
+    }
+    fn value(&self) -> &[u8] {
+        (**self).value()
+    }
+    fn next(&mut self) -> Result<()> {
+        (**self).next()
+    }
+    fn seek(&mut self, key: &[u8]) -> Result<()> {
+        (**self).seek(key)
+    }
+    fn seek_to_first(&mut self) -> Result<()> {
+        (**self).seek_to_first()
+    }
 }

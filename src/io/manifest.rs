@@ -1,0 +1,382 @@
+//! The manifest: an atomic, durable log of opaque edits, the single source of truth
+//! of which files an owner (the kv store, the time-series engine) has live.
+//!
+//! # Files
+//!
+//! - `MANIFEST-{n:06}`: a log file ([`crate::io::record`] framing). Its first record is
+//!   a header (magic `TIDE-MAN`, format version, `n`); each later record is one edit,
+//!   or, first after a [`Manifest::rewrite`], a snapshot. Never reopened for writing.
+//! - `CURRENT`: the text `MANIFEST-{n:06}\n`, naming the live manifest. Replaced
+//!   atomically: written to `CURRENT.tmp`, fsync'd, renamed over `CURRENT`, and the
+//!   directory fsync'd.
+//!
+//! # Commit protocol
+//!
+//! An edit is committed when [`Manifest::append`] returns: its record is fsync'd in a
+//! manifest file whose directory entry, and `CURRENT`'s, were already durable. Owners
+//! must fsync the files an edit names, and their directory, before appending it.
+//!
+//! Switching to a new manifest file (at every [`Manifest::open`] and
+//! [`Manifest::rewrite`]): write the new file in full and fsync it, then replace
+//! `CURRENT` as above. Until the rename is durable, a crash leaves the old `CURRENT`
+//! naming the old, complete file; after it, the new one, also complete. Other manifest
+//! files are then removed (best effort; any left behind are removed by the next open).
+//!
+//! # Opening
+//!
+//! Reads the file `CURRENT` names and applies its records in order. A torn final record
+//! is an edit whose append never returned: it is ignored. A damaged record followed by
+//! more data, a `CURRENT` that does not parse, a missing file named by `CURRENT`, or a
+//! damaged header is [`Error::Corruption`] naming the file. Without `CURRENT`, the
+//! directory is new (or its first open crashed) and an empty manifest is created,
+//! unless a manifest file there holds edits, which only happens if `CURRENT` was lost:
+//! then [`Error::Corruption`]. Opening always continues in a new file holding the
+//! committed records, since files are never appended to after a reopen.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::io::fs::FileSystem;
+use crate::io::log_header::{self, MANIFEST_MAGIC};
+use crate::io::record::{Compression, LogEnd, LogReader, LogWriter, RecordBatch};
+
+/// Name of the file that names the live manifest.
+pub const CURRENT: &str = "CURRENT";
+
+/// Temporary name `CURRENT` is written under before its rename.
+pub const CURRENT_TMP: &str = "CURRENT.tmp";
+
+/// The file name of manifest number `n`: `MANIFEST-{n:06}`.
+pub fn manifest_file_name(n: u64) -> String {
+    format!("MANIFEST-{n:06}")
+}
+
+/// The number of a manifest file name, or `None` if `name` is not exactly one.
+pub fn parse_manifest_file_name(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("MANIFEST-")?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    (manifest_file_name(n) == name).then_some(n)
+}
+
+/// Whether `name` is a file the manifest owns (`CURRENT`, `CURRENT.tmp` or a manifest
+/// file, live or stale). An owner cleaning up orphan files must leave these alone.
+pub fn is_manifest_file(name: &str) -> bool {
+    name == CURRENT || name == CURRENT_TMP || parse_manifest_file_name(name).is_some()
+}
+
+/// An open manifest. Not shared between threads: its owner serializes edits.
+pub struct Manifest {
+    fs: Arc<dyn FileSystem>,
+    dir: PathBuf,
+    number: u64,
+    writer: LogWriter,
+    poisoned: Option<String>,
+}
+
+impl std::fmt::Debug for Manifest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manifest")
+            .field("dir", &self.dir)
+            .field("file", &manifest_file_name(self.number))
+            .field("size", &self.writer.len())
+            .field("poisoned", &self.poisoned)
+            .finish()
+    }
+}
+
+impl Manifest {
+    /// Opens the manifest in `dir` (which must exist) or creates an empty one; calls
+    /// `apply` for every committed edit in order. An error from `apply` stops the open
+    /// and is returned, and nothing is written.
+    pub fn open(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        mut apply: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<Manifest> {
+        let names = fs.list(dir)?;
+        let numbers: Vec<u64> = names
+            .iter()
+            .filter_map(|name| parse_manifest_file_name(name))
+            .collect();
+        let mut committed = RecordBatch::new();
+        if names.iter().any(|name| name == CURRENT) {
+            let live = read_current(fs.as_ref(), dir)?;
+            let path = dir.join(manifest_file_name(live));
+            if !numbers.contains(&live) {
+                return Err(Error::corruption(
+                    &path,
+                    0,
+                    "the manifest named by CURRENT is missing",
+                ));
+            }
+            let data = fs.read(&path)?;
+            read_manifest(&data, live, &path, |edit| {
+                apply(edit)?;
+                committed.push(edit, Compression::Snappy)
+            })?;
+        } else {
+            for &n in &numbers {
+                let path = dir.join(manifest_file_name(n));
+                if holds_edits(&fs.read(&path)?) {
+                    return Err(Error::corruption(
+                        &path,
+                        0,
+                        "CURRENT is missing but this manifest holds edits",
+                    ));
+                }
+            }
+        }
+        let number = numbers.iter().max().map_or(1, |&n| n + 1);
+        let writer = install(fs.as_ref(), dir, number, &committed)?;
+        let manifest = Manifest {
+            fs,
+            dir: dir.to_path_buf(),
+            number,
+            writer,
+            poisoned: None,
+        };
+        manifest.remove_stale_files(&names);
+        Ok(manifest)
+    }
+
+    /// Appends one edit and makes it durable: when this returns `Ok`, the edit is
+    /// committed. An edit over [`crate::io::record::MAX_PAYLOAD_LEN`] is rejected with
+    /// [`Error::InvalidArgument`] and changes nothing. An I/O failure poisons the
+    /// manifest ([`Error::Poisoned`] from then on): whether the edit committed is known
+    /// only after reopening.
+    pub fn append(&mut self, edit: &[u8]) -> Result<()> {
+        self.check_poisoned()?;
+        let mut batch = RecordBatch::new();
+        batch.push(edit, Compression::Snappy)?;
+        let written = self
+            .writer
+            .write_batch(&batch)
+            .and_then(|_| self.writer.sync());
+        self.poison_on_error(written)
+    }
+
+    /// Atomically replaces the whole log with one `snapshot` record (which the owner
+    /// encodes so that applying it alone rebuilds its state), in a new manifest file,
+    /// then removes the old file. Size limit and poisoning as for
+    /// [`Manifest::append`]; after a failure, reopening finds either the old log or the
+    /// snapshot.
+    pub fn rewrite(&mut self, snapshot: &[u8]) -> Result<()> {
+        self.check_poisoned()?;
+        let mut batch = RecordBatch::new();
+        batch.push(snapshot, Compression::Snappy)?;
+        let number = self.number + 1;
+        let writer = self.poison_on_error(install(self.fs.as_ref(), &self.dir, number, &batch))?;
+        let old = self.dir.join(manifest_file_name(self.number));
+        self.number = number;
+        self.writer = writer;
+        // The switch is durable; a file left behind is removed by the next open.
+        let _ = self.fs.remove_file(&old);
+        Ok(())
+    }
+
+    /// Bytes in the live manifest file: owners rewrite when it grows too large.
+    pub fn size(&self) -> u64 {
+        self.writer.len()
+    }
+
+    /// Names of the files the live manifest uses (`CURRENT` and the live manifest
+    /// file). See also [`is_manifest_file`], which also matches stale ones.
+    pub fn file_names(&self) -> [String; 2] {
+        [CURRENT.to_owned(), manifest_file_name(self.number)]
+    }
+
+    fn check_poisoned(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(why) => Err(Error::Poisoned(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn poison_on_error<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            self.poisoned = Some(e.to_string());
+        }
+        result
+    }
+
+    /// Removes manifest files other than the live one, and `CURRENT.tmp`, from
+    /// `names`. Best effort: leftovers are harmless, since `CURRENT` decides.
+    fn remove_stale_files(&self, names: &[String]) {
+        for name in names {
+            let stale = name == CURRENT_TMP
+                || parse_manifest_file_name(name).is_some_and(|n| n != self.number);
+            if stale {
+                let _ = self.fs.remove_file(&self.dir.join(name));
+            }
+        }
+    }
+}
+
+/// Reads and parses `CURRENT`.
+fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<u64> {
+    let path = dir.join(CURRENT);
+    let text = fs.read(&path)?;
+    std::str::from_utf8(&text)
+        .ok()
+        .and_then(|t| t.strip_suffix('\n'))
+        .and_then(parse_manifest_file_name)
+        .ok_or_else(|| Error::corruption(&path, 0, "CURRENT does not name a manifest file"))
+}
+
+/// Checks the header of manifest `number` and passes every committed record to `f`.
+fn read_manifest(
+    data: &[u8],
+    number: u64,
+    path: &Path,
+    mut f: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut reader = LogReader::new(data);
+    let Some(header) = reader.next_record() else {
+        return Err(reader
+            .end()
+            .and_then(|end| end.corruption(path))
+            .unwrap_or_else(|| Error::corruption(path, 0, "manifest header is missing")));
+    };
+    let named = log_header::decode(&header, MANIFEST_MAGIC, path)?;
+    if named != number {
+        return Err(Error::corruption(
+            path,
+            0,
+            format!("manifest header names manifest {named}"),
+        ));
+    }
+    while let Some(record) = reader.next_record() {
+        f(&record)?;
+    }
+    match reader.end().and_then(|end| end.corruption(path)) {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// Whether a manifest file (found without `CURRENT`) holds anything beyond a header,
+/// or is damaged in a way that hides whether it does.
+fn holds_edits(data: &[u8]) -> bool {
+    let mut reader = LogReader::new(data);
+    let records = (0..2).filter_map(|_| reader.next_record()).count();
+    records > 1 || matches!(reader.end(), Some(LogEnd::Corrupt { .. }))
+}
+
+/// Writes manifest `number` holding `body`, fsyncs it, and makes it the live one.
+fn install(fs: &dyn FileSystem, dir: &Path, number: u64, body: &RecordBatch) -> Result<LogWriter> {
+    let mut writer = LogWriter::new(fs.create(&dir.join(manifest_file_name(number)))?);
+    writer.write_batch(&log_header::encode(MANIFEST_MAGIC, number)?)?;
+    writer.write_batch(body)?;
+    writer.sync()?;
+    let tmp = dir.join(CURRENT_TMP);
+    let mut current = fs.create(&tmp)?;
+    current.write_all(format!("{}\n", manifest_file_name(number)).as_bytes())?;
+    current.sync()?;
+    drop(current);
+    fs.rename(&tmp, &dir.join(CURRENT))?;
+    fs.sync_dir(dir)?;
+    Ok(writer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::sim_fs::SimFs;
+
+    fn open(fs: &SimFs) -> (Manifest, Vec<Vec<u8>>) {
+        let mut edits = Vec::new();
+        let m = Manifest::open(Arc::new(fs.clone()), Path::new("/m"), |e| {
+            edits.push(e.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        (m, edits)
+    }
+
+    fn fresh() -> SimFs {
+        let fs = SimFs::new();
+        fs.create_dir_all(Path::new("/m")).unwrap();
+        fs
+    }
+
+    #[test]
+    fn manifest_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Manifest>();
+    }
+
+    #[test]
+    fn names_round_trip() {
+        assert_eq!(manifest_file_name(7), "MANIFEST-000007");
+        assert_eq!(parse_manifest_file_name("MANIFEST-000007"), Some(7));
+        assert_eq!(parse_manifest_file_name("MANIFEST-7"), None);
+        assert_eq!(parse_manifest_file_name("MANIFEST-+00007"), None);
+        assert_eq!(
+            parse_manifest_file_name(&manifest_file_name(1234567)),
+            Some(1234567)
+        );
+        assert!(is_manifest_file("CURRENT") && is_manifest_file("CURRENT.tmp"));
+        assert!(!is_manifest_file("00000000000000000001.wal"));
+    }
+
+    #[test]
+    fn edits_survive_reopen_and_rewrite() {
+        let fs = fresh();
+        let (mut m, edits) = open(&fs);
+        assert!(edits.is_empty());
+        m.append(b"one").unwrap();
+        m.append(&[9u8; 300]).unwrap();
+        drop(m);
+        fs.crash();
+        let (mut m, edits) = open(&fs);
+        assert_eq!(edits, vec![b"one".to_vec(), vec![9u8; 300]]);
+        m.rewrite(b"snap").unwrap();
+        m.append(b"two").unwrap();
+        drop(m);
+        fs.crash();
+        let (m, edits) = open(&fs);
+        assert_eq!(edits, vec![b"snap".to_vec(), b"two".to_vec()]);
+        // Opening removed the old file that the crash brought back.
+        assert_eq!(fs.list(Path::new("/m")).unwrap(), m.file_names().to_vec());
+    }
+
+    #[test]
+    fn failed_append_poisons() {
+        let fs = fresh();
+        let (mut m, _) = open(&fs);
+        fs.fail_after(0);
+        assert!(matches!(m.append(b"x"), Err(Error::Io(_))));
+        fs.clear_faults();
+        assert!(matches!(m.append(b"y"), Err(Error::Poisoned(_))));
+        assert!(matches!(m.rewrite(b"z"), Err(Error::Poisoned(_))));
+        assert!(format!("{m:?}").contains("poisoned"));
+    }
+
+    #[test]
+    fn apply_error_aborts_open_and_writes_nothing() {
+        let fs = fresh();
+        let (mut m, _) = open(&fs);
+        m.append(b"bad").unwrap();
+        drop(m);
+        let before = fs.list(Path::new("/m")).unwrap();
+        let err = Manifest::open(Arc::new(fs.clone()), Path::new("/m"), |_| {
+            Err(Error::invalid("nope"))
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)));
+        assert_eq!(fs.list(Path::new("/m")).unwrap(), before);
+    }
+
+    #[test]
+    fn size_grows_with_edits() {
+        let fs = fresh();
+        let (mut m, _) = open(&fs);
+        let empty = m.size();
+        m.append(b"abc").unwrap();
+        assert_eq!(m.size(), empty + 12);
+    }
+}

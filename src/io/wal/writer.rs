@@ -1,0 +1,486 @@
+//! [`Wal`]: the appender, with group commit, rotation, poisoning and the interval
+//! syncer thread.
+//!
+//! # Group commit
+//!
+//! An appender frames (and compresses) its record outside any lock, then, under the
+//! state lock, appends it to `pending` and notes the logical end position of the log
+//! (`appended`). It then waits until the log is handed to the OS (`written`) or
+//! fsync'd (`durable`) up to that position. Whoever finds no I/O in flight becomes the
+//! *leader*: it takes the whole `pending` batch and the file, drops the lock, writes
+//! the batch with one call, flushes and (if asked) fsyncs, then publishes the new
+//! positions and wakes the others. Appenders that arrive meanwhile queue their records
+//! in `pending`; the next leader writes them all at once and one fsync covers them.
+//!
+//! Positions are logical (record bytes since the `Wal` was created, across segments),
+//! so rotation does not disturb them.
+
+use std::mem;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use super::{SyncMode, list_segments, segment_file_name};
+use crate::error::{Error, Result};
+use crate::io::fs::FileSystem;
+use crate::io::log_header::{self, WAL_MAGIC};
+use crate::io::record::{Compression, LogWriter, RecordBatch};
+
+/// The write-ahead log appender. `Send + Sync`: share it (e.g. in an `Arc`) between
+/// writer threads; every method takes `&self`.
+///
+/// If a write or fsync fails, the call that hit the failure returns it and the `Wal`
+/// is poisoned: every later call returns [`Error::Poisoned`]. Records it accepted
+/// before may or may not be durable; reopen and replay to find out.
+pub struct Wal {
+    shared: Arc<Shared>,
+    syncer: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    fs: Arc<dyn FileSystem>,
+    dir: PathBuf,
+    mode: SyncMode,
+    state: Mutex<State>,
+    /// Signalled whenever a leader finishes.
+    turn: Condvar,
+    /// Set to stop the interval syncer.
+    stop: Mutex<bool>,
+    stop_signal: Condvar,
+}
+
+struct State {
+    /// The current segment; `None` while a leader holds it, or once poisoned.
+    writer: Option<LogWriter>,
+    segment_id: u64,
+    /// Records appended but not yet handed to the writer.
+    pending: RecordBatch,
+    /// An empty batch whose allocation the next `pending` reuses.
+    spare: RecordBatch,
+    /// Logical end of every record appended.
+    appended: u64,
+    /// Logical position handed to the OS.
+    written: u64,
+    /// Logical position fsync'd.
+    durable: u64,
+    /// A leader is doing I/O outside the lock.
+    leading: bool,
+    poisoned: Option<String>,
+}
+
+/// What a leader does with the file.
+#[derive(Clone, Copy)]
+enum Work {
+    /// Write `pending` and flush it to the OS.
+    Flush,
+    /// Write, flush and fsync.
+    Sync,
+    /// Write, flush, fsync, then switch to a new segment.
+    Rotate(u64),
+}
+
+/// How far a waiter needs the log to be.
+#[derive(Clone, Copy)]
+enum Level {
+    Written,
+    Durable,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Critical sections only move values and bump counters; none can leave the
+    // state half-updated, so a panic elsewhere does not make it unusable.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Creates segment `id` in `dir`, writes and syncs its header, and makes its directory
+/// entry durable, so that records fsync'd into it later survive a power cut.
+fn open_segment(fs: &dyn FileSystem, dir: &Path, id: u64) -> Result<LogWriter> {
+    let mut writer = LogWriter::new(fs.create(&dir.join(segment_file_name(id)))?);
+    writer.write_batch(&log_header::encode(WAL_MAGIC, id)?)?;
+    writer.sync()?;
+    fs.sync_dir(dir)?;
+    Ok(writer)
+}
+
+impl Wal {
+    /// Starts a WAL in `dir` (which must exist) with a new segment `segment_id`, which
+    /// must be higher than every segment already there
+    /// ([`Error::InvalidArgument`] otherwise). Replay the old segments first.
+    pub fn create(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        segment_id: u64,
+        mode: SyncMode,
+    ) -> Result<Wal> {
+        if mode == SyncMode::Interval(std::time::Duration::ZERO) {
+            return Err(Error::invalid("WAL sync interval must not be zero"));
+        }
+        if let Some(&last) = list_segments(fs.as_ref(), dir)?.last()
+            && last >= segment_id
+        {
+            return Err(Error::invalid(format!(
+                "WAL segment {segment_id} is not above existing segment {last}"
+            )));
+        }
+        let writer = open_segment(fs.as_ref(), dir, segment_id)?;
+        let shared = Arc::new(Shared {
+            fs,
+            dir: dir.to_path_buf(),
+            mode,
+            state: Mutex::new(State {
+                writer: Some(writer),
+                segment_id,
+                pending: RecordBatch::new(),
+                spare: RecordBatch::new(),
+                appended: 0,
+                written: 0,
+                durable: 0,
+                leading: false,
+                poisoned: None,
+            }),
+            turn: Condvar::new(),
+            stop: Mutex::new(false),
+            stop_signal: Condvar::new(),
+        });
+        let syncer = match mode {
+            SyncMode::Interval(every) => {
+                let shared = Arc::clone(&shared);
+                let handle = std::thread::Builder::new()
+                    .name("tidestore-wal-sync".into())
+                    .spawn(move || shared.run_syncer(every))?;
+                Some(handle)
+            }
+            SyncMode::Always | SyncMode::Os => None,
+        };
+        Ok(Wal { shared, syncer })
+    }
+
+    /// Appends one record (snappy-compressed when that helps) and returns once the
+    /// [`SyncMode`] promise holds for it. A payload over
+    /// [`crate::io::record::MAX_PAYLOAD_LEN`] is rejected with
+    /// [`Error::InvalidArgument`] and changes nothing.
+    pub fn append(&self, payload: &[u8]) -> Result<()> {
+        let mut record = RecordBatch::new();
+        record.push(payload, Compression::Snappy)?;
+        let mut st = lock(&self.shared.state);
+        if let Some(why) = &st.poisoned {
+            return Err(Error::Poisoned(why.clone()));
+        }
+        st.pending.append(&record);
+        st.appended += record.len() as u64;
+        let target = st.appended;
+        let level = match self.shared.mode {
+            SyncMode::Always => Level::Durable,
+            SyncMode::Interval(_) | SyncMode::Os => Level::Written,
+        };
+        self.shared.wait_for(st, target, level)
+    }
+
+    /// Makes every record appended so far durable.
+    pub fn sync(&self) -> Result<()> {
+        self.shared.sync()
+    }
+
+    /// Seals the current segment (writes and fsyncs everything appended to it) and
+    /// continues in a new segment `new_segment_id`, which must be higher than the
+    /// current one and not exist yet ([`Error::InvalidArgument`] otherwise).
+    pub fn rotate(&self, new_segment_id: u64) -> Result<()> {
+        let shared = &self.shared;
+        let mut st = lock(&shared.state);
+        loop {
+            if let Some(why) = &st.poisoned {
+                return Err(Error::Poisoned(why.clone()));
+            }
+            if !st.leading {
+                break;
+            }
+            st = shared.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+        if new_segment_id <= st.segment_id {
+            return Err(Error::invalid(format!(
+                "new WAL segment {new_segment_id} is not above current segment {}",
+                st.segment_id
+            )));
+        }
+        if shared
+            .fs
+            .exists(&shared.dir.join(segment_file_name(new_segment_id)))
+        {
+            return Err(Error::invalid(format!(
+                "WAL segment {new_segment_id} already exists"
+            )));
+        }
+        shared.lead(st, Work::Rotate(new_segment_id)).1
+    }
+
+    /// The id of the segment being appended to.
+    pub fn segment_id(&self) -> u64 {
+        lock(&self.shared.state).segment_id
+    }
+
+    /// The mode given to [`Wal::create`].
+    pub fn mode(&self) -> SyncMode {
+        self.shared.mode
+    }
+}
+
+impl Shared {
+    fn sync(&self) -> Result<()> {
+        let st = lock(&self.state);
+        let target = st.appended;
+        self.wait_for(st, target, Level::Durable)
+    }
+
+    /// Returns once the log has reached `target` at `level`, leading the I/O itself
+    /// when nobody else is.
+    fn wait_for<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        target: u64,
+        level: Level,
+    ) -> Result<()> {
+        loop {
+            let reached = match level {
+                Level::Written => st.written,
+                Level::Durable => st.durable,
+            };
+            if reached >= target {
+                return Ok(());
+            }
+            if let Some(why) = &st.poisoned {
+                return Err(Error::Poisoned(why.clone()));
+            }
+            if st.leading {
+                st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            let work = match level {
+                Level::Written => Work::Flush,
+                Level::Durable => Work::Sync,
+            };
+            let (guard, result) = self.lead(st, work);
+            result?;
+            st = guard;
+        }
+    }
+
+    /// Does `work` as the leader: takes `pending` and the file, does the I/O without
+    /// the lock, then publishes the outcome and wakes every waiter. The caller has
+    /// checked that nobody leads and the log is not poisoned.
+    fn lead<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        work: Work,
+    ) -> (MutexGuard<'a, State>, Result<()>) {
+        let Some(mut writer) = st.writer.take() else {
+            // invariant: the writer is only absent while someone leads or once
+            // poisoned, and the caller checked both.
+            let why = "WAL writer missing".to_owned();
+            st.poisoned = Some(why.clone());
+            return (st, Err(Error::Poisoned(why)));
+        };
+        st.leading = true;
+        let spare = mem::take(&mut st.spare);
+        let mut batch = mem::replace(&mut st.pending, spare);
+        let end = st.appended;
+        drop(st);
+
+        let mut panic_guard = LeaderPanicGuard {
+            shared: self,
+            armed: true,
+        };
+        let result = self.do_io(&mut writer, &batch, work);
+        panic_guard.armed = false;
+
+        let mut st = lock(&self.state);
+        st.leading = false;
+        batch.clear();
+        st.spare = batch;
+        let result = match result {
+            Ok(next) => {
+                st.written = end;
+                if !matches!(work, Work::Flush) {
+                    st.durable = end;
+                }
+                if let (Work::Rotate(id), Some(next)) = (work, next) {
+                    st.segment_id = id;
+                    writer = next;
+                }
+                st.writer = Some(writer);
+                Ok(())
+            }
+            Err(e) => {
+                st.poisoned = Some(e.to_string());
+                Err(e)
+            }
+        };
+        self.turn.notify_all();
+        (st, result)
+    }
+
+    /// The leader's I/O. Returns the new segment's writer for [`Work::Rotate`].
+    fn do_io(
+        &self,
+        writer: &mut LogWriter,
+        batch: &RecordBatch,
+        work: Work,
+    ) -> Result<Option<LogWriter>> {
+        writer.write_batch(batch)?;
+        writer.flush()?;
+        match work {
+            Work::Flush => Ok(None),
+            Work::Sync => writer.sync().map(|()| None),
+            Work::Rotate(id) => {
+                writer.sync()?;
+                open_segment(self.fs.as_ref(), &self.dir, id).map(Some)
+            }
+        }
+    }
+
+    /// The interval syncer's loop: fsync every `every` until told to stop, or until
+    /// the log is poisoned (no fsync can succeed any more).
+    fn run_syncer(&self, every: std::time::Duration) {
+        let mut stop = lock(&self.stop);
+        loop {
+            stop = self
+                .stop_signal
+                .wait_timeout_while(stop, every, |stopped| !*stopped)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            if *stop {
+                return;
+            }
+            drop(stop);
+            if self.sync().is_err() {
+                return;
+            }
+            stop = lock(&self.stop);
+        }
+    }
+}
+
+/// Poisons the log if the leader's I/O unwinds (a panicking [`FileSystem`]), so that
+/// waiters get an error instead of waiting forever for a leader that is gone.
+struct LeaderPanicGuard<'a> {
+    shared: &'a Shared,
+    armed: bool,
+}
+
+impl Drop for LeaderPanicGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut st = lock(&self.shared.state);
+            st.leading = false;
+            st.poisoned = Some("panic during WAL I/O".to_owned());
+            self.shared.turn.notify_all();
+        }
+    }
+}
+
+impl Drop for Wal {
+    fn drop(&mut self) {
+        if let Some(handle) = self.syncer.take() {
+            *lock(&self.shared.stop) = true;
+            self.shared.stop_signal.notify_all();
+            // A panic in the syncer has nothing left for us to clean up.
+            let _ = handle.join();
+            // Best effort: the promise of Interval mode ends with the handle; call
+            // `sync` to see errors.
+            let _ = self.shared.sync();
+        }
+    }
+}
+
+impl std::fmt::Debug for Wal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = lock(&self.shared.state);
+        f.debug_struct("Wal")
+            .field("dir", &self.shared.dir)
+            .field("mode", &self.shared.mode)
+            .field("segment_id", &st.segment_id)
+            .field("appended", &st.appended)
+            .field("durable", &st.durable)
+            .field("poisoned", &st.poisoned)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::sim_fs::SimFs;
+    use crate::io::wal::replay;
+
+    fn setup() -> (SimFs, Arc<dyn FileSystem>, PathBuf) {
+        let sim = SimFs::new();
+        let dir = PathBuf::from("/db");
+        sim.create_dir_all(&dir).unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(sim.clone());
+        (sim, fs, dir)
+    }
+
+    fn replayed(fs: &dyn FileSystem, dir: &Path) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        replay(fs, dir, 0, |seg, p| {
+            out.push((seg, p.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn wal_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Wal>();
+    }
+
+    #[test]
+    fn append_rotate_replay() {
+        let (sim, fs, dir) = setup();
+        let wal = Wal::create(Arc::clone(&fs), &dir, 3, SyncMode::Always).unwrap();
+        wal.append(b"a").unwrap();
+        wal.rotate(5).unwrap();
+        assert_eq!(wal.segment_id(), 5);
+        wal.append(&[1u8; 500]).unwrap();
+        drop(wal);
+        sim.crash();
+        assert_eq!(
+            replayed(&sim, &dir),
+            vec![(3, b"a".to_vec()), (5, vec![1u8; 500])]
+        );
+    }
+
+    #[test]
+    fn bad_ids_and_zero_interval_are_rejected_without_poisoning() {
+        let (_sim, fs, dir) = setup();
+        let zero = SyncMode::Interval(std::time::Duration::ZERO);
+        assert!(matches!(
+            Wal::create(Arc::clone(&fs), &dir, 1, zero),
+            Err(Error::InvalidArgument(_))
+        ));
+        let wal = Wal::create(Arc::clone(&fs), &dir, 4, SyncMode::Os).unwrap();
+        assert!(matches!(wal.rotate(4), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            Wal::create(Arc::clone(&fs), &dir, 4, SyncMode::Os),
+            Err(Error::InvalidArgument(_))
+        ));
+        let huge = vec![0u8; crate::io::record::MAX_PAYLOAD_LEN + 1];
+        assert!(matches!(wal.append(&huge), Err(Error::InvalidArgument(_))));
+        wal.append(b"still fine").unwrap();
+        wal.rotate(6).unwrap();
+    }
+
+    #[test]
+    fn failed_write_poisons() {
+        let (sim, fs, dir) = setup();
+        let wal = Wal::create(Arc::clone(&fs), &dir, 1, SyncMode::Always).unwrap();
+        sim.fail_after(0);
+        assert!(matches!(wal.append(b"x"), Err(Error::Io(_))));
+        sim.clear_faults();
+        assert!(matches!(wal.append(b"y"), Err(Error::Poisoned(_))));
+        assert!(matches!(wal.sync(), Err(Error::Poisoned(_))));
+        assert!(matches!(wal.rotate(2), Err(Error::Poisoned(_))));
+        assert!(format!("{wal:?}").contains("poisoned"));
+    }
+}

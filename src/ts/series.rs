@@ -1,0 +1,556 @@
+//! Series identity: [`Point`], [`SeriesKey`], the rules a key must follow, and the
+//! key's canonical binary encoding.
+//!
+//! A *series* is a metric name plus a set of `key=value` tags. Its canonical form, a
+//! [`SeriesKey`], holds the tags sorted by key. Two keys are the same series exactly
+//! when their canonical forms are equal, and then their encodings are byte-identical.
+//!
+//! The hot path never has to build a `SeriesKey` to find a series: [`validate_parts`]
+//! checks a borrowed `(metric, &[(&str, &str)])` in any tag order without allocating,
+//! and [`SeriesKey::matches`] compares a stored key with such a borrowed form.
+//!
+//! # Rules (checked on every write and on every decoded key)
+//! - the metric, every tag key and every tag value is 1 to [`MAX_NAME_LEN`] bytes of
+//!   UTF-8 and contains no control character (`char::is_control`: U+0000..U+001F,
+//!   U+007F..U+009F);
+//! - at most [`MAX_TAGS`] tags, no tag key twice.
+//!
+//! The layout of the encoding is documented in `docs/format-catalog.md`.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use crate::codec::DecodeError;
+use crate::codec::varint::{self, Reader};
+use crate::error::{Error, Result};
+
+/// The longest metric name, tag key or tag value, in bytes.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// The most tags one series may have.
+pub const MAX_TAGS: usize = 64;
+
+/// One measurement: a value of a series at a timestamp.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// The metric name, e.g. `cpu`.
+    pub metric: String,
+    /// The tags, in any order.
+    pub tags: Vec<(String, String)>,
+    /// The timestamp, in whatever unit the caller uses consistently.
+    pub timestamp: i64,
+    /// The value; NaN and infinities are stored as given.
+    pub value: f64,
+}
+
+impl Point {
+    /// Builds a point. Nothing is checked here; [`Point::series_key`] (and every write
+    /// path) validates.
+    pub fn new(metric: &str, timestamp: i64, value: f64, tags: &[(&str, &str)]) -> Point {
+        Point {
+            metric: metric.to_owned(),
+            tags: tags
+                .iter()
+                .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            timestamp,
+            value,
+        }
+    }
+
+    /// The canonical key of this point's series, or [`Error::InvalidArgument`] if the
+    /// metric or tags break the rules.
+    pub fn series_key(&self) -> Result<SeriesKey> {
+        SeriesKey::from_parts(self.metric.clone(), self.tags.clone())
+    }
+}
+
+/// The canonical identity of a series: a metric and its tags sorted by tag key.
+///
+/// Ordering is by metric, then by the sorted tag list. `Display` renders
+/// `cpu{host=a,region=x}` (a key without tags renders as just `cpu`), escaping
+/// `\ { } = ,` with a backslash so the text is unambiguous.
+///
+/// The fields are public for reading; a key built by hand must still satisfy
+/// [`SeriesKey::validate`] before the catalog accepts it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeriesKey {
+    /// The metric name.
+    pub metric: String,
+    /// The tags, sorted by key, keys unique.
+    pub tags: Vec<(String, String)>,
+}
+
+/// Checks a metric and tags (in any order) against the rules, without allocating.
+pub fn validate_parts(metric: &str, tags: &[(&str, &str)]) -> Result<()> {
+    check_name("metric name", metric)?;
+    check_tag_count(tags.len())?;
+    for (i, &(k, v)) in tags.iter().enumerate() {
+        check_name("tag key", k)?;
+        check_name("tag value", v)?;
+        // At most MAX_TAGS tags: a quadratic scan beats sorting at this size.
+        if tags
+            .get(..i)
+            .is_some_and(|seen| seen.iter().any(|&(s, _)| s == k))
+        {
+            return Err(Error::invalid(format!("tag key {k:?} appears twice")));
+        }
+    }
+    Ok(())
+}
+
+fn check_tag_count(n: usize) -> Result<()> {
+    if n > MAX_TAGS {
+        return Err(Error::invalid(format!(
+            "{n} tags; a series has at most {MAX_TAGS}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_name(what: &str, s: &str) -> Result<()> {
+    if s.is_empty() {
+        return Err(Error::invalid(format!("{what} is empty")));
+    }
+    if s.len() > MAX_NAME_LEN {
+        return Err(Error::invalid(format!(
+            "{what} is {} bytes; the limit is {MAX_NAME_LEN}",
+            s.len()
+        )));
+    }
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return Err(Error::invalid(format!(
+            "{what} {s:?} contains the control character {c:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// True when `s` passes [`check_name`]; the decoder's cheap form of it.
+fn name_ok(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_NAME_LEN && !s.chars().any(char::is_control)
+}
+
+impl SeriesKey {
+    /// Validates and canonicalizes borrowed parts (tags in any order).
+    pub fn new(metric: &str, tags: &[(&str, &str)]) -> Result<SeriesKey> {
+        validate_parts(metric, tags)?;
+        let mut owned: Vec<(String, String)> = tags
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        owned.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(SeriesKey {
+            metric: metric.to_owned(),
+            tags: owned,
+        })
+    }
+
+    /// Validates and canonicalizes owned parts (tags in any order), reusing their
+    /// allocations.
+    pub fn from_parts(metric: String, mut tags: Vec<(String, String)>) -> Result<SeriesKey> {
+        check_tag_count(tags.len())?;
+        tags.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let key = SeriesKey { metric, tags };
+        key.validate()?;
+        Ok(key)
+    }
+
+    /// Checks that this key follows the rules and is canonical (tags strictly sorted by
+    /// key, which also rules out a key appearing twice).
+    pub fn validate(&self) -> Result<()> {
+        check_name("metric name", &self.metric)?;
+        check_tag_count(self.tags.len())?;
+        let mut prev: Option<&str> = None;
+        for (k, v) in &self.tags {
+            check_name("tag key", k)?;
+            check_name("tag value", v)?;
+            match prev.map(|p| p.cmp(k.as_str())) {
+                Some(Ordering::Equal) => {
+                    return Err(Error::invalid(format!("tag key {k:?} appears twice")));
+                }
+                Some(Ordering::Greater) => {
+                    return Err(Error::invalid(format!(
+                        "tags of {self} are not sorted by key"
+                    )));
+                }
+                _ => {}
+            }
+            prev = Some(k);
+        }
+        Ok(())
+    }
+
+    /// The value of tag `key`, if the series has it.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .and_then(|i| self.tags.get(i))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True when this (canonical) key is the series named by `metric` and `tags`, the
+    /// tags given in any order. A borrowed tag list naming a key twice never matches.
+    /// Allocation-free.
+    pub fn matches(&self, metric: &str, tags: &[(&str, &str)]) -> bool {
+        if self.metric != metric || self.tags.len() != tags.len() || tags.len() > MAX_TAGS {
+            return false;
+        }
+        // Each borrowed pair must hit a distinct stored pair: with equal lengths that
+        // makes the borrowed list a permutation of the stored one. MAX_TAGS <= 64, so a
+        // u64 records which stored pairs were hit.
+        let mut hit = 0u64;
+        for &(k, v) in tags {
+            // Few tags: a scan of equality checks (lengths first, rarely a memcmp) beats
+            // a binary search of three-way string comparisons.
+            let found = if self.tags.len() <= 8 {
+                self.tags.iter().position(|(sk, _)| sk == k)
+            } else {
+                self.tags
+                    .binary_search_by(|(sk, _)| sk.as_str().cmp(k))
+                    .ok()
+            };
+            let Some(i) = found else {
+                return false;
+            };
+            let bit = 1u64 << (i % 64);
+            let value_matches = self.tags.get(i).is_some_and(|(_, sv)| sv == v);
+            if !value_matches || hit & bit != 0 {
+                return false;
+            }
+            hit |= bit;
+        }
+        true
+    }
+
+    /// The tags as borrowed pairs.
+    pub fn tag_refs(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Appends the canonical encoding of this key to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        varint::put_len_prefixed(out, self.metric.as_bytes());
+        varint::put_u64(out, self.tags.len() as u64);
+        for (k, v) in &self.tags {
+            varint::put_len_prefixed(out, k.as_bytes());
+            varint::put_len_prefixed(out, v.as_bytes());
+        }
+    }
+
+    /// The length in bytes of [`SeriesKey::encode`]'s output.
+    pub fn encoded_len(&self) -> usize {
+        let prefixed = |s: &str| varint_len(s.len() as u64) + s.len();
+        prefixed(&self.metric)
+            + varint_len(self.tags.len() as u64)
+            + self
+                .tags
+                .iter()
+                .map(|(k, v)| prefixed(k) + prefixed(v))
+                .sum::<usize>()
+    }
+
+    /// Decodes a key that fills all of `bytes`.
+    pub fn decode(bytes: &[u8]) -> Result<SeriesKey, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let key = SeriesKey::read_from(&mut r)?;
+        if !r.is_empty() {
+            return Err(DecodeError("trailing bytes after series key"));
+        }
+        Ok(key)
+    }
+
+    /// Decodes one key from the front of `r`, leaving `r` just past it. Accepts only
+    /// canonical encodings of keys that follow the rules: minimal varints, tags strictly
+    /// sorted by key, names within limits. So a decoded key re-encodes to the same bytes.
+    pub fn read_from(r: &mut Reader<'_>) -> Result<SeriesKey, DecodeError> {
+        let start = r.position();
+        let metric = read_name(r, "invalid metric name")?;
+        let n = r.u64()?;
+        if n > MAX_TAGS as u64 {
+            return Err(DecodeError("too many tags"));
+        }
+        let mut tags: Vec<(String, String)> = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let k = read_name(r, "invalid tag key")?;
+            let v = read_name(r, "invalid tag value")?;
+            if tags
+                .last()
+                .is_some_and(|(prev, _)| prev.as_str() >= k.as_str())
+            {
+                return Err(DecodeError("tag keys not strictly sorted"));
+            }
+            tags.push((k, v));
+        }
+        let key = SeriesKey { metric, tags };
+        if r.position() - start != key.encoded_len() {
+            return Err(DecodeError("non-minimal varint in series key"));
+        }
+        Ok(key)
+    }
+}
+
+fn read_name(r: &mut Reader<'_>, what: &'static str) -> Result<String, DecodeError> {
+    let bytes = r.len_prefixed()?;
+    if bytes.len() > MAX_NAME_LEN {
+        return Err(DecodeError(what));
+    }
+    let s = std::str::from_utf8(bytes).map_err(|_| DecodeError(what))?;
+    if !name_ok(s) {
+        return Err(DecodeError(what));
+    }
+    Ok(s.to_owned())
+}
+
+/// Bytes taken by the LEB128 encoding of `v`.
+fn varint_len(v: u64) -> usize {
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+fn write_escaped(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    for c in s.chars() {
+        if matches!(c, '\\' | '{' | '}' | '=' | ',') {
+            f.write_str("\\")?;
+        }
+        fmt::Write::write_char(f, c)?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for SeriesKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_escaped(f, &self.metric)?;
+        if self.tags.is_empty() {
+            return Ok(());
+        }
+        f.write_str("{")?;
+        for (i, (k, v)) in self.tags.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write_escaped(f, k)?;
+            f.write_str("=")?;
+            write_escaped(f, v)?;
+        }
+        f.write_str("}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn assert_invalid(r: Result<impl fmt::Debug>) {
+        match r {
+            Err(Error::InvalidArgument(msg)) => assert!(!msg.is_empty()),
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_bad_input_is_invalid_argument() {
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        let max = "x".repeat(MAX_NAME_LEN);
+        let many: Vec<(String, String)> = (0..=MAX_TAGS)
+            .map(|i| (format!("k{i}"), "v".to_owned()))
+            .collect();
+        let many_refs: Vec<(&str, &str)> =
+            many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let bad: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("", vec![]),
+            (&long, vec![]),
+            ("cpu\n", vec![]),
+            ("cpu\u{0}", vec![]),
+            ("cpu\u{85}", vec![]),
+            ("cpu", vec![("", "v")]),
+            ("cpu", vec![("k", "")]),
+            ("cpu", vec![(&long, "v")]),
+            ("cpu", vec![("k", &long)]),
+            ("cpu", vec![("k\t", "v")]),
+            ("cpu", vec![("k", "v\u{7f}")]),
+            ("cpu", vec![("a", "1"), ("b", "2"), ("a", "1")]),
+            ("cpu", vec![("a", "1"), ("a", "2")]),
+            ("cpu", many_refs.clone()),
+        ];
+        for (metric, tags) in &bad {
+            assert_invalid(validate_parts(metric, tags));
+            assert_invalid(SeriesKey::new(metric, tags));
+            assert_invalid(Point::new(metric, 0, 0.0, tags).series_key());
+        }
+        // The limits themselves are accepted.
+        let at_limit: Vec<(&str, &str)> = many_refs[..MAX_TAGS].to_vec();
+        SeriesKey::new(&max, &at_limit).unwrap();
+        SeriesKey::new("cpu", &[(&max, &max)]).unwrap();
+        SeriesKey::new("température", &[("hôte", "été")]).unwrap();
+    }
+
+    #[test]
+    fn validate_rejects_non_canonical_hand_built_keys() {
+        let unsorted = SeriesKey {
+            metric: "m".into(),
+            tags: vec![("b".into(), "1".into()), ("a".into(), "1".into())],
+        };
+        assert_invalid(unsorted.validate());
+        let dup = SeriesKey {
+            metric: "m".into(),
+            tags: vec![("a".into(), "1".into()), ("a".into(), "1".into())],
+        };
+        assert_invalid(dup.validate());
+        assert_invalid(SeriesKey::from_parts("m".into(), dup.tags.clone()));
+    }
+
+    #[test]
+    fn canonical_form_and_display() {
+        let k = SeriesKey::new("cpu", &[("region", "x"), ("host", "a")]).unwrap();
+        assert_eq!(k.to_string(), "cpu{host=a,region=x}");
+        assert_eq!(k.tag("host"), Some("a"));
+        assert_eq!(k.tag("zone"), None);
+        assert_eq!(SeriesKey::new("up", &[]).unwrap().to_string(), "up");
+        let odd = SeriesKey::new("a{b", &[("k=1", "v,}\\")]).unwrap();
+        assert_eq!(odd.to_string(), r"a\{b{k\=1=v\,\}\\}");
+        let p = Point::new("cpu", 5, 1.5, &[("host", "a"), ("region", "x")]);
+        assert_eq!(p.series_key().unwrap(), k);
+    }
+
+    #[test]
+    fn matches_any_order_and_rejects_duplicates() {
+        let k = SeriesKey::new("cpu", &[("a", "1"), ("b", "2")]).unwrap();
+        assert!(k.matches("cpu", &[("b", "2"), ("a", "1")]));
+        assert!(k.matches("cpu", &[("a", "1"), ("b", "2")]));
+        assert!(!k.matches("cpu", &[("a", "1"), ("a", "1")]));
+        assert!(!k.matches("cpu", &[("a", "1")]));
+        assert!(!k.matches("cpu", &[("a", "1"), ("b", "3")]));
+        assert!(!k.matches("mem", &[("a", "1"), ("b", "2")]));
+    }
+
+    #[test]
+    fn decoder_rejects_non_canonical_bytes() {
+        let k = SeriesKey::new("m", &[("a", "1"), ("b", "2")]).unwrap();
+        let mut good = Vec::new();
+        k.encode(&mut good);
+        assert_eq!(SeriesKey::decode(&good).unwrap(), k);
+        // Overlong varint for the metric length: 0x81 0x00 also means 1.
+        let mut overlong = vec![0x81, 0x00];
+        overlong.extend_from_slice(&good[1..]);
+        assert!(SeriesKey::decode(&overlong).is_err());
+        // Tags out of order.
+        let mut swapped = Vec::new();
+        SeriesKey {
+            metric: "m".into(),
+            tags: vec![("b".into(), "2".into()), ("a".into(), "1".into())],
+        }
+        .encode(&mut swapped);
+        assert!(SeriesKey::decode(&swapped).is_err());
+        // Empty metric, trailing byte, bad UTF-8, too many tags.
+        assert!(SeriesKey::decode(&[0, 0]).is_err());
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(SeriesKey::decode(&trailing).is_err());
+        assert!(SeriesKey::decode(&[1, 0xff, 0]).is_err());
+        assert!(SeriesKey::decode(&[1, b'm', 65]).is_err());
+        assert!(SeriesKey::decode(&[1, b'\n', 0]).is_err());
+    }
+
+    #[test]
+    fn varint_len_matches_encoder() {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            255,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
+            let mut b = Vec::new();
+            varint::put_u64(&mut b, v);
+            assert_eq!(varint_len(v), b.len(), "{v}");
+        }
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z_.]{1,12}",
+            "[^\\p{Cc}]{1,8}",
+            Just("x".repeat(MAX_NAME_LEN)),
+        ]
+    }
+
+    fn key_strategy() -> impl Strategy<Value = SeriesKey> {
+        (
+            name(),
+            proptest::collection::btree_map(name(), name(), 0..8usize),
+        )
+            .prop_map(|(metric, tags)| SeriesKey {
+                metric,
+                tags: tags.into_iter().collect(),
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn encoding_round_trips(key in key_strategy()) {
+            key.validate().unwrap();
+            let mut b = Vec::new();
+            key.encode(&mut b);
+            prop_assert_eq!(b.len(), key.encoded_len());
+            prop_assert_eq!(SeriesKey::decode(&b).unwrap(), key);
+        }
+
+        #[test]
+        fn truncation_is_an_error(key in key_strategy(), cut in any::<prop::sample::Index>()) {
+            let mut b = Vec::new();
+            key.encode(&mut b);
+            let cut = cut.index(b.len());
+            prop_assert!(SeriesKey::decode(&b[..cut]).is_err());
+        }
+
+        #[test]
+        fn damaged_bytes_never_panic_and_decode_canonically(
+            key in key_strategy(),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..4),
+        ) {
+            let mut b = Vec::new();
+            key.encode(&mut b);
+            for (i, x) in flips {
+                let i = i.index(b.len());
+                b[i] ^= x;
+            }
+            if let Ok(k) = SeriesKey::decode(&b) {
+                // Whatever decodes is a valid key whose encoding is exactly these bytes.
+                k.validate().unwrap();
+                let mut again = Vec::new();
+                k.encode(&mut again);
+                prop_assert_eq!(again, b);
+            }
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(k) = SeriesKey::decode(&bytes) {
+                k.validate().unwrap();
+            }
+        }
+
+        #[test]
+        fn new_is_order_independent(key in key_strategy(), seed in any::<u64>()) {
+            let mut refs: Vec<(&str, &str)> = key.tag_refs().collect();
+            // A deterministic shuffle driven by the seed.
+            let mut s = seed | 1;
+            for i in (1..refs.len()).rev() {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                refs.swap(i, (s % (i as u64 + 1)) as usize);
+            }
+            prop_assert!(key.matches(&key.metric, &refs));
+            prop_assert_eq!(SeriesKey::new(&key.metric, &refs).unwrap(), key);
+        }
+    }
+}
