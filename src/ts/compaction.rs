@@ -42,7 +42,7 @@ use roaring::RoaringBitmap;
 use crate::error::Result;
 use crate::ts::engine::{Inner, lock};
 use crate::ts::head::{Head, SeriesColumns};
-use crate::ts::query::SeriesReader;
+use crate::ts::query::{HeadSnapshot, SeriesReader};
 use crate::ts::series::SeriesKey;
 use crate::ts::stats::Counters;
 use crate::ts::version::{Edit, SegmentFile, Version, partition_of};
@@ -183,6 +183,7 @@ fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
         sealed: Vec::new(),
         version: Arc::new(Version::new(inputs.clone())),
     });
+    let no_head = Arc::new(HeadSnapshot::default());
     let mut all = RoaringBitmap::new();
     for s in &inputs {
         all |= s.seg.series_ids();
@@ -194,7 +195,8 @@ fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
     let parts: BTreeSet<i64> = ids
         .par_chunks(SERIES_PER_TASK)
         .map(|chunk| -> Result<BTreeSet<i64>> {
-            let mut reader = SeriesReader::new(Arc::clone(&view), lo, i64::MAX);
+            let mut reader =
+                SeriesReader::new(Arc::clone(&view), Arc::clone(&no_head), lo, i64::MAX);
             let (mut ts, mut vals) = (Vec::new(), Vec::new());
             let mut parts = BTreeSet::new();
             for &id in chunk {
@@ -223,7 +225,8 @@ fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
         let cols: Vec<SeriesColumns> = ids
             .par_chunks(SERIES_PER_TASK)
             .map(|chunk| -> Result<Vec<SeriesColumns>> {
-                let mut reader = SeriesReader::new(Arc::clone(&view), start, end);
+                let mut reader =
+                    SeriesReader::new(Arc::clone(&view), Arc::clone(&no_head), start, end);
                 let mut out = Vec::new();
                 for &id in chunk {
                     let (mut ts, mut vals) = (Vec::new(), Vec::new());

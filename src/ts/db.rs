@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::ts::engine::{Inner, lock};
 use crate::ts::handle::SeriesHandle;
 use crate::ts::options::Options;
+use crate::ts::query::HeadSnapshot;
 use crate::ts::scan::Scan;
 use crate::ts::series::{Point, SeriesKey, validate_parts};
 use crate::ts::stats::Stats;
@@ -234,7 +235,9 @@ impl Db {
             Some(cutoff) => start.max(cutoff),
             None => start,
         };
-        // The view first: every series it can hold data for is already in the catalog.
+        // Under the head gate, writers cannot apply a write to the head: the view, the
+        // series list and the head's copy all show the same writes.
+        let gate = self.inner.head_gate();
         let view = self.inner.current_view();
         let series: Vec<(u32, SeriesKey)> = {
             let catalog = self.inner.catalog();
@@ -246,7 +249,9 @@ impl Db {
             v.sort_unstable_by(|a, b| a.1.cmp(&b.1));
             v
         };
-        Ok(Scan::new(view, series, start, end))
+        let head = HeadSnapshot::capture(&view.head, series.iter().map(|s| s.0), start, end);
+        drop(gate);
+        Ok(Scan::new(view, Arc::new(head), series, start, end))
     }
 
     /// The handle of series `metric` + `tags`, defining the series if it is new.

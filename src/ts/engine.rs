@@ -3,8 +3,8 @@
 //! poisoning, and the signal that wakes the background thread.
 //!
 //! Locks, in the order they may be taken (never the reverse):
-//! `writer` -> `files` -> `view` / `catalog` (each held briefly, never together with
-//! a blocking call inside). `flush_lock` and `compaction_lock` are taken before
+//! `writer` -> `files` -> `head_gate` -> `view` / `catalog` (each held briefly, never
+//! together with a blocking call inside). `flush_lock` and `compaction_lock` are taken before
 //! `files` and serialize flushes and compactions respectively.
 
 use std::path::PathBuf;
@@ -61,6 +61,10 @@ pub(crate) struct Inner {
     pub wal: Wal,
     pub catalog: RwLock<Catalog>,
     pub view: RwLock<Arc<ReadView>>,
+    /// Writers hold it exclusively while they apply a committed write to the catalog
+    /// and the head; readers hold it shared while they capture the head, so they see
+    /// every write whole or not at all.
+    pub head_gate: RwLock<()>,
     pub writer: Mutex<WriterState>,
     pub files: Mutex<FileState>,
     pub flush_lock: Mutex<()>,
@@ -100,6 +104,13 @@ impl Inner {
     pub fn update_view(&self, f: impl FnOnce(&ReadView) -> ReadView) {
         let mut v = self.view.write().unwrap_or_else(PoisonError::into_inner);
         *v = Arc::new(f(&v));
+    }
+
+    /// The head gate, shared (see [`Inner::head_gate`]).
+    pub fn head_gate(&self) -> RwLockReadGuard<'_, ()> {
+        self.head_gate
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A read lock on the catalog.

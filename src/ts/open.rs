@@ -132,6 +132,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         wal,
         catalog: RwLock::new(catalog),
         view: RwLock::new(Arc::new(view)),
+        head_gate: RwLock::new(()),
         writer: Mutex::new(WriterState::default()),
         files: Mutex::new(FileState {
             manifest,

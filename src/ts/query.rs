@@ -9,21 +9,51 @@
 //! index). When a single source holds the series — the common case after a flush or a
 //! compaction — chunks decode straight into the output, with no merge and no copy.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::ts::head::Tombstone;
+use crate::ts::head::{Head, Tombstone};
 use crate::ts::version::SegmentFile;
 use crate::ts::view::{ReadView, series_tombstones};
 
-/// Reads series from one [`ReadView`] over one time range, reusing its buffers from
-/// one series to the next.
+/// A copy of what the live head holds for some series over a range, taken at one
+/// instant (under the engine's head gate, which writers hold while they apply a
+/// write to the head), so a query sees every write to the head whole or not at all.
+/// Frozen heads and segments are immutable and need no copy.
+#[derive(Debug, Default)]
+pub(crate) struct HeadSnapshot {
+    series: HashMap<u32, (Vec<i64>, Vec<f64>)>,
+    /// The head's tombstones, sorted.
+    tombstones: Vec<Tombstone>,
+}
+
+impl HeadSnapshot {
+    /// Copies `head`'s points of series `ids` within `[start, end]`, and its tombstones.
+    pub fn capture(head: &Head, ids: impl IntoIterator<Item = u32>, start: i64, end: i64) -> Self {
+        let mut tombstones = head.tombstones();
+        tombstones.sort_unstable();
+        let mut series = HashMap::new();
+        if start <= end && !head.is_empty() {
+            for id in ids {
+                let (mut ts, mut vals) = (Vec::new(), Vec::new());
+                head.read_series(id, start, end, &mut ts, &mut vals);
+                if !ts.is_empty() {
+                    series.insert(id, (ts, vals));
+                }
+            }
+        }
+        HeadSnapshot { series, tombstones }
+    }
+}
+
+/// Reads series from one [`ReadView`] (with a [`HeadSnapshot`] standing for its live
+/// head) over one time range, reusing its buffers from one series to the next.
 pub(crate) struct SeriesReader {
     view: Arc<ReadView>,
+    head: Arc<HeadSnapshot>,
     start: i64,
     end: i64,
-    /// The live head's tombstones, sorted (read once per query).
-    head_tombstones: Vec<Tombstone>,
     /// Segments whose points or tombstones touch the range, newest first.
     segments: Vec<Arc<SegmentFile>>,
     hidden: Vec<(i64, i64)>,
@@ -34,10 +64,9 @@ pub(crate) struct SeriesReader {
 }
 
 impl SeriesReader {
-    /// A reader of `[start, end]` (inclusive) in `view`.
-    pub fn new(view: Arc<ReadView>, start: i64, end: i64) -> Self {
-        let mut head_tombstones = view.head.tombstones();
-        head_tombstones.sort_unstable();
+    /// A reader of `[start, end]` (inclusive) in `view`, whose live head is read from
+    /// `head` (captured over at least that range).
+    pub fn new(view: Arc<ReadView>, head: Arc<HeadSnapshot>, start: i64, end: i64) -> Self {
         let segments = view
             .version
             .segments
@@ -47,9 +76,9 @@ impl SeriesReader {
             .collect();
         SeriesReader {
             view,
+            head,
             start,
             end,
-            head_tombstones,
             segments,
             hidden: Vec::new(),
             tmp_ts: Vec::new(),
@@ -71,12 +100,15 @@ impl SeriesReader {
         }
         let view = Arc::clone(&self.view);
 
-        view.head
-            .read_series(id, start, end, &mut self.tmp_ts, &mut self.tmp_vals);
-        self.absorb(ts, vals);
+        let head = Arc::clone(&self.head);
+        if let Some((t, v)) = head.series.get(&id) {
+            // The newest source: it fills the (empty) output as is.
+            ts.extend_from_slice(t);
+            vals.extend_from_slice(v);
+        }
         add_hidden(
             &mut self.hidden,
-            series_tombstones(&self.head_tombstones, id),
+            series_tombstones(&head.tombstones, id),
             start,
             end,
         );

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::ts::query::SeriesReader;
+use crate::ts::query::{HeadSnapshot, SeriesReader};
 use crate::ts::series::SeriesKey;
 use crate::ts::view::ReadView;
 
@@ -48,13 +48,15 @@ impl<'a> SeriesView<'a> {
 }
 
 /// A scan over the series matching a metric and tag filter, in series-key order.
-/// Made by [`crate::ts::Db::scan`]. It reads one consistent snapshot of the database:
-/// writes, flushes and compactions after its creation do not change what it returns.
+/// Made by [`crate::ts::Db::scan`]. It reads one consistent snapshot of the database,
+/// taken when it was made: every write is in it whole or not at all, and writes,
+/// flushes and compactions after that do not change what it returns.
 pub struct Scan {
     series: Vec<(u32, SeriesKey)>,
     next: usize,
     reader: SeriesReader,
     view: Arc<ReadView>,
+    head: Arc<HeadSnapshot>,
     start: i64,
     end: i64,
     ts: Vec<i64>,
@@ -73,16 +75,19 @@ impl std::fmt::Debug for Scan {
 }
 
 impl Scan {
-    /// A scan of `series` (sorted by key) over `[start, end]` in `view`.
+    /// A scan of `series` (sorted by key) over `[start, end]` in `view`, whose live
+    /// head was captured in `head`.
     pub(crate) fn new(
         view: Arc<ReadView>,
+        head: Arc<HeadSnapshot>,
         series: Vec<(u32, SeriesKey)>,
         start: i64,
         end: i64,
     ) -> Self {
         Scan {
-            reader: SeriesReader::new(Arc::clone(&view), start, end),
+            reader: SeriesReader::new(Arc::clone(&view), Arc::clone(&head), start, end),
             view,
+            head,
             series,
             next: 0,
             start,
@@ -131,10 +136,10 @@ impl Scan {
         let rest = self.series.get(self.next..).unwrap_or_default();
         let threads = rayon::current_num_threads().max(1);
         let per_task = rest.len().div_ceil(threads * 8).max(1);
-        let (view, start, end) = (&self.view, self.start, self.end);
+        let (view, head, start, end) = (&self.view, &self.head, self.start, self.end);
         rest.par_chunks(per_task)
             .map(|chunk| {
-                let mut reader = SeriesReader::new(Arc::clone(view), start, end);
+                let mut reader = SeriesReader::new(Arc::clone(view), Arc::clone(head), start, end);
                 let (mut ts, mut vals) = (Vec::new(), Vec::new());
                 let mut acc = identity();
                 for (id, key) in chunk {

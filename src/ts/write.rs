@@ -20,7 +20,7 @@ use crate::io::wal::SyncMode;
 use crate::ts::catalog::{Catalog, RESERVED_ID};
 use crate::ts::engine::{Inner, WriterState, lock};
 use crate::ts::head::Head;
-use crate::ts::query::SeriesReader;
+use crate::ts::query::{HeadSnapshot, SeriesReader};
 use crate::ts::series::{Point, SeriesKey};
 use crate::ts::stats::Counters;
 use crate::ts::view::{ReadView, SealedHead};
@@ -366,7 +366,11 @@ pub(crate) fn commit(
     }
     inner.poison_on_err(inner.wal.append(&w.payload))?;
 
-    // Durable (per the sync mode): now make it visible.
+    // Durable (per the sync mode): now make it visible, as one step for readers.
+    let _gate = inner
+        .head_gate
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !defs.is_empty() {
         let mut catalog = inner
             .catalog
@@ -398,6 +402,7 @@ pub(crate) fn commit(
     for &(id, start, end) in &prep.dels {
         view.head.delete_range(id, start, end);
     }
+    drop(_gate);
     if let Some(t) = prep.max_ts {
         inner.note_max_ts(t);
     }
@@ -481,7 +486,10 @@ pub(crate) fn point_exists(inner: &Inner, id: u32, ts: i64) -> Result<bool> {
     if inner.retention_cutoff().is_some_and(|c| ts < c) {
         return Ok(false);
     }
-    let mut reader = SeriesReader::new(inner.current_view(), ts, ts);
+    // Called under the writer lock: nothing changes the head meanwhile.
+    let view = inner.current_view();
+    let head = HeadSnapshot::capture(&view.head, [id], ts, ts);
+    let mut reader = SeriesReader::new(view, Arc::new(head), ts, ts);
     let (mut t, mut v) = (Vec::new(), Vec::new());
     reader.read(id, &mut t, &mut v)?;
     Ok(!t.is_empty())
