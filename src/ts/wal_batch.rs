@@ -3,16 +3,19 @@
 //! A record is self-contained: it defines every series it is the first to use, so
 //! replaying the WAL after a crash rebuilds the catalog entries that were not yet
 //! persisted in the catalog file. Points are stored columnar per series, with the
-//! segment codecs (delta-of-delta timestamps, float compression), so a batch of many
-//! points of few series costs about what a segment chunk costs; the WAL then snappy-
-//! compresses the record when that helps.
+//! segment codecs (delta-of-delta timestamps, float compression) when a column is
+//! long enough to pay for their setup, so a batch of many points of few series costs
+//! about what a segment chunk costs; short columns are stored plain. The WAL then
+//! snappy-compresses the record when that helps.
 //!
 //! ```text
 //! batch := version:u8 (= 1)
 //!          n_defs:varint  def*     def := catalog entry (docs/format-catalog.md)
-//!          n_cols:varint  col*     col := id:varint  count:varint
-//!                                         ts_len:varint  ts_bytes      (codec::timestamp)
-//!                                         val_len:varint val_bytes     (codec::float)
+//!          n_cols:varint  col*     col := id:varint  count:varint  encoding:u8  body
+//!            encoding 0 (plain, count < 64):  body := (zigzag-varint ts delta)*count
+//!                                                     (f64 bits, u64 LE)*count
+//!            encoding 1 (codecs, count >= 64): body := ts_len:varint  ts_bytes  (codec::timestamp)
+//!                                                     val_len:varint val_bytes (codec::float)
 //!          n_dels:varint  del*     del := id:varint  start:zigzag-varint  end:zigzag-varint
 //! ```
 //! Columns are in write order: a later column of the same series overrides an earlier
@@ -43,16 +46,74 @@ pub(crate) struct Batch {
     pub dels: Vec<(u32, i64, i64)>,
 }
 
-/// Appends the body of one column (`count`, then both encoded columns) to `out`. Callers
-/// encode column bodies before taking the writer lock, then [`assemble`] them.
+/// Columns shorter than this are stored plain: the codecs' per-column setup costs
+/// more than they save on a few points (the common case of a batch spread over many
+/// series), and snappy still compresses the record.
+const CODEC_MIN_POINTS: usize = 64;
+
+const COL_PLAIN: u8 = 0;
+const COL_CODEC: u8 = 1;
+
+/// Appends the body of one column (`count`, the encoding, both columns) to `out`.
+/// Callers encode column bodies before taking the writer lock, then [`assemble`] them.
 pub(crate) fn encode_column(ts: &[i64], values: &[f64], out: &mut Vec<u8>) {
     varint::put_u64(out, ts.len() as u64);
+    if ts.len() < CODEC_MIN_POINTS {
+        out.push(COL_PLAIN);
+        out.reserve(ts.len() * 10);
+        let mut prev = 0i64;
+        for &t in ts {
+            varint::put_u64(out, varint::zigzag(t.wrapping_sub(prev)));
+            prev = t;
+        }
+        for v in values {
+            out.extend_from_slice(&v.to_bits().to_le_bytes());
+        }
+        return;
+    }
+    out.push(COL_CODEC);
     let mut tmp = Vec::with_capacity(ts.len() * 2 + 16);
     timestamp::encode(ts, &mut tmp);
     varint::put_len_prefixed(out, &tmp);
     tmp.clear();
     float::encode(values, &mut tmp);
     varint::put_len_prefixed(out, &tmp);
+}
+
+/// Reads one column body of `count` points (see [`encode_column`]).
+fn decode_column(r: &mut Reader<'_>, count: usize) -> Result<(Vec<i64>, Vec<f64>), DecodeError> {
+    let mut ts = Vec::with_capacity(count);
+    let mut values = Vec::with_capacity(count);
+    match r.u8()? {
+        COL_PLAIN => {
+            let mut prev = 0i64;
+            for _ in 0..count {
+                prev = prev.wrapping_add(r.i64()?);
+                ts.push(prev);
+            }
+            let bytes = r.bytes(count.checked_mul(8).ok_or(DecodeError("column too long"))?)?;
+            values.extend(bytes.chunks_exact(8).map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                f64::from_bits(u64::from_le_bytes(b))
+            }));
+        }
+        COL_CODEC => {
+            let ts_bytes = r.len_prefixed()?;
+            if timestamp::decode(ts_bytes, count, &mut ts)? != ts_bytes.len() {
+                return Err(DecodeError("trailing bytes after a timestamp column"));
+            }
+            let val_bytes = r.len_prefixed()?;
+            if float::decode(val_bytes, count, &mut values)? != val_bytes.len() {
+                return Err(DecodeError("trailing bytes after a value column"));
+            }
+        }
+        _ => return Err(DecodeError("unknown WAL column encoding")),
+    }
+    if ts.len() != count || values.len() != count {
+        return Err(DecodeError("column length differs from its count"));
+    }
+    Ok((ts, values))
 }
 
 /// Writes a whole batch payload into `out` (cleared first) from definitions, column
@@ -104,19 +165,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
         if total > MAX_BATCH_POINTS {
             return Err(DecodeError("WAL batch holds too many points"));
         }
-        let ts_bytes = r.len_prefixed()?;
-        let mut ts = Vec::with_capacity(count);
-        if timestamp::decode(ts_bytes, count, &mut ts)? != ts_bytes.len() {
-            return Err(DecodeError("trailing bytes after a timestamp column"));
-        }
-        let val_bytes = r.len_prefixed()?;
-        let mut values = Vec::with_capacity(count);
-        if float::decode(val_bytes, count, &mut values)? != val_bytes.len() {
-            return Err(DecodeError("trailing bytes after a value column"));
-        }
-        if ts.len() != count || values.len() != count {
-            return Err(DecodeError("column length differs from its count"));
-        }
+        let (ts, values) = decode_column(&mut r, count)?;
         batch.cols.push((id, ts, values));
     }
     let n_dels = bounded_count(&mut r)?;
@@ -180,7 +229,7 @@ mod tests {
             });
         let col = (
             any::<u32>(),
-            proptest::collection::vec((any::<i64>(), any::<u64>()), 0..40),
+            proptest::collection::vec((any::<i64>(), any::<u64>()), 0..140),
         )
             .prop_map(|(id, pts)| {
                 let ts = pts.iter().map(|p| p.0).collect();
