@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,31 +35,35 @@ enum Target {
     New(SeriesKey),
 }
 
-/// The points of one series in a write.
+/// The points of one series in a write: ranges of the write's flat columns.
 #[derive(Debug)]
 struct Group {
     target: Target,
-    ts: Vec<i64>,
-    vals: Vec<f64>,
-    /// The encoded WAL column body (`wal_batch::encode_column`).
-    body: Vec<u8>,
+    /// Its points in [`PreparedWrite::ts`] / [`PreparedWrite::vals`].
+    points: Range<usize>,
+    /// Its encoded WAL column body (`wal_batch::encode_column`) in
+    /// [`PreparedWrite::bodies`].
+    body: Range<usize>,
 }
 
 impl Group {
     fn new(target: Target) -> Self {
         Group {
             target,
-            ts: Vec::new(),
-            vals: Vec::new(),
-            body: Vec::new(),
+            points: 0..0,
+            body: 0..0,
         }
     }
 }
 
-/// A validated write, ready for [`commit`].
+/// A validated write, ready for [`commit`]. The points of all groups live in two
+/// flat columns (one allocation each, whatever the number of series).
 #[derive(Debug, Default)]
 pub(crate) struct PreparedWrite {
     groups: Vec<Group>,
+    ts: Vec<i64>,
+    vals: Vec<f64>,
+    bodies: Vec<u8>,
     dels: Vec<(u32, i64, i64)>,
     points: usize,
     max_ts: Option<i64>,
@@ -84,10 +89,11 @@ impl PreparedWrite {
         }
         check_batch_size(ts.len())?;
         let mut g = Group::new(Target::Known(id));
-        g.ts = ts.to_vec();
-        g.vals = vals.to_vec();
+        g.points = 0..ts.len();
         let mut w = PreparedWrite {
             groups: vec![g],
+            ts: ts.to_vec(),
+            vals: vals.to_vec(),
             points: ts.len(),
             max_ts: ts.iter().copied().max(),
             ..Default::default()
@@ -110,11 +116,29 @@ impl PreparedWrite {
     }
 
     fn encode(&mut self) {
+        self.bodies
+            .reserve(self.ts.len() * 10 + self.groups.len() * 4);
         for g in &mut self.groups {
-            if !g.ts.is_empty() {
-                wal_batch::encode_column(&g.ts, &g.vals, &mut g.body);
+            let (Some(ts), Some(vals)) = (
+                self.ts.get(g.points.clone()),
+                self.vals.get(g.points.clone()),
+            ) else {
+                continue;
+            };
+            if !ts.is_empty() {
+                let start = self.bodies.len();
+                wal_batch::encode_column(ts, vals, &mut self.bodies);
+                g.body = start..self.bodies.len();
             }
         }
+    }
+
+    /// The points of group `g`.
+    fn columns_of(&self, g: &Group) -> (&[i64], &[f64]) {
+        (
+            self.ts.get(g.points.clone()).unwrap_or_default(),
+            self.vals.get(g.points.clone()).unwrap_or_default(),
+        )
     }
 }
 
@@ -197,15 +221,25 @@ pub(crate) fn prepare_points(catalog: &Catalog, points: &[Point]) -> Result<Prep
         group_of.push(g);
         last = Some((p, g));
     }
+    // A counting sort of the points by group into the flat columns, keeping each
+    // series' points in write order (last write wins).
+    let mut cursor = Vec::with_capacity(counts.len());
+    let mut at = 0usize;
     for (group, &n) in w.groups.iter_mut().zip(&counts) {
-        group.ts.reserve_exact(n);
-        group.vals.reserve_exact(n);
+        group.points = at..at + n;
+        cursor.push(at);
+        at += n;
     }
+    w.ts = vec![0; points.len()];
+    w.vals = vec![0.0; points.len()];
     let mut max_ts = i64::MIN;
     for (p, &g) in points.iter().zip(&group_of) {
-        if let Some(group) = w.groups.get_mut(g as usize) {
-            group.ts.push(p.timestamp);
-            group.vals.push(p.value);
+        if let Some(c) = cursor.get_mut(g as usize) {
+            if let (Some(t), Some(v)) = (w.ts.get_mut(*c), w.vals.get_mut(*c)) {
+                *t = p.timestamp;
+                *v = p.value;
+            }
+            *c += 1;
         }
         max_ts = max_ts.max(p.timestamp);
     }
@@ -290,10 +324,11 @@ pub(crate) fn prepare_one(
         None => Target::New(SeriesKey::new(metric, tags)?),
     };
     let mut g = Group::new(target);
-    g.ts.push(ts);
-    g.vals.push(value);
+    g.points = 0..1;
     let mut w = PreparedWrite {
         groups: vec![g],
+        ts: vec![ts],
+        vals: vec![value],
         points: 1,
         max_ts: Some(ts),
         ..Default::default()
@@ -354,7 +389,7 @@ pub(crate) fn commit(
             .iter()
             .zip(&ids)
             .filter(|(g, _)| !g.body.is_empty())
-            .map(|(g, &id)| (id, g.body.as_slice()))
+            .map(|(g, &id)| (id, prep.bodies.get(g.body.clone()).unwrap_or_default()))
             .collect();
         wal_batch::assemble(&def_refs, &cols, &prep.dels, &mut w.payload);
     }
@@ -395,8 +430,9 @@ pub(crate) fn commit(
     }
     let view = inner.current_view();
     for (g, &id) in prep.groups.iter().zip(&ids) {
-        if !g.ts.is_empty() {
-            view.head.append_many(id, &g.ts, &g.vals)?;
+        let (ts, vals) = prep.columns_of(g);
+        if !ts.is_empty() {
+            view.head.append_many(id, ts, vals)?;
         }
     }
     for &(id, start, end) in &prep.dels {
