@@ -43,7 +43,6 @@ use crate::error::Result;
 use crate::ts::engine::{Inner, lock};
 use crate::ts::head::{Head, SeriesColumns};
 use crate::ts::query::{HeadSnapshot, SeriesReader};
-use crate::ts::series::SeriesKey;
 use crate::ts::stats::Counters;
 use crate::ts::version::{Edit, SegmentFile, Version, partition_of};
 use crate::ts::view::ReadView;
@@ -248,17 +247,7 @@ fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
         if cols.is_empty() {
             continue;
         }
-        let keys: Vec<SeriesKey> = {
-            let catalog = inner.catalog();
-            cols.iter()
-                .map(|c| {
-                    catalog.key(c.id).cloned().unwrap_or(SeriesKey {
-                        metric: String::new(),
-                        tags: Vec::new(),
-                    })
-                })
-                .collect()
-        };
+        let keys = crate::ts::flush::series_keys(inner, &cols)?;
         let n = inner.new_file_number();
         let meta = crate::ts::flush::write_segment_file(inner, n, generation, &cols, &keys, &[])?;
         Counters::add(&inner.counters.compaction_bytes, meta.file_size);

@@ -257,7 +257,7 @@ impl Db {
     /// The handle of series `metric` + `tags`, defining the series if it is new.
     pub fn series(&self, metric: &str, tags: &[(&str, &str)]) -> Result<SeriesHandle> {
         if let Some(id) = self.inner.catalog().lookup(metric, tags) {
-            return Ok(self.handle(id));
+            return self.handle(id);
         }
         let key = SeriesKey::new(metric, tags)?;
         let ids = {
@@ -269,19 +269,17 @@ impl Db {
             .first()
             .copied()
             .ok_or_else(|| Error::invalid("series definition produced no id"))?;
-        Ok(self.handle(id))
+        self.handle(id)
     }
 
-    fn handle(&self, id: u32) -> SeriesHandle {
-        let key = self.inner.catalog().key(id).cloned().unwrap_or(SeriesKey {
-            metric: String::new(),
-            tags: Vec::new(),
-        });
-        SeriesHandle {
+    fn handle(&self, id: u32) -> Result<SeriesHandle> {
+        let key = self.inner.catalog().key(id).cloned();
+        let key = key.ok_or_else(|| Error::NotFound(format!("series id {id}")))?;
+        Ok(SeriesHandle {
             id,
             instance: self.inner.instance,
             key,
-        }
+        })
     }
 
     /// Appends points to a series given as columns (`timestamps[i]` has

@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::wal;
 use crate::ts::catalog_log::CatalogLog;
 use crate::ts::engine::{FileState, Inner, lock};
@@ -57,7 +57,7 @@ fn flush_sealed(
         None
     } else {
         let n = inner.new_file_number();
-        let keys = series_keys(inner, &frozen.series);
+        let keys = series_keys(inner, &frozen.series)?;
         let meta = write_segment_file(inner, n, n, &frozen.series, &keys, &frozen.tombstones)?;
         let file = SegmentFile::open(&inner.fs, &inner.dir, meta)?;
         Counters::add(&inner.counters.flush_bytes, meta.file_size);
@@ -90,15 +90,20 @@ fn flush_sealed(
     Ok(())
 }
 
-/// The keys of `series` (cloned, so the catalog is not locked during the write).
-fn series_keys(inner: &Inner, series: &[SeriesColumns]) -> Vec<SeriesKey> {
+/// The keys of `series`, cloned so the catalog is not locked during the write. Every
+/// series in a head or a segment is in the catalog; one missing means the catalog
+/// lost a definition, which is reported (and poisons) rather than written.
+pub(crate) fn series_keys(inner: &Inner, series: &[SeriesColumns]) -> Result<Vec<SeriesKey>> {
     let catalog = inner.catalog();
     series
         .iter()
         .map(|c| {
-            catalog.key(c.id).cloned().unwrap_or(SeriesKey {
-                metric: String::new(),
-                tags: Vec::new(),
+            catalog.key(c.id).cloned().ok_or_else(|| {
+                Error::corruption(
+                    inner.dir.join("CATALOG"),
+                    0,
+                    format!("series {} has data but no catalog entry", c.id),
+                )
             })
         })
         .collect()

@@ -340,11 +340,7 @@ pub(crate) fn prepare_one(
 /// Commits a prepared write under the writer lock `w`: WAL, catalog, head; then
 /// freezes the head if it is full. Returns the ids of the write's series, in group
 /// order.
-pub(crate) fn commit(
-    inner: &Inner,
-    w: &mut WriterState,
-    mut prep: PreparedWrite,
-) -> Result<Vec<u32>> {
+pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) -> Result<Vec<u32>> {
     inner.check_writable()?;
     // Give new series their ids. Under the writer lock nobody else adds series.
     let mut defs: Vec<(u32, usize)> = Vec::new();
@@ -412,19 +408,12 @@ pub(crate) fn commit(
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for &(id, i) in &defs {
-            if let Some(Target::New(key)) = prep.groups.get_mut(i).map(|g| &mut g.target) {
-                let key = std::mem::replace(
-                    key,
-                    SeriesKey {
-                        metric: String::new(),
-                        tags: Vec::new(),
-                    },
-                );
-                if let Err(e) = catalog.insert_with_id(id, key) {
-                    return Err(inner.poison(Error::Poisoned(format!(
-                        "catalog rejected a series the WAL already holds: {e}"
-                    ))));
-                }
+            if let Some(Target::New(key)) = prep.groups.get(i).map(|g| &g.target)
+                && let Err(e) = catalog.insert_with_id(id, key.clone())
+            {
+                return Err(inner.poison(Error::Poisoned(format!(
+                    "catalog rejected a series the WAL already holds: {e}"
+                ))));
             }
         }
     }
