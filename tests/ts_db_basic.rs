@@ -932,3 +932,26 @@ fn concurrent_readers_see_whole_batches() {
     }
     assert_eq!(db.query_metric("m").unwrap().len(), 4000);
 }
+
+/// A scan reads the database as it was when the scan was made.
+#[test]
+fn a_scan_is_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.insert("m", 1, 1.0, &[("s", "a")]).unwrap();
+    db.flush().unwrap();
+    db.insert("m", 2, 2.0, &[("s", "a")]).unwrap();
+    let mut scan = db.scan("m", i64::MIN, i64::MAX, &[]).unwrap();
+    db.insert("m", 3, 3.0, &[("s", "a")]).unwrap();
+    db.insert("m", 1, 9.0, &[("s", "b")]).unwrap();
+    db.delete_range("m", 1, 1, &[]).unwrap();
+    db.compact().unwrap();
+    let v = scan.next().unwrap().unwrap();
+    assert_eq!(v.timestamps(), &[1, 2]);
+    assert_eq!(v.values(), &[1.0, 2.0]);
+    assert!(scan.next().unwrap().is_none());
+    assert_eq!(
+        pts(&db.query_metric("m").unwrap()),
+        vec![(s("m{s=a}"), 2, 2.0), (s("m{s=a}"), 3, 3.0)]
+    );
+}
