@@ -143,7 +143,8 @@ impl Inner {
         e
     }
 
-    /// Runs `f`, poisoning the handle if it fails.
+    /// Passes `r` through, poisoning the handle if it is an error other than bad
+    /// input or an earlier poisoning.
     pub fn poison_on_err<T>(&self, r: Result<T>) -> Result<T> {
         r.map_err(|e| match e {
             Error::Poisoned(_) | Error::InvalidArgument(_) => e,

@@ -398,7 +398,7 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
     inner.poison_on_err(inner.wal.append(&w.payload))?;
 
     // Durable (per the sync mode): now make it visible, as one step for readers.
-    let _gate = inner
+    let gate = inner
         .head_gate
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -427,7 +427,7 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
     for &(id, start, end) in &prep.dels {
         view.head.delete_range(id, start, end);
     }
-    drop(_gate);
+    drop(gate);
     if let Some(t) = prep.max_ts {
         inner.note_max_ts(t);
     }
@@ -435,7 +435,9 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
     Counters::add(&inner.counters.write_batches, 1);
 
     if view.head.approximate_bytes() >= inner.opts.head_bytes {
-        make_room(inner, w)?;
+        // The write is committed whatever happens here. Every failure below poisons
+        // the handle, so the next call reports it; this one must not look failed.
+        let _ = make_room(inner, w);
     }
     Ok(ids)
 }
