@@ -955,3 +955,27 @@ fn a_scan_is_a_snapshot() {
         vec![(s("m{s=a}"), 2, 2.0), (s("m{s=a}"), 3, 3.0)]
     );
 }
+
+/// A killed process (kill -9) loses nothing acknowledged in `SyncMode::Os`: every
+/// write reached the OS before it returned.
+#[test]
+fn killed_process_keeps_acknowledged_writes_in_os_mode() {
+    let fs = SimFs::new();
+    let dir = Path::new("/kill");
+    let o = opts().head_bytes(8 << 10).fs(Arc::new(fs.clone()));
+    {
+        let db = Db::open_with(dir, o.clone()).unwrap();
+        for t in 0..300 {
+            db.insert("m", t, t as f64, &[("k", "v")]).unwrap();
+        }
+        fs.kill_process();
+    }
+    let db = Db::open_with(dir, o).unwrap();
+    let got: Vec<i64> = db
+        .query_metric("m")
+        .unwrap()
+        .iter()
+        .map(|p| p.timestamp)
+        .collect();
+    assert_eq!(got, (0..300).collect::<Vec<_>>());
+}
