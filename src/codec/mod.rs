@@ -6,6 +6,10 @@ pub mod bitpack;
 pub mod bloom;
 pub mod checksum;
 pub mod float;
+mod float_decimal;
+mod float_xor;
+pub mod intseq;
+mod pfor;
 pub mod timestamp;
 pub mod varint;
 

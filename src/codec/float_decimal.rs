@@ -1,0 +1,273 @@
+//! Decimal (ALP-style) coding of `f64` values that are short decimals.
+//!
+//! A value `v` is *decimal at exponent e* when an integer `n` with `|n| <= 2^51`
+//! satisfies `(n as f64) / 10^e == v` bit for bit, the very expression the decoder
+//! evaluates. A chunk picks one exponent `e` in `0..=18` and stores the integers (the
+//! *mantissas*) as an [`super::intseq`] of order 0 (frame of reference) or 1
+//! (deltas), whichever is smaller. Values that are not decimal at `e` (NaN, infinities,
+//! -0.0, too many digits) are *exceptions*: stored raw after the mantissas, with the
+//! previous mantissa in their slot so they do not disturb the deltas. The encoder gives
+//! up (returns `false`) when more than an eighth of the values would be exceptions.
+//!
+//! ```text
+//! e u8                 exponent, 0..=18
+//! intseq               order 0 or 1, `count` mantissas
+//! exceptions varint    k, at most count
+//! k x (gap varint, bits u64 LE)   position = previous position + 1 + gap
+//!                                 (the first: gap); positions ascend, below count
+//! ```
+
+use super::varint::{self, Reader};
+use super::{DecodeError, intseq};
+
+/// Highest decimal exponent.
+pub const MAX_EXPONENT: u8 = 18;
+
+const POW10: [f64; MAX_EXPONENT as usize + 1] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18,
+];
+
+/// Largest mantissa magnitude: integers this small round-trip through `f64` exactly,
+/// and `(s + ROUND) - ROUND` rounds any `|s|` up to it to the nearest integer.
+const MAX_MANTISSA: f64 = (1u64 << 51) as f64;
+const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
+
+/// Values sampled before the full pass decides whether the codec is worth trying.
+const SAMPLE: usize = 32;
+
+/// The value a mantissa stands for at exponent `e`: the expression the decoder
+/// evaluates (written out in [`decode`]'s loop), which the encoder checks.
+#[inline(always)]
+fn value(n: f64, e: usize) -> f64 {
+    n / POW10[e]
+}
+
+/// The mantissa of `v` at exponent `e`, if `v` is decimal there (as an exact integer
+/// held in an `f64`).
+#[inline]
+fn mantissa(v: f64, e: usize) -> Option<f64> {
+    let s = v * POW10[e];
+    // NaN fails this test too
+    if s.abs().partial_cmp(&MAX_MANTISSA)?.is_gt() {
+        return None;
+    }
+    let n = (s + ROUND) - ROUND;
+    (value(n, e).to_bits() == v.to_bits()).then_some(n)
+}
+
+/// The smallest exponent at which `v` is decimal.
+fn min_exponent(v: f64) -> Option<u8> {
+    (0..=MAX_EXPONENT).find(|&e| mantissa(v, usize::from(e)).is_some())
+}
+
+/// Appends the decimal encoding of `values` and returns `true`, or appends nothing
+/// and returns `false` when the values are not (mostly) short decimals.
+pub fn encode(values: &[f64], out: &mut Vec<u8>) -> bool {
+    let budget = values.len() / 8;
+    let step = (values.len() / SAMPLE).max(1);
+    let sampled = values.iter().step_by(step).take(SAMPLE);
+    if sampled.filter(|&&v| min_exponent(v).is_none()).count() > SAMPLE / 8 {
+        return false;
+    }
+    // per value, the smallest exponent that fits (None: an exception at any exponent)
+    let mut exponents = Vec::with_capacity(values.len());
+    let mut hist = [0usize; MAX_EXPONENT as usize + 1];
+    let mut misfits = 0;
+    for &v in values {
+        let e = min_exponent(v);
+        match e {
+            Some(e) => hist[usize::from(e)] += 1,
+            None if misfits == budget => return false,
+            None => misfits += 1,
+        }
+        exponents.push(e);
+    }
+    // candidates: the exponent fitting every decimal value, and the smallest one
+    // leaving no more exceptions than the budget
+    let all = hist.iter().rposition(|&n| n > 0).unwrap_or(0);
+    let mut left = values.len() - misfits;
+    let mut fewest = all;
+    for (e, &n) in hist.iter().enumerate() {
+        left -= n;
+        if misfits + left <= budget {
+            fewest = e;
+            break;
+        }
+    }
+    let mut best = Vec::new();
+    encode_at(values, &exponents, all, &mut best);
+    if fewest != all {
+        let mut other = Vec::new();
+        encode_at(values, &exponents, fewest, &mut other);
+        if other.len() < best.len() {
+            best = other;
+        }
+    }
+    out.extend_from_slice(&best);
+    true
+}
+
+/// Appends the encoding of `values` at exponent `e`.
+fn encode_at(values: &[f64], exponents: &[Option<u8>], e: usize, out: &mut Vec<u8>) {
+    let fits = |v: f64, m: Option<u8>| {
+        m.filter(|&m| usize::from(m) <= e)
+            .and_then(|_| mantissa(v, e))
+    };
+    // exceptions take the previous mantissa; leading ones the first regular one
+    let mut prev = values
+        .iter()
+        .zip(exponents)
+        .find_map(|(&v, &m)| fits(v, m))
+        .unwrap_or(0.0);
+    let mut exceptions = Vec::new();
+    let mantissas: Vec<i64> = values
+        .iter()
+        .zip(exponents)
+        .enumerate()
+        .map(|(i, (&v, &m))| {
+            match fits(v, m) {
+                Some(n) => prev = n,
+                None => exceptions.push(i),
+            }
+            prev as i64
+        })
+        .collect();
+    out.push(e as u8);
+    intseq::encode_best(&mantissas, &[0, 1], out);
+    varint::put_u64(out, exceptions.len() as u64);
+    let mut next = 0;
+    for i in exceptions {
+        varint::put_u64(out, (i - next) as u64);
+        out.extend_from_slice(&values[i].to_bits().to_le_bytes());
+        next = i + 1;
+    }
+}
+
+/// Fails fast when `buf` cannot hold `count` values, before a caller allocates.
+pub fn check_len(buf: &[u8], count: usize) -> Result<(), DecodeError> {
+    intseq::check_len(buf.get(1..).unwrap_or_default(), count)
+}
+
+/// Decodes `out.len()` values from the front of `buf`; returns the bytes consumed.
+/// On error `out` holds unspecified values.
+pub fn decode(buf: &[u8], out: &mut [f64]) -> Result<usize, DecodeError> {
+    let mut r = Reader::new(buf);
+    let e = r.u8()?;
+    if e > MAX_EXPONENT {
+        return Err(DecodeError("decimal exponent above 18"));
+    }
+    let e = usize::from(e);
+    let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
+    let used = if e == 0 {
+        // x / 1.0 is x exactly: skip the divider, the bottleneck of this loop
+        intseq::decode_map(r.remaining(), bits, |n| (n as f64).to_bits())?
+    } else {
+        let p = POW10[e];
+        intseq::decode_map(r.remaining(), bits, |n| (n as f64 / p).to_bits())?
+    };
+    r.bytes(used)?;
+    let count = r.u64()?;
+    if count > out.len() as u64 {
+        return Err(DecodeError("more decimal exceptions than values"));
+    }
+    let mut next = 0usize;
+    for _ in 0..count {
+        let at = usize::try_from(r.u64()?)
+            .ok()
+            .and_then(|gap| gap.checked_add(next))
+            .ok_or(DecodeError("decimal exception position overflows"))?;
+        let bits = r.bytes(8)?;
+        let slot = out
+            .get_mut(at)
+            .ok_or(DecodeError("decimal exception position out of range"))?;
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(bits);
+        *slot = f64::from_bits(u64::from_le_bytes(raw));
+        next = at + 1;
+    }
+    Ok(r.position())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(values: &[f64]) -> Option<usize> {
+        let mut buf = Vec::new();
+        if !encode(values, &mut buf) {
+            assert!(buf.is_empty());
+            return None;
+        }
+        let len = buf.len();
+        buf.push(0xAB);
+        let mut got = vec![0.0; values.len()];
+        assert_eq!(decode(&buf, &mut got), Ok(len));
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(values));
+        for cut in crate::codec::intseq::test_support::cuts(len) {
+            assert!(decode(&buf[..cut], &mut got).is_err(), "cut {cut}");
+        }
+        Some(len)
+    }
+
+    #[test]
+    fn exponents() {
+        assert_eq!(min_exponent(0.0), Some(0));
+        assert_eq!(min_exponent(-0.0), None);
+        assert_eq!(min_exponent(12.0), Some(0));
+        assert_eq!(min_exponent(0.1), Some(1));
+        assert_eq!(min_exponent(-273.15), Some(2));
+        assert_eq!(min_exponent(1e-18), Some(18));
+        assert_eq!(min_exponent(f64::NAN), None);
+        assert_eq!(min_exponent(f64::INFINITY), None);
+        assert_eq!(min_exponent(1e300), None);
+        assert_eq!(min_exponent(std::f64::consts::PI), None);
+        assert_eq!(min_exponent(MAX_MANTISSA), Some(0));
+        assert_eq!(min_exponent(MAX_MANTISSA * 2.0), None);
+    }
+
+    #[test]
+    fn decimals_with_exceptions() {
+        let mut values: Vec<f64> = (0..1000).map(|i| f64::from(i % 37 - 10) / 100.0).collect();
+        assert!(round_trip(&values).is_some());
+        values[0] = f64::NAN;
+        values[500] = -0.0;
+        values[999] = f64::from_bits(1);
+        values[998] = 1.0 / 3.0;
+        let len = round_trip(&values).unwrap();
+        assert!(len < 1000, "{len}");
+        // one value with many digits does not raise the exponent of the rest
+        assert_eq!(len, {
+            let mut buf = Vec::new();
+            encode(&values, &mut buf);
+            assert_eq!(buf[0], 2);
+            buf.len()
+        });
+    }
+
+    #[test]
+    fn gives_up_on_noise() {
+        let values: Vec<f64> = (1..1000).map(|i| (f64::from(i)).sqrt()).collect();
+        assert_eq!(round_trip(&values), None);
+        let mut values: Vec<f64> = (0..1000).map(f64::from).collect();
+        for v in values.iter_mut().step_by(5) {
+            *v = f64::NAN;
+        }
+        assert_eq!(round_trip(&values), None);
+    }
+
+    #[test]
+    fn bad_buffers() {
+        let mut out = [0.0; 2];
+        assert!(decode(&[19, 0, 0, 0, 0], &mut out).is_err());
+        // order 0, one uniform block of zeros, then exceptions
+        assert!(decode(&[0, 0, 0, 0, 3], &mut out).is_err());
+        let mut buf = vec![0, 0, 0, 0, 1, 2];
+        buf.extend_from_slice(&[0; 8]);
+        assert!(decode(&buf, &mut out).is_err());
+        buf[5] = 1;
+        assert_eq!(decode(&buf, &mut out), Ok(buf.len()));
+        assert!(check_len(&[0], 1000).is_err());
+    }
+}
