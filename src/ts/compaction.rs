@@ -296,6 +296,95 @@ fn install(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::fs::FileSystem;
+    use crate::io::sim_fs::SimFs;
+    use crate::ts::segment::{SegmentOptions, write_segment};
+    use crate::ts::version::{SegmentMeta, segment_file_name};
+    use std::path::Path;
+
+    /// Live segments with hand-made metadata (generation, extent); the files behind
+    /// them are tiny empty segments, which `pick` never reads.
+    fn segments(specs: &[(u64, i64, i64)]) -> Vec<Arc<SegmentFile>> {
+        let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+        let dir = Path::new("/c");
+        fs.create_dir_all(dir).unwrap();
+        specs
+            .iter()
+            .zip(1u64..)
+            .map(|(&(generation, lo, hi), n)| {
+                let path = dir.join(segment_file_name(n));
+                write_segment(fs.as_ref(), &path, &[], &[], &SegmentOptions::default()).unwrap();
+                let meta = SegmentMeta {
+                    file_number: n,
+                    generation,
+                    min_ts: lo,
+                    max_ts: hi,
+                    ext_min: lo,
+                    ext_max: hi,
+                    points: 1,
+                    series: 1,
+                    file_size: 0,
+                };
+                Arc::new(SegmentFile::open(&fs, dir, meta).unwrap())
+            })
+            .collect()
+    }
+
+    fn gens(set: &[Arc<SegmentFile>]) -> Vec<u64> {
+        let mut g: Vec<u64> = set.iter().map(|s| s.meta.generation).collect();
+        g.sort_unstable();
+        g
+    }
+
+    #[test]
+    fn closure_adds_older_overlapping_segments_only() {
+        // (generation, extent)
+        let all = segments(&[
+            (1, 0, 10),
+            (2, 20, 30),
+            (3, 5, 25),
+            (4, 100, 110),
+            (0, 40, 50),
+        ]);
+        let by_gen = |g: u64| {
+            all.iter()
+                .find(|s| s.meta.generation == g)
+                .cloned()
+                .unwrap()
+        };
+        // C (3) pulls in A (1) and B (2): older and overlapping. D is newer; E
+        // overlaps nothing in the set.
+        assert_eq!(
+            gens(&close_over_older(vec![by_gen(3)], &all)),
+            vec![1, 2, 3]
+        );
+        // B alone: A does not overlap it and C is newer.
+        assert_eq!(gens(&close_over_older(vec![by_gen(2)], &all)), vec![2]);
+        // Transitive: E (0) overlaps F (5) only through G (2).
+        let chain = segments(&[(5, 0, 10), (2, 10, 20), (0, 20, 30)]);
+        assert_eq!(
+            gens(&close_over_older(vec![chain[0].clone()], &chain)),
+            vec![0, 2, 5]
+        );
+    }
+
+    #[test]
+    fn pick_waits_for_the_trigger_and_takes_the_busiest_partition() {
+        let all = segments(&[
+            (1, 0, 10),
+            (2, 20, 30),
+            (3, 5, 25),
+            (4, 100, 110),
+            (0, 40, 50),
+        ]);
+        assert!(pick(&all, 10, 3).is_none(), "no partition has 3 segments");
+        let picked = pick(&all, 10, 2).unwrap();
+        assert_eq!(gens(&picked), vec![1, 2, 3]);
+        assert!(pick(&all[3..], 10, 2).is_none());
+        // Extreme extents do not overflow the sweep.
+        let wide = segments(&[(1, i64::MIN, i64::MAX), (2, i64::MAX - 1, i64::MAX)]);
+        assert_eq!(gens(&pick(&wide, 1, 2).unwrap()), vec![1, 2]);
+    }
 
     #[test]
     fn partition_bounds_cover_the_partition() {
