@@ -6,8 +6,8 @@
 //!
 //! ```text
 //! file     := record(b"TIDE-CAT" snapshot)  record(entry+)*
-//! snapshot := Catalog::encode_snapshot       (docs/format-catalog.md)
-//! entry    := Catalog::encode_entry          (docs/format-catalog.md)
+//! snapshot := Catalog::encode_snapshot       (docs/format.md (part 6))
+//! entry    := Catalog::encode_entry          (docs/format.md (part 6))
 //! ```
 //! The manifest names the live catalog file; a new one (written whole, fsynced, its
 //! directory fsynced) replaces it through a manifest edit, and the old one is removed

@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! batch := version:u8 (= 1)
-//!          n_defs:varint  def*     def := catalog entry (docs/format-catalog.md)
+//!          n_defs:varint  def*     def := catalog entry (docs/format.md (part 6))
 //!          n_cols:varint  col*     col := id:varint  count:varint  encoding:u8  body
 //!            encoding 0 (plain, count < 64):  body := (zigzag-varint ts delta)*count
 //!                                                     (f64 bits, u64 LE)*count
