@@ -4,7 +4,7 @@
 //! memory-mapped files:
 //!
 //! - [`kv::Store`]: named column families of byte keys and values (seed: LSMTree);
-//! - `Db`: metrics with tags, stored in columnar, compressed segments (seed:
+//! - [`Db`]: metrics with tags, stored in columnar, compressed segments (seed:
 //!   SimpleEmbedTimeSeriesDB).
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -17,3 +17,4 @@ pub mod kv;
 pub mod ts;
 
 pub use error::{Error, Result};
+pub use ts::{Db, Point, Scan, SeriesHandle, SeriesKey, SeriesView};

@@ -19,7 +19,7 @@
 //! The encoded filter is the bit array followed by one byte holding `k`. A filter with
 //! no bits and `k = 0` means "no filter" and answers "maybe" for every key; it is what
 //! `bits_per_key = 0` produces. The hash and the probe sequence are part of the on-disk
-//! format (docs/format-sstable.md): changing either needs a new format version.
+//! format (docs/format.md (part 3)): changing either needs a new format version.
 
 use super::DecodeError;
 

@@ -9,7 +9,7 @@
 //! - [`manifest`]: the atomic, durable log of edits naming an owner's live files.
 //!
 //! The on-disk formats and the durability model are described byte by byte in
-//! `docs/format-io.md`.
+//! `docs/format.md (part 1)`.
 
 pub mod fs;
 mod log_header;

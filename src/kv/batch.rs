@@ -3,7 +3,7 @@
 //!
 //! A batch is applied atomically: its operations get consecutive sequence numbers
 //! starting at the batch's first one, and recovery replays the whole batch or none of
-//! it. The payload layout is documented byte by byte in `docs/format-batch.md`; in
+//! it. The payload layout is documented byte by byte in `docs/format.md (part 2)`; in
 //! short:
 //!
 //! ```text

@@ -61,7 +61,7 @@ impl Work {
 }
 
 /// An upper bound of the encoded size of one operation in a WAL payload
-/// (`docs/format-batch.md`): kind byte, column-family id varint (at most 5 bytes), key
+/// (`docs/format.md (part 2)`): kind byte, column-family id varint (at most 5 bytes), key
 /// length varint, key, value length varint, value.
 fn encoded_op_bound(key_len: usize, value_len: usize) -> usize {
     let varint = |n: usize| (usize::BITS - n.leading_zeros()).div_ceil(7).max(1) as usize;

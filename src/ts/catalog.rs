@@ -9,7 +9,7 @@
 //! it in a lock. It also defines the payloads that make it durable: one *entry* per
 //! series definition (for the catalog log and for WAL batches) and a *snapshot* of all
 //! entries (for rewriting the catalog file). Both are specified byte by byte in
-//! `docs/format-catalog.md`.
+//! `docs/format.md (part 6)`.
 
 use std::fmt;
 

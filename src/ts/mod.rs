@@ -1,4 +1,7 @@
 //! The time-series engine (seed: SimpleEmbedTimeSeriesDB).
+//!
+//! [`Db`] is the public face; the rest of the engine is private. See
+//! `docs/design-ts.md` for how the pieces fit together.
 
 pub mod catalog;
 pub mod head;
@@ -7,3 +10,27 @@ mod postings_mem;
 pub mod segment;
 pub mod series;
 mod series_buf;
+
+mod background;
+mod catalog_log;
+mod compaction;
+mod db;
+mod engine;
+mod flush;
+mod handle;
+mod open;
+mod options;
+mod query;
+mod scan;
+mod stats;
+mod version;
+mod view;
+mod wal_batch;
+mod write;
+
+pub use db::Db;
+pub use handle::SeriesHandle;
+pub use options::Options;
+pub use scan::{Scan, SeriesView};
+pub use series::{Point, SeriesKey};
+pub use stats::Stats;

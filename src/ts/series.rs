@@ -15,7 +15,7 @@
 //!   U+007F..U+009F);
 //! - at most [`MAX_TAGS`] tags, no tag key twice.
 //!
-//! The layout of the encoding is documented in `docs/format-catalog.md`.
+//! The layout of the encoding is documented in `docs/format.md (part 6)`.
 
 use std::cmp::Ordering;
 use std::fmt;

@@ -4,7 +4,7 @@
 //! [`crate::kv::key::compare`] order, in prefix-compressed data blocks (each
 //! snappy-compressed when that pays and checksummed), followed by a Bloom filter over the
 //! user keys, the key range, a block index and a fixed-layout footer. The byte layout is
-//! documented in `docs/format-sstable.md`.
+//! documented in `docs/format.md (part 3)`.
 //!
 //! [`TableBuilder`] writes a table from sorted entries; [`Table`] opens one (verifying
 //! footer, index and filter), answers point lookups ([`Table::get`], Bloom filter first)

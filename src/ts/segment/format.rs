@@ -3,7 +3,7 @@
 //!
 //! Every struct here is little-endian, has no padding and no alignment requirement, so it
 //! is read in place from the mapped file with `zerocopy`. The byte layout is documented
-//! in `docs/format-segment.md`; the sizes are pinned by compile-time assertions.
+//! in `docs/format.md (part 5)`; the sizes are pinned by compile-time assertions.
 
 use zerocopy::little_endian::{F64, I64, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};

@@ -6,7 +6,7 @@
 //! data sit a fixed-layout chunk index (one 64-byte [`ChunkMeta`] per chunk, sorted by
 //! series id then time, carrying count / time range / min / max / sum), the tag postings
 //! (metric and tag pair -> RoaringBitmap of series ids) and the tombstones recorded by
-//! deletes. The byte layout is in `docs/format-segment.md`.
+//! deletes. The byte layout is in `docs/format.md (part 5)`.
 //!
 //! [`write_segment`] builds a file; [`Segment::open`] maps and validates one. After
 //! `open`, lookups are binary searches over the mapped bytes and a chunk decode is one

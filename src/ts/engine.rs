@@ -1,0 +1,189 @@
+//! The state shared by a [`crate::ts::Db`] handle and its background thread, and the
+//! small helpers every part of the engine uses: the current read view, file numbers,
+//! poisoning, and the signal that wakes the background thread.
+//!
+//! Locks, in the order they may be taken (never the reverse):
+//! `writer` -> `files` -> `head_gate` -> `view` / `catalog` (each held briefly, never
+//! together with a blocking call inside). `flush_lock` and `compaction_lock` are taken before
+//! `files` and serialize flushes and compactions respectively.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+
+use crate::error::{Error, Result};
+use crate::io::fs::{DirLockGuard, FileSystem};
+use crate::io::manifest::Manifest;
+use crate::io::wal::Wal;
+use crate::ts::catalog::Catalog;
+use crate::ts::catalog_log::CatalogLog;
+use crate::ts::options::Options;
+use crate::ts::stats::Counters;
+use crate::ts::version::{Edit, ManifestState};
+use crate::ts::view::ReadView;
+
+/// Locks a mutex, ignoring poisoning: every critical section of the engine leaves its
+/// data consistent, and failures are reported through [`Inner::poison`] instead.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Scratch state of the (single, serialized) writer.
+#[derive(Debug, Default)]
+pub(crate) struct WriterState {
+    /// The WAL payload being assembled.
+    pub payload: Vec<u8>,
+}
+
+/// The durable-state bookkeeping: the manifest, its in-memory mirror, and the catalog
+/// file. Changed only under this lock, so manifest order equals install order.
+#[derive(Debug)]
+pub(crate) struct FileState {
+    pub manifest: Manifest,
+    pub state: ManifestState,
+    pub catalog_log: CatalogLog,
+}
+
+/// What wakes the background thread.
+#[derive(Debug, Default)]
+pub(crate) struct BgState {
+    /// A head was frozen or a flush landed: look for flushes and compactions.
+    pub pending: bool,
+    /// The handle is closing: exit.
+    pub shutdown: bool,
+}
+
+/// Everything a database handle and its background thread share.
+pub(crate) struct Inner {
+    pub dir: PathBuf,
+    pub opts: Options,
+    pub fs: Arc<dyn FileSystem>,
+    pub wal: Wal,
+    pub catalog: RwLock<Catalog>,
+    pub view: RwLock<Arc<ReadView>>,
+    /// Writers hold it exclusively while they apply a committed write to the catalog
+    /// and the head; readers hold it shared while they capture the head, so they see
+    /// every write whole or not at all.
+    pub head_gate: RwLock<()>,
+    pub writer: Mutex<WriterState>,
+    pub files: Mutex<FileState>,
+    pub flush_lock: Mutex<()>,
+    pub compaction_lock: Mutex<()>,
+    pub bg: Mutex<BgState>,
+    /// Signalled when there is background work (or on shutdown).
+    pub bg_wake: Condvar,
+    /// Signalled after every flush (writers stalled on frozen heads wait on it).
+    pub flushed: Condvar,
+    /// The next file number to hand out (segments, WAL segments, catalog files).
+    pub next_file: AtomicU64,
+    /// The newest timestamp ever written (`i64::MIN` before the first point).
+    pub max_ts: AtomicI64,
+    pub poisoned: Mutex<Option<String>>,
+    pub counters: Counters,
+    /// A process-unique id, so a series handle is only used with its own database.
+    pub instance: u64,
+    /// Held for the handle's lifetime; dropped last.
+    pub _lock: Box<dyn DirLockGuard>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// The current read view.
+    pub fn current_view(&self) -> Arc<ReadView> {
+        Arc::clone(&self.view.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the read view with `f(current)`.
+    pub fn update_view(&self, f: impl FnOnce(&ReadView) -> ReadView) {
+        let mut v = self.view.write().unwrap_or_else(PoisonError::into_inner);
+        *v = Arc::new(f(&v));
+    }
+
+    /// The head gate, shared (see [`Inner::head_gate`]).
+    pub fn head_gate(&self) -> RwLockReadGuard<'_, ()> {
+        self.head_gate
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A read lock on the catalog.
+    pub fn catalog(&self) -> RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands out a new file number.
+    pub fn new_file_number(&self) -> u64 {
+        self.next_file.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// `Err(Poisoned)` once an earlier failure poisoned the handle.
+    pub fn check_writable(&self) -> Result<()> {
+        match &*lock(&self.poisoned) {
+            Some(why) => Err(Error::Poisoned(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Records that `e` left the durable state uncertain: no more writes, flushes or
+    /// compactions; reads keep working. Returns `e` for convenience.
+    pub fn poison(&self, e: Error) -> Error {
+        let mut p = lock(&self.poisoned);
+        if p.is_none() {
+            *p = Some(e.to_string());
+        }
+        drop(p);
+        self.flushed.notify_all();
+        e
+    }
+
+    /// Passes `r` through, poisoning the handle if it is an error other than bad
+    /// input or an earlier poisoning.
+    pub fn poison_on_err<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| match e {
+            Error::Poisoned(_) | Error::InvalidArgument(_) => e,
+            other => self.poison(other),
+        })
+    }
+
+    /// Wakes the background thread.
+    pub fn wake_background(&self) {
+        lock(&self.bg).pending = true;
+        self.bg_wake.notify_one();
+    }
+
+    /// Appends `edit` to the manifest (stamped with the file counter), rewriting the
+    /// manifest as a snapshot when it grew too large. Call with `files` locked.
+    pub fn log_edit(&self, files: &mut FileState, mut edit: Edit) -> Result<()> {
+        edit.next_file = Some(self.next_file.load(Ordering::Relaxed));
+        let mut next = files.state.clone();
+        next.apply(&edit)
+            .map_err(|e| Error::invalid(format!("inconsistent manifest edit: {e}")))?;
+        files.manifest.append(&edit.encode())?;
+        files.state = next;
+        if files.manifest.size() > self.opts.manifest_rewrite_bytes {
+            let snapshot = files.state.snapshot().encode();
+            files.manifest.rewrite(&snapshot)?;
+        }
+        Ok(())
+    }
+
+    /// Raises the newest-timestamp watermark.
+    pub fn note_max_ts(&self, ts: i64) {
+        self.max_ts.fetch_max(ts, Ordering::Relaxed);
+    }
+
+    /// The start of the visible time range under the retention option: points older
+    /// than `newest - retention` are hidden (and dropped by compaction).
+    pub fn retention_cutoff(&self) -> Option<i64> {
+        let r = self.opts.retention?;
+        let newest = self.max_ts.load(Ordering::Relaxed);
+        (newest != i64::MIN).then(|| newest.saturating_sub(r))
+    }
+}

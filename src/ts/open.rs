@@ -1,0 +1,286 @@
+//! Opening a database directory: lock it, read the manifest, the catalog and the live
+//! segments, replay the WAL into a new head, start a new catalog file and a new WAL
+//! segment, and remove what a crash left behind.
+//!
+//! Directory layout:
+//!
+//! ```text
+//! LOCK                 the directory lock (held while open)
+//! CURRENT, MANIFEST-*  the manifest (crate::io::manifest)
+//! {n:020}.wal          WAL segments (crate::io::wal), records = wal_batch payloads
+//! CATALOG-{n:06}       the catalog file named by the manifest (catalog_log.rs)
+//! {n:06}.seg           segments named by the manifest (crate::ts::segment)
+//! *.tmp                files being written; removed on open
+//! ```
+//! Segment, WAL and catalog files share one file-number counter. On open the counter
+//! becomes the larger of the manifest's and one past every number found in the
+//! directory, so a number is never reused after a crash, even for a file the manifest
+//! never learned about.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+
+use crate::error::{Error, Result};
+use crate::io::fs::FileSystem;
+use crate::io::manifest::{Manifest, is_manifest_file};
+use crate::io::wal::{self, Wal};
+use crate::ts::catalog::Catalog;
+use crate::ts::catalog_log::CatalogLog;
+use crate::ts::engine::{BgState, FileState, Inner, WriterState};
+use crate::ts::head::Head;
+use crate::ts::options::Options;
+use crate::ts::stats::{Counters, Stats};
+use crate::ts::version::{
+    Edit, ManifestState, SegmentFile, Version, catalog_file_name, segment_file_name,
+};
+use crate::ts::view::ReadView;
+use crate::ts::{wal_batch, write};
+
+static INSTANCES: AtomicU64 = AtomicU64::new(1);
+
+/// Opens (creating if needed) the database in `dir`.
+pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
+    opts.validate()?;
+    let fs = Arc::clone(&opts.fs);
+    fs.create_dir_all(dir)?;
+    let dir_lock = fs.lock_dir(dir)?;
+
+    let mut state = ManifestState::default();
+    let manifest_path = dir.join("MANIFEST");
+    let mut manifest = Manifest::open(Arc::clone(&fs), dir, |payload| {
+        let edit = Edit::decode(payload)
+            .map_err(|e| Error::corruption(&manifest_path, 0, format!("manifest edit: {e}")))?;
+        state
+            .apply(&edit)
+            .map_err(|e| Error::corruption(&manifest_path, 0, e.0))
+    })?;
+
+    let mut catalog = match state.catalog_file {
+        Some(n) => CatalogLog::load(fs.as_ref(), dir, n)?,
+        None => Catalog::new(),
+    };
+    let catalog_name = state
+        .catalog_file
+        .map_or_else(|| dir.join("CATALOG"), |n| dir.join(catalog_file_name(n)));
+
+    let mut segments = Vec::with_capacity(state.segments.len());
+    for meta in state.segments.values() {
+        let file = SegmentFile::open(&fs, dir, *meta)?;
+        if let Some(id) = file
+            .seg
+            .series_ids()
+            .iter()
+            .find(|&id| catalog.key(id).is_none())
+        {
+            return Err(Error::corruption(
+                &catalog_name,
+                0,
+                format!(
+                    "series {id} of {} is not in the catalog",
+                    file.path().display()
+                ),
+            ));
+        }
+        segments.push(Arc::new(file));
+    }
+
+    let names = fs.list(dir)?;
+    let mut next_file = state.next_file.max(1);
+    for name in &names {
+        if let Some(n) = file_number(name) {
+            next_file = next_file.max(n.saturating_add(1));
+        }
+    }
+
+    let head = Head::new();
+    let replay = replay_wal(fs.as_ref(), dir, state.log_number, &mut catalog, &head)?;
+
+    let catalog_n = next_file;
+    let wal_n = next_file + 1;
+    next_file += 2;
+    let catalog_log = CatalogLog::create(&fs, dir, catalog_n, &catalog)?;
+    let wal = Wal::create(Arc::clone(&fs), dir, wal_n, write::wal_mode(opts.sync_mode))?;
+    // Without points or deletes to keep, the old WAL segments only carried series
+    // definitions, which the new catalog file now holds: they can go.
+    let wal_needed = !head.is_empty() || !head.tombstones().is_empty();
+    let edit = Edit {
+        next_file: Some(next_file),
+        catalog_file: Some(catalog_n),
+        log_number: (!wal_needed).then_some(wal_n),
+        ..Edit::default()
+    };
+    manifest.append(&edit.encode())?;
+    state
+        .apply(&edit)
+        .map_err(|e| Error::corruption(&manifest_path, 0, e.0))?;
+
+    remove_orphans(fs.as_ref(), dir, &names, &state, catalog_n)?;
+
+    let view = ReadView {
+        head: Arc::new(head),
+        sealed: Vec::new(),
+        version: Arc::new(Version::new(segments)),
+    };
+    let max_ts = write::initial_max_ts(&view);
+    let counters = Counters::default();
+    Counters::add(&counters.wal_torn_tails, replay.torn_tails);
+    Counters::add(&counters.wal_records_replayed, replay.records);
+    Ok(Inner {
+        dir: dir.to_path_buf(),
+        fs,
+        wal,
+        catalog: RwLock::new(catalog),
+        view: RwLock::new(Arc::new(view)),
+        head_gate: RwLock::new(()),
+        writer: Mutex::new(WriterState::default()),
+        files: Mutex::new(FileState {
+            manifest,
+            state,
+            catalog_log,
+        }),
+        flush_lock: Mutex::new(()),
+        compaction_lock: Mutex::new(()),
+        bg: Mutex::new(BgState::default()),
+        bg_wake: Condvar::new(),
+        flushed: Condvar::new(),
+        next_file: AtomicU64::new(next_file),
+        max_ts: AtomicI64::new(max_ts),
+        poisoned: Mutex::new(None),
+        counters,
+        instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
+        opts,
+        _lock: dir_lock,
+    })
+}
+
+/// What WAL replay found.
+#[derive(Debug, Default)]
+struct Replayed {
+    records: u64,
+    torn_tails: u64,
+}
+
+/// Replays the WAL segments from `log_number` on into `head`, defining the series
+/// they carry in `catalog`.
+fn replay_wal(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    log_number: u64,
+    catalog: &mut Catalog,
+    head: &Head,
+) -> Result<Replayed> {
+    let stats = wal::replay(fs, dir, log_number, |segment, payload| {
+        let file = dir.join(wal::segment_file_name(segment));
+        let bad = |what: String| Error::corruption(&file, 0, what);
+        let batch = wal_batch::decode(payload).map_err(|e| bad(format!("WAL batch: {e}")))?;
+        for (id, key) in batch.defs {
+            catalog
+                .insert_with_id(id, key)
+                .map_err(|e| bad(format!("WAL series definition: {e}")))?;
+        }
+        for (id, ts, vals) in &batch.cols {
+            if catalog.key(*id).is_none() {
+                return Err(bad(format!("WAL batch writes to unknown series {id}")));
+            }
+            head.append_many(*id, ts, vals)
+                .map_err(|e| bad(format!("WAL batch column: {e}")))?;
+        }
+        for &(id, start, end) in &batch.dels {
+            head.delete_range(id, start, end);
+        }
+        Ok(())
+    })?;
+    Ok(Replayed {
+        records: stats.records,
+        torn_tails: stats.torn_tails,
+    })
+}
+
+/// The file number in a segment, WAL or catalog file name (also under `.tmp`).
+fn file_number(name: &str) -> Option<u64> {
+    let base = name.strip_suffix(".tmp").unwrap_or(name);
+    if let Some(n) = wal::parse_segment_file_name(base) {
+        return Some(n);
+    }
+    let digits = base
+        .strip_suffix(".seg")
+        .or_else(|| base.strip_prefix("CATALOG-"))?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Removes files a crash left behind: temporaries, segments the manifest does not
+/// name, catalog files other than the live one, and flushed WAL segments. Files the
+/// engine does not recognize are left alone.
+fn remove_orphans(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    names: &[String],
+    state: &ManifestState,
+    live_catalog: u64,
+) -> Result<()> {
+    let mut removed = false;
+    for name in names {
+        if name == "LOCK" || is_manifest_file(name) {
+            continue;
+        }
+        let orphan = if name.ends_with(".tmp") {
+            file_number(name).is_some()
+        } else if let Some(n) = wal::parse_segment_file_name(name) {
+            n < state.log_number
+        } else if let Some(n) = file_number(name) {
+            if name.ends_with(".seg") {
+                !state.segments.contains_key(&n) || segment_file_name(n) != *name
+            } else {
+                n != live_catalog
+            }
+        } else {
+            false
+        };
+        if orphan {
+            fs.remove_file(&dir.join(name))?;
+            removed = true;
+        }
+    }
+    if removed {
+        fs.sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// The stats that do not come from counters.
+pub(crate) fn sizes(inner: &Inner) -> Stats {
+    let view = inner.current_view();
+    let (segment_bytes, segment_points) = view.version.totals();
+    Stats {
+        series: inner.catalog().len() as u64,
+        head_points: view.head.point_count() as u64,
+        head_bytes: view.head.approximate_bytes() as u64,
+        frozen_heads: view.sealed.len() as u64,
+        segments: view.version.segments.len() as u64,
+        segment_bytes,
+        segment_points,
+        ..Stats::default()
+    }
+    .with_counters(&inner.counters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_numbers_parse_only_engine_names() {
+        assert_eq!(file_number("000012.seg"), Some(12));
+        assert_eq!(file_number("000012.seg.tmp"), Some(12));
+        assert_eq!(file_number("CATALOG-000007"), Some(7));
+        assert_eq!(file_number(&wal::segment_file_name(99)), Some(99));
+        assert_eq!(file_number("MANIFEST-000003"), None);
+        assert_eq!(file_number("LOCK"), None);
+        assert_eq!(file_number(".seg"), None);
+        assert_eq!(file_number("notes.txt"), None);
+    }
+}

@@ -1,0 +1,83 @@
+//! Counters of a [`crate::ts::Db`] and the [`Stats`] snapshot it reports.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Monotonic event counters, updated with relaxed atomics.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub points_written: AtomicU64,
+    pub write_batches: AtomicU64,
+    pub flushes: AtomicU64,
+    pub flush_bytes: AtomicU64,
+    pub compactions: AtomicU64,
+    pub compaction_bytes: AtomicU64,
+    pub segments_expired: AtomicU64,
+    pub write_stalls: AtomicU64,
+    pub wal_torn_tails: AtomicU64,
+    pub wal_records_replayed: AtomicU64,
+}
+
+impl Counters {
+    /// Adds `n` to a counter.
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Relaxed);
+    }
+}
+
+/// A snapshot of a database's sizes and counters ([`crate::ts::Db::stats`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Series in the catalog.
+    pub series: u64,
+    /// Points in the head (a rewritten timestamp may count twice until it is read).
+    pub head_points: u64,
+    /// Approximate bytes held by the head.
+    pub head_bytes: u64,
+    /// Frozen heads waiting for their flush.
+    pub frozen_heads: u64,
+    /// Live segment files.
+    pub segments: u64,
+    /// Bytes of the live segment files.
+    pub segment_bytes: u64,
+    /// Points in the live segment files (overlapping segments may count a timestamp
+    /// more than once until compaction).
+    pub segment_points: u64,
+    /// Points accepted by writes since open.
+    pub points_written: u64,
+    /// Write calls (batches, single points, handle appends, deletes) since open.
+    pub write_batches: u64,
+    /// Flushes since open.
+    pub flushes: u64,
+    /// Bytes of segments written by flushes since open.
+    pub flush_bytes: u64,
+    /// Compactions since open.
+    pub compactions: u64,
+    /// Bytes of segments written by compactions since open.
+    pub compaction_bytes: u64,
+    /// Whole segments dropped by retention since open.
+    pub segments_expired: u64,
+    /// Times a writer waited for a flush because too many heads were frozen.
+    pub write_stalls: u64,
+    /// WAL segments that ended in a torn record at the last open.
+    pub wal_torn_tails: u64,
+    /// WAL records replayed at the last open.
+    pub wal_records_replayed: u64,
+}
+
+impl Stats {
+    /// Fills the counter fields from `c`.
+    pub(crate) fn with_counters(mut self, c: &Counters) -> Self {
+        self.points_written = c.points_written.load(Relaxed);
+        self.write_batches = c.write_batches.load(Relaxed);
+        self.flushes = c.flushes.load(Relaxed);
+        self.flush_bytes = c.flush_bytes.load(Relaxed);
+        self.compactions = c.compactions.load(Relaxed);
+        self.compaction_bytes = c.compaction_bytes.load(Relaxed);
+        self.segments_expired = c.segments_expired.load(Relaxed);
+        self.write_stalls = c.write_stalls.load(Relaxed);
+        self.wal_torn_tails = c.wal_torn_tails.load(Relaxed);
+        self.wal_records_replayed = c.wal_records_replayed.load(Relaxed);
+        self
+    }
+}

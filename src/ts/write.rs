@@ -1,0 +1,528 @@
+//! The write path: validate and group outside any lock, then commit under the writer
+//! lock (WAL record first, then catalog, then head), then freeze the head if it is full.
+//!
+//! [`prepare_points`] validates every point, resolves each distinct series once (a
+//! catalog lookup that neither sorts nor allocates when the series is known; consecutive
+//! points of one series skip even that), groups the points into one column pair per
+//! series and encodes the WAL column bodies — all before the writer lock.
+//! [`commit`] then gives new series their ids, appends the WAL record (which defines
+//! them), and only once it succeeded inserts them into the catalog and the points into
+//! the head. A failed WAL append poisons the database: nothing of the write is visible.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::io::record::MAX_PAYLOAD_LEN;
+use crate::io::wal::SyncMode;
+use crate::ts::catalog::{Catalog, RESERVED_ID};
+use crate::ts::engine::{Inner, WriterState, lock};
+use crate::ts::head::Head;
+use crate::ts::query::{HeadSnapshot, SeriesReader};
+use crate::ts::series::{Point, SeriesKey};
+use crate::ts::stats::Counters;
+use crate::ts::view::{ReadView, SealedHead};
+use crate::ts::wal_batch::{self, MAX_BATCH_POINTS};
+use crate::ts::{compaction, flush};
+
+/// Which series a group of points belongs to.
+#[derive(Debug)]
+enum Target {
+    Known(u32),
+    New(SeriesKey),
+}
+
+/// The points of one series in a write: ranges of the write's flat columns.
+#[derive(Debug)]
+struct Group {
+    target: Target,
+    /// Its points in [`PreparedWrite::ts`] / [`PreparedWrite::vals`].
+    points: Range<usize>,
+    /// Its encoded WAL column body (`wal_batch::encode_column`) in
+    /// [`PreparedWrite::bodies`].
+    body: Range<usize>,
+}
+
+impl Group {
+    fn new(target: Target) -> Self {
+        Group {
+            target,
+            points: 0..0,
+            body: 0..0,
+        }
+    }
+}
+
+/// A validated write, ready for [`commit`]. The points of all groups live in two
+/// flat columns (one allocation each, whatever the number of series).
+#[derive(Debug, Default)]
+pub(crate) struct PreparedWrite {
+    groups: Vec<Group>,
+    ts: Vec<i64>,
+    vals: Vec<f64>,
+    bodies: Vec<u8>,
+    dels: Vec<(u32, i64, i64)>,
+    points: usize,
+    max_ts: Option<i64>,
+}
+
+impl PreparedWrite {
+    /// A write that only defines series `key` (or does nothing if it exists).
+    pub fn define(key: SeriesKey) -> Self {
+        PreparedWrite {
+            groups: vec![Group::new(Target::New(key))],
+            ..Default::default()
+        }
+    }
+
+    /// Points of one existing series, given as columns.
+    pub fn columns(id: u32, ts: &[i64], vals: &[f64]) -> Result<Self> {
+        if ts.len() != vals.len() {
+            return Err(Error::invalid(format!(
+                "{} timestamps but {} values",
+                ts.len(),
+                vals.len()
+            )));
+        }
+        check_batch_size(ts.len())?;
+        let mut g = Group::new(Target::Known(id));
+        g.points = 0..ts.len();
+        let mut w = PreparedWrite {
+            groups: vec![g],
+            ts: ts.to_vec(),
+            vals: vals.to_vec(),
+            points: ts.len(),
+            max_ts: ts.iter().copied().max(),
+            ..Default::default()
+        };
+        w.encode();
+        Ok(w)
+    }
+
+    /// Range deletes of existing series.
+    pub fn deletes(ids: impl IntoIterator<Item = u32>, start: i64, end: i64) -> Self {
+        PreparedWrite {
+            dels: ids.into_iter().map(|id| (id, start, end)).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// True when committing would write nothing.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty() && self.dels.is_empty()
+    }
+
+    fn encode(&mut self) {
+        self.bodies
+            .reserve(self.ts.len() * 10 + self.groups.len() * 4);
+        for g in &mut self.groups {
+            let (Some(ts), Some(vals)) = (
+                self.ts.get(g.points.clone()),
+                self.vals.get(g.points.clone()),
+            ) else {
+                continue;
+            };
+            if !ts.is_empty() {
+                let start = self.bodies.len();
+                wal_batch::encode_column(ts, vals, &mut self.bodies);
+                g.body = start..self.bodies.len();
+            }
+        }
+    }
+
+    /// The points of group `g`.
+    fn columns_of(&self, g: &Group) -> (&[i64], &[f64]) {
+        (
+            self.ts.get(g.points.clone()).unwrap_or_default(),
+            self.vals.get(g.points.clone()).unwrap_or_default(),
+        )
+    }
+}
+
+fn check_batch_size(n: usize) -> Result<()> {
+    if n > MAX_BATCH_POINTS {
+        return Err(Error::invalid(format!(
+            "a write holds {n} points; the limit is {MAX_BATCH_POINTS}"
+        )));
+    }
+    Ok(())
+}
+
+/// Validates and groups `points` by series (see the module docs).
+///
+/// Two passes: the first finds each point's group, the second fills columns allocated
+/// at their exact size. Within the batch, a point is matched to the group of an
+/// earlier point with the same metric and tags (same order) through a cheap hash
+/// (`batch_hash`) and a string comparison; only the first point of each series (or a
+/// point whose tags come in another order) pays for the catalog lookup. A hash
+/// collision just takes that slower path, so crafted input cannot make the batch
+/// index quadratic.
+pub(crate) fn prepare_points(catalog: &Catalog, points: &[Point]) -> Result<PreparedWrite> {
+    check_batch_size(points.len())?;
+    let mut w = PreparedWrite::default();
+    // For each group, a point that represents it (same metric and tags, same order).
+    let mut reps: Vec<&Point> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    let mut fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
+    let mut by_id: HashMap<u32, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
+    let mut by_key: HashMap<SeriesKey, u32> = HashMap::new();
+    let mut scratch: Vec<(&str, &str)> = Vec::new();
+    let mut group_of: Vec<u32> = Vec::with_capacity(points.len());
+    let mut last: Option<(&Point, u32)> = None;
+    for p in points {
+        let g = match last {
+            Some((q, g)) if q.metric == p.metric && q.tags == p.tags => g,
+            _ => {
+                let h = batch_hash(p);
+                let hit = fast.get(&h).copied().filter(|&g| {
+                    reps.get(g as usize)
+                        .is_some_and(|r| r.metric == p.metric && r.tags == p.tags)
+                });
+                match hit {
+                    Some(g) => g,
+                    None => {
+                        scratch.clear();
+                        scratch.extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                        let (slot, target) = match catalog.lookup(&p.metric, &scratch) {
+                            // A hit equals a stored, valid key: nothing left to check.
+                            Some(id) => (by_id.get(&id).copied(), Target::Known(id)),
+                            None => {
+                                let key = SeriesKey::new(&p.metric, &scratch)?;
+                                (by_key.get(&key).copied(), Target::New(key))
+                            }
+                        };
+                        let g = match slot {
+                            Some(g) => g,
+                            None => {
+                                let g = u32::try_from(w.groups.len())
+                                    .map_err(|_| Error::invalid("too many series in one write"))?;
+                                match &target {
+                                    Target::Known(id) => by_id.insert(*id, g),
+                                    Target::New(key) => by_key.insert(key.clone(), g),
+                                };
+                                w.groups.push(Group::new(target));
+                                reps.push(p);
+                                counts.push(0);
+                                g
+                            }
+                        };
+                        fast.entry(h).or_insert(g);
+                        g
+                    }
+                }
+            }
+        };
+        if let Some(c) = counts.get_mut(g as usize) {
+            *c += 1;
+        }
+        group_of.push(g);
+        last = Some((p, g));
+    }
+    // A counting sort of the points by group into the flat columns, keeping each
+    // series' points in write order (last write wins).
+    let mut cursor = Vec::with_capacity(counts.len());
+    let mut at = 0usize;
+    for (group, &n) in w.groups.iter_mut().zip(&counts) {
+        group.points = at..at + n;
+        cursor.push(at);
+        at += n;
+    }
+    w.ts = vec![0; points.len()];
+    w.vals = vec![0.0; points.len()];
+    let mut max_ts = i64::MIN;
+    for (p, &g) in points.iter().zip(&group_of) {
+        if let Some(c) = cursor.get_mut(g as usize) {
+            if let (Some(t), Some(v)) = (w.ts.get_mut(*c), w.vals.get_mut(*c)) {
+                *t = p.timestamp;
+                *v = p.value;
+            }
+            *c += 1;
+        }
+        max_ts = max_ts.max(p.timestamp);
+    }
+    w.points = points.len();
+    w.max_ts = (!points.is_empty()).then_some(max_ts);
+    w.encode();
+    Ok(w)
+}
+
+/// A cheap hash of a point's metric and tags as given (order-sensitive), for the
+/// batch-local index of [`prepare_points`]. Not collision-resistant: callers verify.
+fn batch_hash(p: &Point) -> u64 {
+    let mut h = IdHasher::default();
+    h.write(p.metric.as_bytes());
+    for (k, v) in &p.tags {
+        h.write_u8(0xff);
+        h.write(k.as_bytes());
+        h.write_u8(0xfe);
+        h.write(v.as_bytes());
+    }
+    h.finish()
+}
+
+/// A fast multiplicative hasher for batch-local maps keyed by series ids or by
+/// already-mixed hashes (FxHash-style: one rotate, xor and multiply per word).
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl IdHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            if let Some(dst) = w.get_mut(..rest.len()) {
+                dst.copy_from_slice(rest);
+            }
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+}
+
+/// Validates one point of series `metric` + `tags`.
+pub(crate) fn prepare_one(
+    catalog: &Catalog,
+    metric: &str,
+    tags: &[(&str, &str)],
+    ts: i64,
+    value: f64,
+) -> Result<PreparedWrite> {
+    let target = match catalog.lookup(metric, tags) {
+        Some(id) => Target::Known(id),
+        None => Target::New(SeriesKey::new(metric, tags)?),
+    };
+    let mut g = Group::new(target);
+    g.points = 0..1;
+    let mut w = PreparedWrite {
+        groups: vec![g],
+        ts: vec![ts],
+        vals: vec![value],
+        points: 1,
+        max_ts: Some(ts),
+        ..Default::default()
+    };
+    w.encode();
+    Ok(w)
+}
+
+/// Commits a prepared write under the writer lock `w`: WAL, catalog, head; then
+/// freezes the head if it is full. Returns the ids of the write's series, in group
+/// order.
+pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) -> Result<Vec<u32>> {
+    inner.check_writable()?;
+    // Give new series their ids. Under the writer lock nobody else adds series.
+    let mut defs: Vec<(u32, usize)> = Vec::new();
+    let mut ids = Vec::with_capacity(prep.groups.len());
+    {
+        let catalog = inner.catalog();
+        let mut next = catalog.next_id();
+        for (i, g) in prep.groups.iter().enumerate() {
+            let id = match &g.target {
+                Target::Known(id) => *id,
+                Target::New(key) => match catalog.lookup_key(key) {
+                    Some(id) => id,
+                    None => {
+                        if next == RESERVED_ID {
+                            return Err(Error::invalid("the series id space is exhausted"));
+                        }
+                        defs.push((next, i));
+                        next += 1;
+                        next - 1
+                    }
+                },
+            };
+            ids.push(id);
+        }
+    }
+    let nothing_new = defs.is_empty() && prep.points == 0 && prep.dels.is_empty();
+    if nothing_new {
+        return Ok(ids);
+    }
+
+    // The WAL record first.
+    {
+        let def_refs: Vec<(u32, &SeriesKey)> = defs
+            .iter()
+            .filter_map(|&(id, i)| match prep.groups.get(i).map(|g| &g.target) {
+                Some(Target::New(key)) => Some((id, key)),
+                _ => None,
+            })
+            .collect();
+        let cols: Vec<(u32, &[u8])> = prep
+            .groups
+            .iter()
+            .zip(&ids)
+            .filter(|(g, _)| !g.body.is_empty())
+            .map(|(g, &id)| (id, prep.bodies.get(g.body.clone()).unwrap_or_default()))
+            .collect();
+        wal_batch::assemble(&def_refs, &cols, &prep.dels, &mut w.payload);
+    }
+    if w.payload.len() > MAX_PAYLOAD_LEN {
+        return Err(Error::invalid(format!(
+            "the write encodes to {} bytes; one write may take at most {MAX_PAYLOAD_LEN}",
+            w.payload.len()
+        )));
+    }
+    inner.poison_on_err(inner.wal.append(&w.payload))?;
+
+    // Durable (per the sync mode): now make it visible, as one step for readers.
+    let gate = inner
+        .head_gate
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !defs.is_empty() {
+        let mut catalog = inner
+            .catalog
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for &(id, i) in &defs {
+            if let Some(Target::New(key)) = prep.groups.get(i).map(|g| &g.target)
+                && let Err(e) = catalog.insert_with_id(id, key.clone())
+            {
+                return Err(inner.poison(Error::Poisoned(format!(
+                    "catalog rejected a series the WAL already holds: {e}"
+                ))));
+            }
+        }
+    }
+    let view = inner.current_view();
+    for (g, &id) in prep.groups.iter().zip(&ids) {
+        let (ts, vals) = prep.columns_of(g);
+        if !ts.is_empty() {
+            view.head.append_many(id, ts, vals)?;
+        }
+    }
+    for &(id, start, end) in &prep.dels {
+        view.head.delete_range(id, start, end);
+    }
+    drop(gate);
+    if let Some(t) = prep.max_ts {
+        inner.note_max_ts(t);
+    }
+    Counters::add(&inner.counters.points_written, prep.points as u64);
+    Counters::add(&inner.counters.write_batches, 1);
+
+    if view.head.approximate_bytes() >= inner.opts.head_bytes {
+        // The write is committed whatever happens here. Every failure below poisons
+        // the handle, so the next call reports it; this one must not look failed.
+        let _ = make_room(inner, w);
+    }
+    Ok(ids)
+}
+
+/// After a commit in [`SyncMode::Always`]: waits until the WAL is durable. Called
+/// without the writer lock, so concurrent writers share one fsync (group commit).
+pub(crate) fn sync_if_always(inner: &Inner) -> Result<()> {
+    if inner.opts.sync_mode == SyncMode::Always {
+        inner.poison_on_err(inner.wal.sync())?;
+    }
+    Ok(())
+}
+
+/// The WAL mode the engine opens its WAL with: `Always` becomes `Os` plus an explicit
+/// [`sync_if_always`] after the writer lock is released, so that concurrent writers'
+/// fsyncs are shared instead of serialized behind the lock.
+pub(crate) fn wal_mode(mode: SyncMode) -> SyncMode {
+    match mode {
+        SyncMode::Always => SyncMode::Os,
+        other => other,
+    }
+}
+
+/// Freezes the full head, first waiting (stalling this writer) while too many frozen
+/// heads wait for their flush. Without background work, flushes inline.
+fn make_room(inner: &Inner, w: &mut WriterState) -> Result<()> {
+    if !inner.opts.background_work {
+        freeze(inner, w)?;
+        flush::flush_all(inner)?;
+        return compaction::compact_auto(inner).map(|_| ());
+    }
+    let mut stalled = false;
+    while inner.current_view().sealed.len() >= inner.opts.max_frozen_heads {
+        inner.check_writable()?;
+        if !stalled {
+            stalled = true;
+            Counters::add(&inner.counters.write_stalls, 1);
+        }
+        inner.wake_background();
+        let g = lock(&inner.bg);
+        let _ = inner.flushed.wait_timeout(g, Duration::from_millis(20));
+    }
+    freeze(inner, w)?;
+    inner.wake_background();
+    Ok(())
+}
+
+/// Turns the head into a frozen head (if it holds anything) and starts a new head and
+/// a new WAL segment. Called with the writer lock held.
+pub(crate) fn freeze(inner: &Inner, _w: &mut WriterState) -> Result<bool> {
+    inner.check_writable()?;
+    let view = inner.current_view();
+    if view.head.is_empty() && view.head.tombstones().is_empty() {
+        return Ok(false);
+    }
+    let next_wal = inner.new_file_number();
+    inner.poison_on_err(inner.wal.rotate(next_wal))?;
+    inner.update_view(|v| {
+        let mut sealed = Vec::with_capacity(v.sealed.len() + 1);
+        sealed.push(Arc::new(SealedHead::new(Arc::clone(&v.head), next_wal)));
+        sealed.extend(v.sealed.iter().cloned());
+        ReadView {
+            head: Arc::new(Head::new()),
+            sealed,
+            version: Arc::clone(&v.version),
+        }
+    });
+    Ok(true)
+}
+
+/// Whether series `id` has a visible point at `ts` in the current view.
+pub(crate) fn point_exists(inner: &Inner, id: u32, ts: i64) -> Result<bool> {
+    if inner.retention_cutoff().is_some_and(|c| ts < c) {
+        return Ok(false);
+    }
+    // Called under the writer lock: nothing changes the head meanwhile.
+    let view = inner.current_view();
+    let head = HeadSnapshot::capture(&view.head, [id], ts, ts);
+    let mut reader = SeriesReader::new(view, Arc::new(head), ts, ts);
+    let (mut t, mut v) = (Vec::new(), Vec::new());
+    reader.read(id, &mut t, &mut v)?;
+    Ok(!t.is_empty())
+}
+
+/// The newest-timestamp watermark's initial value.
+pub(crate) fn initial_max_ts(view: &ReadView) -> i64 {
+    view.max_ts().unwrap_or(i64::MIN)
+}
