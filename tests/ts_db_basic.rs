@@ -979,3 +979,22 @@ fn killed_process_keeps_acknowledged_writes_in_os_mode() {
         .collect();
     assert_eq!(got, (0..300).collect::<Vec<_>>());
 }
+
+/// The seed's usage with default options (background thread, `Interval` sync).
+#[test]
+fn default_options_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metrics");
+    {
+        let db = Db::open(&path).unwrap();
+        db.insert("temperature", T0, 23.5, &[("location", "office")])
+            .unwrap();
+        db.close().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    assert_eq!(
+        pts(&db.get("temperature", T0).unwrap()),
+        vec![(s("temperature{location=office}"), T0, 23.5)]
+    );
+    assert_eq!(db.path(), path.as_path());
+}

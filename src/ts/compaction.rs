@@ -24,6 +24,9 @@
 //! and the merge already removed the points. Frozen heads and the head are newer than
 //! every segment.
 //!
+//! A compaction whose inputs span more than 256 partitions widens its partitions to a
+//! multiple of the configured width (`output_width`), bounding the files it writes.
+//!
 //! # Memory
 //! Two passes over the inputs: the first finds which partitions hold points (one
 //! series at a time), the second builds and writes one partition's output at a time,
@@ -49,6 +52,9 @@ use crate::ts::view::ReadView;
 
 /// Series per rayon task.
 const SERIES_PER_TASK: usize = 256;
+
+/// The most partitions (so output files) one compaction writes; see [`output_width`].
+const MAX_OUTPUTS: i64 = 256;
 
 /// Drops expired segments, then runs one compaction if a partition has reached the
 /// trigger. Returns whether anything changed.
@@ -175,7 +181,7 @@ pub(crate) fn close_over_older(
 
 /// Merges `inputs` into one segment per occupied partition and installs the result.
 fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
-    let width = inner.opts.partition_width;
+    let width = output_width(&inputs, inner.opts.partition_width);
     let generation = inputs.iter().map(|s| s.meta.generation).max().unwrap_or(0);
     let view = Arc::new(ReadView {
         head: Arc::new(Head::new()),
@@ -258,6 +264,23 @@ fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
     Ok(())
 }
 
+/// The partition width one compaction writes with: the configured width, widened to a
+/// multiple of it when the inputs' points span more than [`MAX_OUTPUTS`] partitions,
+/// so a width too fine for the timestamp unit (say, seconds' width with nanosecond
+/// timestamps) cannot turn one compaction into millions of files.
+fn output_width(inputs: &[Arc<SegmentFile>], width: i64) -> i64 {
+    let with_points = inputs.iter().filter(|s| s.meta.points > 0);
+    let lo = with_points.clone().map(|s| s.meta.min_ts).min();
+    let hi = with_points.map(|s| s.meta.max_ts).max();
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return width;
+    };
+    let span = i128::from(hi) - i128::from(lo) + 1;
+    let per_output = i128::from(MAX_OUTPUTS) * i128::from(width);
+    let factor = ((span + per_output - 1) / per_output).max(1);
+    i64::try_from(factor.saturating_mul(i128::from(width))).unwrap_or(i64::MAX)
+}
+
 /// `[p * width, (p + 1) * width - 1]`, clamped to the `i64` range.
 fn partition_bounds(p: i64, width: i64) -> (i64, i64) {
     let lo = i128::from(p) * i128::from(width);
@@ -296,6 +319,108 @@ fn install(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::fs::FileSystem;
+    use crate::io::sim_fs::SimFs;
+    use crate::ts::segment::{SegmentOptions, write_segment};
+    use crate::ts::version::{SegmentMeta, segment_file_name};
+    use std::path::Path;
+
+    /// Live segments with hand-made metadata (generation, extent); the files behind
+    /// them are tiny empty segments, which `pick` never reads.
+    fn segments(specs: &[(u64, i64, i64)]) -> Vec<Arc<SegmentFile>> {
+        let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+        let dir = Path::new("/c");
+        fs.create_dir_all(dir).unwrap();
+        specs
+            .iter()
+            .zip(1u64..)
+            .map(|(&(generation, lo, hi), n)| {
+                let path = dir.join(segment_file_name(n));
+                write_segment(fs.as_ref(), &path, &[], &[], &SegmentOptions::default()).unwrap();
+                let meta = SegmentMeta {
+                    file_number: n,
+                    generation,
+                    min_ts: lo,
+                    max_ts: hi,
+                    ext_min: lo,
+                    ext_max: hi,
+                    points: 1,
+                    series: 1,
+                    file_size: 0,
+                };
+                Arc::new(SegmentFile::open(&fs, dir, meta).unwrap())
+            })
+            .collect()
+    }
+
+    fn gens(set: &[Arc<SegmentFile>]) -> Vec<u64> {
+        let mut g: Vec<u64> = set.iter().map(|s| s.meta.generation).collect();
+        g.sort_unstable();
+        g
+    }
+
+    #[test]
+    fn closure_adds_older_overlapping_segments_only() {
+        // (generation, extent)
+        let all = segments(&[
+            (1, 0, 10),
+            (2, 20, 30),
+            (3, 5, 25),
+            (4, 100, 110),
+            (0, 40, 50),
+        ]);
+        let by_gen = |g: u64| {
+            all.iter()
+                .find(|s| s.meta.generation == g)
+                .cloned()
+                .unwrap()
+        };
+        // C (3) pulls in A (1) and B (2): older and overlapping. D is newer; E
+        // overlaps nothing in the set.
+        assert_eq!(
+            gens(&close_over_older(vec![by_gen(3)], &all)),
+            vec![1, 2, 3]
+        );
+        // B alone: A does not overlap it and C is newer.
+        assert_eq!(gens(&close_over_older(vec![by_gen(2)], &all)), vec![2]);
+        // Transitive: E (0) overlaps F (5) only through G (2).
+        let chain = segments(&[(5, 0, 10), (2, 10, 20), (0, 20, 30)]);
+        assert_eq!(
+            gens(&close_over_older(vec![chain[0].clone()], &chain)),
+            vec![0, 2, 5]
+        );
+    }
+
+    #[test]
+    fn pick_waits_for_the_trigger_and_takes_the_busiest_partition() {
+        let all = segments(&[
+            (1, 0, 10),
+            (2, 20, 30),
+            (3, 5, 25),
+            (4, 100, 110),
+            (0, 40, 50),
+        ]);
+        assert!(pick(&all, 10, 3).is_none(), "no partition has 3 segments");
+        let picked = pick(&all, 10, 2).unwrap();
+        assert_eq!(gens(&picked), vec![1, 2, 3]);
+        assert!(pick(&all[3..], 10, 2).is_none());
+        // Extreme extents do not overflow the sweep.
+        let wide = segments(&[(1, i64::MIN, i64::MAX), (2, i64::MAX - 1, i64::MAX)]);
+        assert_eq!(gens(&pick(&wide, 1, 2).unwrap()), vec![1, 2]);
+    }
+
+    #[test]
+    fn output_width_bounds_the_number_of_outputs() {
+        let narrow = segments(&[(1, 0, 999), (2, 500, 2_000)]);
+        assert_eq!(output_width(&narrow, 10), 10);
+        let wide = segments(&[(1, 0, 1_000_000), (2, -5, 7)]);
+        let w = output_width(&wide, 10);
+        assert_eq!(w % 10, 0);
+        assert!((1_000_006 / w) < MAX_OUTPUTS, "{w}");
+        let extreme = segments(&[(1, i64::MIN, i64::MAX)]);
+        let w = output_width(&extreme, 1);
+        assert!(w > 0 && i128::from(i64::MAX) * 2 / i128::from(w) <= i128::from(MAX_OUTPUTS) + 1);
+    }
 
     #[test]
     fn partition_bounds_cover_the_partition() {

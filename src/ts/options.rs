@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::io::fs::{FileSystem, StdFs};
 use crate::io::wal::SyncMode;
+use crate::ts::segment::MAX_CHUNK_POINTS;
 
 /// How a [`crate::ts::Db`] is opened. Every field has a documented default
 /// ([`Options::default`]); the setters return `self` so options chain:
@@ -133,8 +134,10 @@ impl Options {
         if self.max_frozen_heads == 0 {
             return Err(Error::invalid("max_frozen_heads must be at least 1"));
         }
-        if !(16..=1 << 20).contains(&self.chunk_points) {
-            return Err(Error::invalid("chunk_points must be in 16..=1048576"));
+        if !(16..=MAX_CHUNK_POINTS).contains(&self.chunk_points) {
+            return Err(Error::invalid(format!(
+                "chunk_points must be in 16..={MAX_CHUNK_POINTS}"
+            )));
         }
         if self.partition_width <= 0 {
             return Err(Error::invalid("partition_width must be positive"));

@@ -67,3 +67,18 @@ pub(crate) fn series_tombstones(sorted: &[Tombstone], series: u32) -> &[Tombston
     rest.get(..rest.partition_point(|t| t.0 == series))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_tombstones_finds_the_run_of_one_series() {
+        let t = vec![(1, 0, 5), (3, -2, 2), (3, 4, 9), (7, 1, 1)];
+        assert_eq!(series_tombstones(&t, 3), &[(3, -2, 2), (3, 4, 9)]);
+        assert_eq!(series_tombstones(&t, 1), &[(1, 0, 5)]);
+        assert!(series_tombstones(&t, 2).is_empty());
+        assert!(series_tombstones(&t, 9).is_empty());
+        assert!(series_tombstones(&[], 0).is_empty());
+    }
+}
