@@ -233,17 +233,9 @@ fn a_failed_write_leaves_no_file_behind() {
         .unwrap()
         .file_size;
     std::fs::remove_file(&path).unwrap();
-    // Budgets below the file size only: the codecs decide how large the file is.
-    let budgets = [
-        0,
-        15,
-        16,
-        17,
-        1000,
-        full / 2,
-        full.saturating_sub(121),
-        full - 1,
-    ];
+    // Budgets that cut the file in its header, chunk data, index, footer (the file is
+    // only a few hundred bytes with the real codecs, so keep only budgets below it).
+    let budgets = [0, 15, 16, 17, full / 2, full.saturating_sub(121), full - 1];
     for budget in budgets.into_iter().filter(|&b| b < full) {
         let fs = FailingFs {
             budget: Arc::new(AtomicU64::new(budget)),

@@ -998,3 +998,101 @@ fn default_options_round_trip() {
     );
     assert_eq!(db.path(), path.as_path());
 }
+
+/// Writers (each on its own series), deletes, flushes and compactions on the
+/// background thread and on the callers', with readers scanning all along: the end
+/// state equals each writer's sequential model, before and after a reopen.
+#[test]
+fn concurrent_writers_deletes_flushes_and_compactions() {
+    type Model = std::collections::BTreeMap<(String, i64), f64>;
+    let dir = tempfile::tempdir().unwrap();
+    let o = Options::default()
+        .head_bytes(16 << 10)
+        .chunk_points(64)
+        .partition_width(500)
+        .compaction_trigger(2)
+        .sync_mode(SyncMode::Always);
+    let db = Arc::new(Db::open_with(dir.path(), o).unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..3i64)
+        .map(|w| {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || {
+                let wt = w.to_string();
+                let mut model = Model::new();
+                for r in 0..120i64 {
+                    let batch: Vec<Point> = (0..30i64)
+                        .map(|i| {
+                            let s = (i % 5).to_string();
+                            Point::new(
+                                "m",
+                                r * 10 + i % 10,
+                                (w * 1000 + r + i) as f64,
+                                &[("w", &wt), ("s", &s)],
+                            )
+                        })
+                        .collect();
+                    db.insert_batch(&batch).unwrap();
+                    for p in &batch {
+                        model.insert((p.tags[1].1.clone(), p.timestamp), p.value);
+                    }
+                    if r % 20 == 0 {
+                        db.delete_range("m", r * 10 - 20, r * 10 - 15, &[("w", &wt)])
+                            .unwrap();
+                        model.retain(|(_, t), _| !(r * 10 - 20..=r * 10 - 15).contains(t));
+                    }
+                    if r % 47 == 0 {
+                        db.compact().unwrap();
+                    }
+                    if r % 31 == 0 {
+                        db.flush().unwrap();
+                    }
+                }
+                model
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, stop) = (Arc::clone(&db), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    db.scan("m", i64::MIN, i64::MAX, &[])
+                        .unwrap()
+                        .fold(
+                            || 0usize,
+                            |a, v| {
+                                assert!(v.timestamps().windows(2).all(|w| w[0] < w[1]));
+                                a + v.len()
+                            },
+                            |a, b| a + b,
+                        )
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let models: Vec<Model> = writers.into_iter().map(|h| h.join().unwrap()).collect();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        r.join().unwrap();
+    }
+    let check = |db: &Db| {
+        for (w, model) in models.iter().enumerate() {
+            let wt = w.to_string();
+            let got: Model = db
+                .query_by_tags("m", &[("w", &wt)])
+                .unwrap()
+                .into_iter()
+                .map(|p| ((p.tags[0].1.clone(), p.timestamp), p.value))
+                .collect();
+            assert_eq!(&got, model, "writer {w}");
+        }
+    };
+    check(&db);
+    db.compact().unwrap();
+    check(&db);
+    let db = Arc::into_inner(db).unwrap();
+    db.close().unwrap();
+    check(&Db::open(dir.path()).unwrap());
+}

@@ -35,6 +35,12 @@ pub struct Options {
     pub target_file_bytes: u64,
     /// Block, Bloom filter and compression settings of the SSTables written.
     pub table: TableOptions,
+    /// The MANIFEST is rewritten as a single snapshot of the state once it grows past
+    /// this many bytes. Default 4 MiB.
+    pub manifest_rewrite_bytes: u64,
+    /// Most pieces one compaction is split into, merged in parallel (rayon). Default:
+    /// the number of CPUs, at most 4.
+    pub max_subcompactions: usize,
     /// Run flushes and compactions on a background thread (default `true`). When
     /// `false` they run inline on the writing thread, which makes a store's behaviour
     /// deterministic for tests.
@@ -56,6 +62,10 @@ impl Default for Options {
             level_size_multiplier: 10,
             target_file_bytes: 32 << 20,
             table: TableOptions::default(),
+            manifest_rewrite_bytes: 4 << 20,
+            max_subcompactions: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(4),
             background_work: true,
             fs: Arc::new(StdFs),
         }
@@ -98,6 +108,31 @@ impl Options {
         self.table = table;
         self
     }
+    /// Sets [`Options::manifest_rewrite_bytes`].
+    pub fn manifest_rewrite_bytes(mut self, bytes: u64) -> Self {
+        self.manifest_rewrite_bytes = bytes;
+        self
+    }
+    /// Sets [`Options::max_subcompactions`].
+    pub fn max_subcompactions(mut self, n: usize) -> Self {
+        self.max_subcompactions = n;
+        self
+    }
+    /// Sets [`Options::max_frozen_memtables`].
+    pub fn max_frozen_memtables(mut self, n: usize) -> Self {
+        self.max_frozen_memtables = n;
+        self
+    }
+    /// Sets [`Options::l0_stall_trigger`].
+    pub fn l0_stall_trigger(mut self, files: usize) -> Self {
+        self.l0_stall_trigger = files;
+        self
+    }
+    /// Sets [`Options::level_size_multiplier`].
+    pub fn level_size_multiplier(mut self, m: u64) -> Self {
+        self.level_size_multiplier = m;
+        self
+    }
     /// Sets [`Options::background_work`].
     pub fn background_work(mut self, on: bool) -> Self {
         self.background_work = on;
@@ -117,6 +152,10 @@ impl Options {
         }
         if self.memtable_entries == Some(0) {
             return Err(Error::invalid("memtable_entries must be at least 1"));
+        }
+        self.table.validate()?;
+        if self.max_subcompactions == 0 {
+            return Err(Error::invalid("max_subcompactions must be at least 1"));
         }
         if self.max_frozen_memtables == 0 {
             return Err(Error::invalid("max_frozen_memtables must be at least 1"));

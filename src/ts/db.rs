@@ -72,9 +72,8 @@ impl Db {
         let inner = Arc::new(open::open(path.as_ref(), opts)?);
         let worker = if inner.opts.background_work {
             let handle = background::spawn(Arc::clone(&inner))?;
-            if !inner.current_view().head.is_empty() {
-                inner.wake_background();
-            }
+            // A first round at once: segments left by the last run may want compacting.
+            inner.wake_background();
             Some(handle)
         } else {
             None

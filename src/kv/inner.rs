@@ -1,0 +1,200 @@
+//! The state a store shares between its handle, its writers, its readers and its
+//! background threads, and the small locking helpers they all use.
+//!
+//! Lock order (a thread holding one may only take those after it): write-queue leader
+//! role -> `compaction_lock` -> `flush_lock` -> `state` -> `cfs` -> `sv`. The snapshot
+//! list's lock and the write queue's own mutex are leaves.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{
+    Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+
+use crate::io::fs::{DirLockGuard, FileSystem};
+use crate::io::wal::Wal;
+use crate::kv::cf::CfRegistry;
+use crate::kv::memtable::Memtable;
+use crate::kv::options::Options;
+use crate::kv::snapshot::SnapshotList;
+use crate::kv::stats::Counters;
+use crate::kv::super_version::SuperVersion;
+use crate::kv::version_set::VersionSet;
+use crate::kv::write::WriteQueue;
+use crate::{Error, Result};
+
+/// A memtable that no longer takes writes and waits for its flush.
+#[derive(Debug, Clone)]
+pub(crate) struct Frozen {
+    /// The memtable.
+    pub mem: Arc<Memtable>,
+    /// The oldest WAL segment holding any of its entries.
+    pub first_segment: u64,
+    /// Its generation: memtables are numbered in the order they were created.
+    pub generation: u64,
+}
+
+/// What the state mutex guards: the version set and the memtable lineup.
+pub(crate) struct State {
+    /// MANIFEST and current version.
+    pub versions: VersionSet,
+    /// The memtable taking writes.
+    pub active: Arc<Memtable>,
+    /// The oldest WAL segment holding entries of `active`.
+    pub active_first_segment: u64,
+    /// Generation of `active`.
+    pub active_generation: u64,
+    /// Frozen memtables, oldest first.
+    pub frozen: VecDeque<Frozen>,
+    /// Every memtable up to this generation is flushed.
+    pub flushed_generation: u64,
+    /// Set when the store shuts down: background threads exit.
+    pub shutdown: bool,
+}
+
+/// The shared core of a store.
+pub(crate) struct Inner {
+    /// The store's directory.
+    pub dir: PathBuf,
+    /// Options it was opened with.
+    pub opts: Options,
+    /// File system (a clone of `opts.fs`).
+    pub fs: Arc<dyn FileSystem>,
+    /// The write-ahead log.
+    pub wal: Wal,
+    /// Column families (reads look names up here without the state lock).
+    pub cfs: RwLock<CfRegistry>,
+    /// Writers queue here; the front one commits a group on behalf of the others.
+    pub queue: WriteQueue,
+    /// Sequence number of the newest write readers may see.
+    pub visible_seq: AtomicU64,
+    /// The next file number (WAL segments and tables share the counter).
+    pub next_file_number: AtomicU64,
+    /// The read state.
+    pub sv: RwLock<Arc<SuperVersion>>,
+    /// Version set and memtables.
+    pub state: Mutex<State>,
+    /// Wakes background threads (new frozen memtable, new version, shutdown).
+    pub work_cv: Condvar,
+    /// Wakes threads waiting for background progress (stalled writers, `flush()`).
+    pub progress_cv: Condvar,
+    /// Held while a compaction runs: one at a time.
+    pub compaction_lock: Mutex<()>,
+    /// Held while a flush runs: one at a time, oldest memtable first.
+    pub flush_lock: Mutex<()>,
+    /// Live snapshots.
+    pub snapshots: SnapshotList,
+    /// Counters behind `Stats`.
+    pub counters: Counters,
+    /// Set by the first failed write, fsync or background job: no more writes.
+    pub poison: OnceLock<String>,
+    /// Set at shutdown; long jobs poll it and stop early.
+    pub shutting_down: AtomicBool,
+    /// The directory lock, released last.
+    pub _dir_lock: Box<dyn DirLockGuard>,
+}
+
+impl Inner {
+    /// [`Error::Poisoned`] once an earlier failure poisoned the store.
+    pub(crate) fn check_poison(&self) -> Result<()> {
+        match self.poison.get() {
+            Some(why) => Err(Error::Poisoned(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Poisons the store after `err` (the first cause is kept) and wakes everyone
+    /// waiting for progress, so they see it.
+    pub(crate) fn poison_with(&self, err: &Error) {
+        let _guard = lock(&self.state);
+        self.poison_with_locked(err);
+    }
+
+    /// [`Inner::poison_with`] for a caller that holds the state lock (notifying under
+    /// it means no waiter can miss the wake-up between its check and its wait).
+    pub(crate) fn poison_with_locked(&self, err: &Error) {
+        let _ = self.poison.set(err.to_string());
+        self.progress_cv.notify_all();
+        self.work_cv.notify_all();
+    }
+
+    /// The current read state.
+    pub(crate) fn super_version(&self) -> Arc<SuperVersion> {
+        Arc::clone(&read(&self.sv))
+    }
+
+    /// Publishes a read state built from `state` (call with the state lock held, after
+    /// any change to the memtables or the version).
+    pub(crate) fn install_super_version(&self, state: &State) {
+        let sv = SuperVersion {
+            active: Arc::clone(&state.active),
+            frozen: state
+                .frozen
+                .iter()
+                .rev()
+                .map(|f| Arc::clone(&f.mem))
+                .collect(),
+            version: Arc::clone(state.versions.current()),
+        };
+        *write(&self.sv) = Arc::new(sv);
+    }
+
+    /// Hands out a fresh file number.
+    pub(crate) fn new_file_number(&self) -> u64 {
+        self.next_file_number.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// The next file number that will be handed out (recorded in MANIFEST edits).
+    pub(crate) fn file_number_watermark(&self) -> u64 {
+        self.next_file_number.load(Ordering::SeqCst)
+    }
+}
+
+/// Locks a mutex. A panic while holding one of the store's mutexes cannot leave its
+/// data half-updated in a way later code relies on (every update is a single
+/// assignment or is followed by a poison check), so a poisoned lock is taken over.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Read-locks an `RwLock` (see [`lock`] about lock poisoning).
+pub(crate) fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Write-locks an `RwLock` (see [`lock`] about lock poisoning).
+pub(crate) fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits on a condition variable (see [`lock`] about lock poisoning).
+pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    cv.wait(guard).unwrap_or_else(|e| e.into_inner())
+}
+
+/// A copy of `e` for the other writers of a failed group (I/O errors keep their kind
+/// and message).
+pub(crate) fn duplicate_error(e: &Error) -> Error {
+    match e {
+        Error::Io(io) => Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        Error::Corruption { file, offset, what } => Error::Corruption {
+            file: file.clone(),
+            offset: *offset,
+            what: what.clone(),
+        },
+        Error::UnsupportedVersion {
+            file,
+            found,
+            supported,
+        } => Error::UnsupportedVersion {
+            file: file.clone(),
+            found: *found,
+            supported: *supported,
+        },
+        Error::Locked(p) => Error::Locked(p.clone()),
+        Error::InvalidArgument(s) => Error::InvalidArgument(s.clone()),
+        Error::NotFound(s) => Error::NotFound(s.clone()),
+        Error::Poisoned(s) => Error::Poisoned(s.clone()),
+    }
+}
