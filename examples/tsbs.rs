@@ -1,0 +1,641 @@
+//! TSBS-style benchmark of the time-series engine: the "devops, cpu-only" data set.
+//!
+//! ```text
+//! cargo run --release --example tsbs -- [--hosts 100] [--hours 24] [--flavour int|dec|both]
+//!                                       [--queries 20000] [--seed 42] [--dir PATH]
+//! ```
+//!
+//! Data (as TSBS generates it): `hosts` hosts, each with the ten `cpu` fields as metrics
+//! `cpu_<field>` and ten tags fixed per host (hostname, region, datacenter, rack, os,
+//! arch, team, service, service_version, service_environment); one point every 10 s for
+//! `hours` hours. Each value is a random walk starting uniform in [0, 100] with N(0, 1)
+//! steps, clamped to [0, 100], stored rounded to integers (`int`) or to two decimals
+//! (`dec`). The generator is a fixed-seed splitmix64 + Box-Muller, so every run writes
+//! the same bytes.
+//!
+//! Figures, per flavour (see `docs/benchmarks.md` for what each one means):
+//! - ingest through `insert_batch` (batches of 10 000 points in time order) and through
+//!   series handles (`Db::series` + `Db::append`, one call per series per 10 000-point
+//!   block), WAL on with `SyncMode::Interval(100 ms)`: points/s of the write calls;
+//! - bytes on disk per point once flushed and compacted (every file of the directory);
+//! - the latency of a 1-hour range query of one series (360 points), as a columnar
+//!   `scan` and as `query_range` (which builds one `Point` per row): median and p99;
+//! - a full scan summing every point, on one thread (`Scan::next`) and on the rayon
+//!   pool (`Scan::fold`): points/s.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tidestore::io::wal::SyncMode;
+use tidestore::ts::Options;
+use tidestore::{Db, Point, Result};
+
+const FIELDS: [&str; 10] = [
+    "usage_user",
+    "usage_system",
+    "usage_idle",
+    "usage_nice",
+    "usage_iowait",
+    "usage_irq",
+    "usage_softirq",
+    "usage_steal",
+    "usage_guest",
+    "usage_guest_nice",
+];
+const REGIONS: [&str; 9] = [
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+];
+const OSES: [&str; 3] = ["Ubuntu16.10", "Ubuntu16.04LTS", "Ubuntu15.10"];
+const ARCHES: [&str; 2] = ["x64", "x86"];
+const TEAMS: [&str; 4] = ["SF", "NYC", "LON", "CHI"];
+const ENVIRONMENTS: [&str; 3] = ["production", "staging", "test"];
+/// 2016-01-01T00:00:00Z, TSBS's default start, in Unix seconds.
+const START: i64 = 1_451_606_400;
+/// Seconds between two points of a series.
+const STEP: i64 = 10;
+/// Points per write call.
+const BATCH: usize = 10_000;
+
+/// splitmix64: a small, fast, well-mixed generator; plenty for synthetic data.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len())]
+    }
+    /// Standard normal (Box-Muller; the second value of each pair is dropped).
+    fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.uniform(); // (0, 1]: ln is finite
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Flavour {
+    /// Values rounded to integers.
+    Int,
+    /// Values rounded to two decimals.
+    Dec,
+}
+
+impl Flavour {
+    fn name(self) -> &'static str {
+        match self {
+            Flavour::Int => "integers",
+            Flavour::Dec => "two decimals",
+        }
+    }
+    fn round(self, v: f64) -> f64 {
+        match self {
+            Flavour::Int => v.round(),
+            Flavour::Dec => (v * 100.0).round() / 100.0,
+        }
+    }
+}
+
+struct Config {
+    hosts: usize,
+    hours: i64,
+    flavours: Vec<Flavour>,
+    queries: usize,
+    seed: u64,
+    dir: Option<PathBuf>,
+}
+
+fn parse_args() -> std::result::Result<Config, String> {
+    let mut c = Config {
+        hosts: 100,
+        hours: 24,
+        flavours: vec![Flavour::Int, Flavour::Dec],
+        queries: 20_000,
+        seed: 42,
+        dir: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        let num = |s: String| s.parse::<u64>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--hosts" => c.hosts = num(value()?)? as usize,
+            "--hours" => c.hours = num(value()?)? as i64,
+            "--queries" => c.queries = num(value()?)? as usize,
+            "--seed" => c.seed = num(value()?)?,
+            "--dir" => c.dir = Some(PathBuf::from(value()?)),
+            "--flavour" => {
+                c.flavours = match value()?.as_str() {
+                    "int" => vec![Flavour::Int],
+                    "dec" => vec![Flavour::Dec],
+                    "both" => vec![Flavour::Int, Flavour::Dec],
+                    other => return Err(format!("unknown flavour {other} (int, dec, both)")),
+                }
+            }
+            "--help" | "-h" => {
+                return Err(
+                    "usage: tsbs [--hosts N] [--hours H] [--flavour int|dec|both] \
+                            [--queries N] [--seed S] [--dir PATH]"
+                        .into(),
+                );
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    if c.hosts == 0 || c.hours <= 0 {
+        return Err("--hosts and --hours must be positive".into());
+    }
+    Ok(c)
+}
+
+/// One series: its metric, its tags, and its values (one per time step).
+struct Series {
+    metric: String,
+    tags: Vec<(String, String)>,
+    values: Vec<f64>,
+}
+
+impl Series {
+    fn tag_refs(&self) -> Vec<(&str, &str)> {
+        self.tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+/// The data set: `hosts * 10` series of `steps` points each, host-major.
+struct Dataset {
+    series: Vec<Series>,
+    steps: usize,
+}
+
+impl Dataset {
+    fn generate(hosts: usize, steps: usize, flavour: Flavour, seed: u64) -> Dataset {
+        let mut rng = Rng(seed);
+        let mut series = Vec::with_capacity(hosts * FIELDS.len());
+        for h in 0..hosts {
+            let region = rng.pick(&REGIONS);
+            let zone = ["a", "b", "c"][rng.below(3)];
+            let tags = vec![
+                ("hostname".to_owned(), format!("host_{h}")),
+                ("region".to_owned(), region.to_owned()),
+                ("datacenter".to_owned(), format!("{region}{zone}")),
+                ("rack".to_owned(), rng.below(100).to_string()),
+                ("os".to_owned(), rng.pick(&OSES).to_owned()),
+                ("arch".to_owned(), rng.pick(&ARCHES).to_owned()),
+                ("team".to_owned(), rng.pick(&TEAMS).to_owned()),
+                ("service".to_owned(), rng.below(20).to_string()),
+                ("service_version".to_owned(), rng.below(2).to_string()),
+                (
+                    "service_environment".to_owned(),
+                    rng.pick(&ENVIRONMENTS).to_owned(),
+                ),
+            ];
+            for field in FIELDS {
+                let mut v = rng.uniform() * 100.0;
+                let mut values = Vec::with_capacity(steps);
+                for _ in 0..steps {
+                    values.push(flavour.round(v));
+                    v = (v + rng.normal()).clamp(0.0, 100.0);
+                }
+                series.push(Series {
+                    metric: format!("cpu_{field}"),
+                    tags: tags.clone(),
+                    values,
+                });
+            }
+        }
+        Dataset { series, steps }
+    }
+
+    fn points(&self) -> usize {
+        self.series.len() * self.steps
+    }
+
+    fn timestamp(step: usize) -> i64 {
+        START + step as i64 * STEP
+    }
+}
+
+fn options() -> Options {
+    Options::default().sync_mode(SyncMode::Interval(Duration::from_millis(100)))
+}
+
+/// Writes the data set through `insert_batch`, 10 000 points per call, in time order
+/// (every series at t0, then t1, ...). Returns the time spent in the write calls.
+fn ingest_batches(db: &Db, data: &Dataset) -> Result<Duration> {
+    let n = data.series.len();
+    // A batch of 10 000 points spans whole time steps when n divides 10 000; in
+    // general point i of the stream is series i % n at step i / n. The Point structs
+    // are built once and only their timestamps and values change from batch to batch,
+    // so the time measured is the engine's.
+    let total = data.points();
+    let mut batch: Vec<Point> = Vec::with_capacity(BATCH);
+    let mut spent = Duration::ZERO;
+    let mut at = 0usize;
+    let mut template_offset = usize::MAX;
+    while at < total {
+        let len = BATCH.min(total - at);
+        if batch.len() != len || at % n != template_offset {
+            template_offset = at % n;
+            batch.clear();
+            for i in at..at + len {
+                let s = &data.series[i % n];
+                batch.push(Point::new(&s.metric, 0, 0.0, &s.tag_refs()));
+            }
+        }
+        for (i, p) in (at..at + len).zip(batch.iter_mut()) {
+            let step = i / n;
+            p.timestamp = Dataset::timestamp(step);
+            p.value = data.series[i % n].values[step];
+        }
+        let t = Instant::now();
+        db.insert_batch(&batch)?;
+        spent += t.elapsed();
+        at += len;
+    }
+    Ok(spent)
+}
+
+/// Writes the data set through series handles: for each block of time steps, one
+/// `append` per series (about 10 000 points per call). Returns the time spent in the
+/// write calls, handle creation included.
+fn ingest_handles(db: &Db, data: &Dataset) -> Result<Duration> {
+    let t = Instant::now();
+    let handles = data
+        .series
+        .iter()
+        .map(|s| db.series(&s.metric, &s.tag_refs()))
+        .collect::<Result<Vec<_>>>()?;
+    let mut spent = t.elapsed();
+    let timestamps: Vec<i64> = (0..data.steps).map(Dataset::timestamp).collect();
+    let block = BATCH.min(data.steps);
+    for from in (0..data.steps).step_by(block) {
+        let to = (from + block).min(data.steps);
+        let t = Instant::now();
+        for (h, s) in handles.iter().zip(&data.series) {
+            db.append(h, &timestamps[from..to], &s.values[from..to])?;
+        }
+        spent += t.elapsed();
+    }
+    Ok(spent)
+}
+
+/// Sums `values` with eight independent accumulators, so the adds pipeline (and
+/// vectorize) instead of waiting on one another: a plain `iter().sum()` is bound by
+/// the latency of one floating-point add per value.
+fn fast_sum(values: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let mut chunks = values.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().sum();
+    acc.iter().sum::<f64>() + tail
+}
+
+fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let meta = entry?.metadata()?;
+        if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    Ok(total)
+}
+
+fn median_and_p99(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort_unstable();
+    let at = |q: f64| {
+        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples.get(i).copied().unwrap_or_default()
+    };
+    (at(0.5), at(0.99))
+}
+
+/// Latency of 1-hour range queries of one series (by metric and hostname), at random
+/// series and hours: (scan, query_range), each as (median, p99).
+fn range_queries(db: &Db, data: &Dataset, queries: usize, seed: u64) -> Result<[Duration; 4]> {
+    let hour_steps = (3600 / STEP) as usize;
+    let hours = (data.steps / hour_steps).max(1);
+    let mut rng = Rng(seed ^ 0xA5A5);
+    let picks: Vec<(usize, i64)> = (0..queries)
+        .map(|_| {
+            let s = rng.below(data.series.len());
+            let h = rng.below(hours);
+            (s, Dataset::timestamp(h * hour_steps))
+        })
+        .collect();
+    let expected = |s: usize, start: i64| -> usize {
+        let first = ((start - START) / STEP) as usize;
+        data.series[s].values[first..].len().min(hour_steps)
+    };
+    let mut scan_times = Vec::with_capacity(queries);
+    let mut query_times = Vec::with_capacity(queries);
+    let mut checksum = 0.0;
+    for &(s, start) in &picks {
+        let series = &data.series[s];
+        let host = [("hostname", series.tags[0].1.as_str())];
+        let end = start + 3600 - 1;
+        let t = Instant::now();
+        let mut scan = db.scan(&series.metric, start, end, &host)?;
+        let mut n = 0;
+        while let Some(v) = scan.next()? {
+            n += v.len();
+            checksum += fast_sum(v.values());
+        }
+        scan_times.push(t.elapsed());
+        assert_eq!(
+            n,
+            expected(s, start),
+            "scan of {} at {start}",
+            series.metric
+        );
+    }
+    for &(s, start) in &picks {
+        let series = &data.series[s];
+        let host = [("hostname", series.tags[0].1.as_str())];
+        let t = Instant::now();
+        let points = db.query_range(&series.metric, start, start + 3600 - 1, &host)?;
+        query_times.push(t.elapsed());
+        assert_eq!(points.len(), expected(s, start));
+        checksum += points.first().map_or(0.0, |p| p.value);
+    }
+    std::hint::black_box(checksum);
+    let (scan_median, scan_p99) = median_and_p99(scan_times);
+    let (query_median, query_p99) = median_and_p99(query_times);
+    Ok([scan_median, scan_p99, query_median, query_p99])
+}
+
+/// Full scans of every metric summing every value: (single thread, parallel) wall
+/// times, best of three, after checking the count and the sum.
+fn full_scans(db: &Db, data: &Dataset) -> Result<(Duration, Duration)> {
+    let want_sum: f64 = data.series.iter().flat_map(|s| &s.values).sum();
+    let want_points = data.points();
+    let metrics: Vec<String> = FIELDS.iter().map(|f| format!("cpu_{f}")).collect();
+    let check = |points: usize, sum: f64| {
+        assert_eq!(points, want_points, "points seen by the scan");
+        assert!(
+            (sum - want_sum).abs() <= want_sum.abs() * 1e-9,
+            "sum {sum} != {want_sum}"
+        );
+    };
+    let mut single = Duration::MAX;
+    let mut parallel = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let (mut points, mut sum) = (0usize, 0.0f64);
+        for m in &metrics {
+            let mut scan = db.scan(m, i64::MIN, i64::MAX, &[])?;
+            while let Some(v) = scan.next()? {
+                points += v.len();
+                sum += fast_sum(v.values());
+            }
+        }
+        single = single.min(t.elapsed());
+        check(points, sum);
+
+        let t = Instant::now();
+        let (mut points, mut sum) = (0usize, 0.0f64);
+        for m in &metrics {
+            let (p, s) = db.scan(m, i64::MIN, i64::MAX, &[])?.fold(
+                || (0usize, 0.0f64),
+                |(p, s), v| (p + v.len(), s + fast_sum(v.values())),
+                |a, b| (a.0 + b.0, a.1 + b.1),
+            )?;
+            points += p;
+            sum += s;
+        }
+        parallel = parallel.min(t.elapsed());
+        check(points, sum);
+    }
+    Ok((single, parallel))
+}
+
+/// Figures of one flavour.
+struct Figures {
+    flavour: Flavour,
+    points: usize,
+    batch_ingest: Duration,
+    handle_ingest: Duration,
+    flush: Duration,
+    compact: Duration,
+    bytes: u64,
+    segments: u64,
+    queries: [Duration; 4],
+    scan_single: Duration,
+    scan_parallel: Duration,
+}
+
+fn run_flavour(c: &Config, root: &Path, flavour: Flavour) -> Result<Figures> {
+    let steps = (c.hours * 3600 / STEP) as usize;
+    eprintln!(
+        "[{}] generating {} series x {steps} points",
+        flavour.name(),
+        c.hosts * 10
+    );
+    let data = Dataset::generate(c.hosts, steps, flavour, c.seed);
+
+    let batch_dir = root.join(format!("{flavour:?}-batch"));
+    let handle_dir = root.join(format!("{flavour:?}-handles"));
+    for d in [&batch_dir, &handle_dir] {
+        if d.exists() {
+            std::fs::remove_dir_all(d)?;
+        }
+    }
+
+    eprintln!("[{}] ingest through insert_batch", flavour.name());
+    let db = Db::open_with(&batch_dir, options())?;
+    let batch_ingest = ingest_batches(&db, &data)?;
+    db.close()?;
+    std::fs::remove_dir_all(&batch_dir)?;
+
+    eprintln!("[{}] ingest through series handles", flavour.name());
+    let db = Db::open_with(&handle_dir, options())?;
+    let handle_ingest = ingest_handles(&db, &data)?;
+    let t = Instant::now();
+    db.flush()?;
+    let flush = t.elapsed();
+    let t = Instant::now();
+    db.compact()?;
+    let compact = t.elapsed();
+    db.close()?;
+
+    // Reopen: the figures below are of a database as an application finds it.
+    let db = Db::open_with(&handle_dir, options())?;
+    let bytes = dir_bytes(&handle_dir)?;
+    if std::env::var_os("TSBS_LIST").is_some() {
+        for e in std::fs::read_dir(&handle_dir)? {
+            let e = e?;
+            eprintln!("  {:?} {}", e.file_name(), e.metadata()?.len());
+        }
+    }
+    let segments = db.stats().segments;
+    eprintln!("[{}] range queries and scans", flavour.name());
+    let queries = range_queries(&db, &data, c.queries, c.seed)?;
+    let (scan_single, scan_parallel) = full_scans(&db, &data)?;
+    db.close()?;
+    std::fs::remove_dir_all(&handle_dir)?;
+    Ok(Figures {
+        flavour,
+        points: data.points(),
+        batch_ingest,
+        handle_ingest,
+        flush,
+        compact,
+        bytes,
+        segments,
+        queries,
+        scan_single,
+        scan_parallel,
+    })
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned())
+}
+
+fn rate(points: usize, d: Duration) -> String {
+    let per_s = points as f64 / d.as_secs_f64().max(1e-9);
+    if per_s >= 1e9 {
+        format!("{:.2} G/s", per_s / 1e9)
+    } else {
+        format!("{:.2} M/s", per_s / 1e6)
+    }
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+fn print_table(c: &Config, figures: &[Figures]) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = rayon::current_num_threads();
+    println!();
+    println!(
+        "machine: {}, {cores} cores (rayon pool: {threads} threads)",
+        cpu_model()
+    );
+    println!(
+        "data: TSBS devops cpu-only, {} hosts x 10 metrics, {} h at 10 s, seed {}",
+        c.hosts, c.hours, c.seed
+    );
+    println!();
+    let mut header = format!("| {:<40} | {:>10} |", "figure", "target");
+    let mut rule = format!("|{}|{}|", "-".repeat(42), "-".repeat(12));
+    for f in figures {
+        header.push_str(&format!(" {:>14} |", f.flavour.name()));
+        rule.push_str(&format!("{}|", "-".repeat(16)));
+    }
+    println!("{header}");
+    println!("{rule}");
+    let row = |name: &str, target: &str, cell: &dyn Fn(&Figures) -> String| {
+        let mut line = format!("| {name:<40} | {target:>10} |");
+        for f in figures {
+            line.push_str(&format!(" {:>14} |", cell(f)));
+        }
+        println!("{line}");
+    };
+    row("points", "", &|f| f.points.to_string());
+    row("ingest, insert_batch (10k points/call)", ">= 3 M/s", &|f| {
+        rate(f.points, f.batch_ingest)
+    });
+    row("ingest, series handles (append)", ">= 10 M/s", &|f| {
+        rate(f.points, f.handle_ingest)
+    });
+    row("flush after ingest", "", &|f| {
+        format!("{:.2} s", f.flush.as_secs_f64())
+    });
+    row("compaction", "", &|f| {
+        format!("{:.2} s", f.compact.as_secs_f64())
+    });
+    row("bytes on disk per point", "<= 0.6/1.6", &|f| {
+        format!("{:.3}", f.bytes as f64 / f.points as f64)
+    });
+    row("segments after compaction", "", &|f| f.segments.to_string());
+    row("1-h range query, scan: median", "< 20 µs", &|f| {
+        micros(f.queries[0])
+    });
+    row("1-h range query, scan: p99", "", &|f| micros(f.queries[1]));
+    row("1-h range query, query_range: median", "", &|f| {
+        micros(f.queries[2])
+    });
+    row("1-h range query, query_range: p99", "", &|f| {
+        micros(f.queries[3])
+    });
+    row("full scan, one thread", ">= 1 G/s", &|f| {
+        rate(f.points, f.scan_single)
+    });
+    row(
+        &format!("full scan, parallel ({threads} threads)"),
+        "",
+        &|f| rate(f.points, f.scan_parallel),
+    );
+}
+
+fn main() {
+    let config = match parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let (root, _guard) = match &config.dir {
+        Some(d) => (d.clone(), None),
+        None => match tempfile::tempdir() {
+            Ok(t) => (t.path().to_owned(), Some(t)),
+            Err(e) => {
+                eprintln!("cannot make a temporary directory: {e}");
+                std::process::exit(1);
+            }
+        },
+    };
+    if let Err(e) = std::fs::create_dir_all(&root) {
+        eprintln!("cannot create {}: {e}", root.display());
+        std::process::exit(1);
+    }
+    let mut figures = Vec::new();
+    for &flavour in &config.flavours {
+        match run_flavour(&config, &root, flavour) {
+            Ok(f) => figures.push(f),
+            Err(e) => {
+                eprintln!("{} failed: {e}", flavour.name());
+                std::process::exit(1);
+            }
+        }
+    }
+    print_table(&config, &figures);
+}
