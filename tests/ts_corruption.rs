@@ -470,25 +470,20 @@ fn a_torn_wal_tail_recovery_survives_the_next_open() {
 }
 
 /// A damaged record in the middle of the last WAL segment (unsynced data garbled by
-/// a power cut): replay keeps the records before it and drops the rest. Known engine
-/// bug: the next open finds the damaged record in what is now an earlier WAL segment
-/// and reports `Corruption` (recovery should make its cut durable, e.g. by logging the
-/// replayed points anew or flushing them before the new WAL segment takes over).
+/// a power cut): replay keeps the records before it and drops the rest, and open
+/// flushes what it recovered so the cut is permanent: the next open must not meet the
+/// damage again in what is then an earlier WAL segment.
 #[test]
-#[ignore = "engine bug: a recovered WAL cut is reported as corruption at the next open"]
 fn a_damaged_wal_record_recovery_survives_the_next_open() {
     recover_then_reopen(|len| Damage::Flip(len / 2, 0x10));
 }
 
 /// A bit flip in the manifest's last record when that record is a flush's edit (add
 /// the segment, move the WAL log number past the flushed WAL segments, which were then
-/// deleted). Known engine limitation: the manifest reads the damaged record as a torn
-/// append and drops it, open removes the flushed segment as an orphan, and the WAL
-/// that held its points is gone, so the points vanish without an error. A fix needs
-/// the manifest to tell a torn append from damage (e.g. the owner checking that no
-/// file newer than the manifest's last edit exists, or a trailer/commit marker).
+/// deleted). The manifest reads the damaged record as a torn append; open must then
+/// see that the WAL segment named by the surviving log number is gone and report
+/// corruption, rather than delete the flushed segment as an orphan and lose its points.
 #[test]
-#[ignore = "engine limitation: a damaged final manifest edit is taken for a torn append"]
 fn a_damaged_final_manifest_edit_is_never_silent_data_loss() {
     let fs = SimFs::new();
     let (files, states) = build_with(&fs, true);

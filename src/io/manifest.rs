@@ -73,6 +73,8 @@ pub struct Manifest {
     fs: Arc<dyn FileSystem>,
     dir: PathBuf,
     number: u64,
+    /// The manifest file `open` read its edits from, if there was one.
+    read_from: Option<PathBuf>,
     writer: LogWriter,
     poisoned: Option<String>,
 }
@@ -103,9 +105,11 @@ impl Manifest {
             .filter_map(|name| parse_manifest_file_name(name))
             .collect();
         let mut committed = RecordBatch::new();
+        let mut read_from = None;
         if names.iter().any(|name| name == CURRENT) {
             let live = read_current(fs.as_ref(), dir)?;
             let path = dir.join(manifest_file_name(live));
+            read_from = Some(path.clone());
             if !numbers.contains(&live) {
                 return Err(Error::corruption(
                     &path,
@@ -136,6 +140,7 @@ impl Manifest {
             fs,
             dir: dir.to_path_buf(),
             number,
+            read_from,
             writer,
             poisoned: None,
         };
@@ -181,6 +186,12 @@ impl Manifest {
     /// Bytes in the live manifest file: owners rewrite when it grows too large.
     pub fn size(&self) -> u64 {
         self.writer.len()
+    }
+
+    /// The manifest file whose edits `open` replayed (`None` for a new directory): the
+    /// file an owner names when its own checks find the replayed state inconsistent.
+    pub fn read_from(&self) -> Option<&Path> {
+        self.read_from.as_deref()
     }
 
     /// Names of the files the live manifest uses (`CURRENT` and the live manifest

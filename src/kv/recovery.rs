@@ -66,7 +66,9 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     let names = fs.list(dir)?;
     let segments = wal::list_segments(fs.as_ref(), dir)?;
     check_manifest_complete(&rec, &names, &segments, || {
-        dir.join(&manifest.file_names()[1])
+        manifest
+            .read_from()
+            .map_or_else(|| dir.join(&manifest.file_names()[1]), Path::to_path_buf)
     })?;
     let mut next_file = rec.next_file_number.max(1);
     let numbered = names

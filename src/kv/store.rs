@@ -79,10 +79,18 @@ impl Store {
             let _st = lock(&inner.state);
             inner.work_cv.notify_all();
         }
-        Ok(Store {
+        let store = Store {
             inner,
             threads: Mutex::new(threads),
-        })
+        };
+        let stats = store.stats();
+        if stats.wal_torn_tails > 0 || stats.wal_dropped_bytes > 0 {
+            // Replay cut a torn or damaged WAL tail. Flushing now moves the recovered
+            // writes into a table and retires that WAL segment, so the next open does
+            // not meet the damage again in a segment that is no longer the last.
+            store.flush()?;
+        }
+        Ok(store)
     }
 
     /// The store's directory.

@@ -30,6 +30,7 @@
 //!   [`Error::InvalidArgument`] and writes nothing; a batch is all or nothing.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -78,10 +79,18 @@ impl Db {
         } else {
             None
         };
-        Ok(Db {
+        let recovered_from_damage = inner.counters.wal_torn_tails.load(Ordering::Relaxed) > 0;
+        let db = Db {
             inner,
             worker: Mutex::new(worker),
-        })
+        };
+        if recovered_from_damage {
+            // Replay cut a torn or damaged WAL tail. Flushing now moves the recovered
+            // points into a segment and retires that WAL segment, so the next open does
+            // not meet the damage again in a segment that is no longer the last.
+            db.flush()?;
+        }
+        Ok(db)
     }
 
     /// The database's directory.

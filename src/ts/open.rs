@@ -55,6 +55,8 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
             .apply(&edit)
             .map_err(|e| Error::corruption(&manifest_path, 0, e.0))
     })?;
+    let read_from = manifest.read_from().unwrap_or(&manifest_path).to_path_buf();
+    check_manifest_complete(fs.as_ref(), dir, &state, &read_from)?;
 
     let mut catalog = match state.catalog_file {
         Some(n) => CatalogLog::load(fs.as_ref(), dir, n)?,
@@ -124,7 +126,13 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     };
     let max_ts = write::initial_max_ts(&view);
     let counters = Counters::default();
-    Counters::add(&counters.wal_torn_tails, replay.torn_tails);
+    // A damaged record in the last segment is dropped like a torn tail and counted
+    // with them; `Db::open_with` then flushes, so the cut is made permanent before that
+    // segment stops being the last one (where damage is reported as corruption).
+    Counters::add(
+        &counters.wal_torn_tails,
+        replay.torn_tails + u64::from(replay.damaged_tail),
+    );
     Counters::add(&counters.wal_records_replayed, replay.records);
     Ok(Inner {
         dir: dir.to_path_buf(),
@@ -154,11 +162,44 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     })
 }
 
+/// Detects a MANIFEST that lost committed edits: a damaged final record reads like a
+/// torn append and is ignored, and a truncated file reads like an older one. Opening
+/// such a state would bring back an older file set and delete newer segments as
+/// orphans, losing points silently.
+///
+/// Every edit that sets the log number names a WAL segment that was created and made
+/// durable (file and directory fsync'd) before the edit, and segments are removed only
+/// below the log number of a durable edit, so the segment it names exists. The first
+/// open's edit sets a log number before any segment is written, so with no log number
+/// there is no segment file.
+fn check_manifest_complete(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    state: &ManifestState,
+    manifest_path: &Path,
+) -> Result<()> {
+    let what = if state.log_number > 0 {
+        if wal::list_segments(fs, dir)?.contains(&state.log_number) {
+            return Ok(());
+        }
+        format!(
+            "WAL segment {} named by the log number is missing: a committed edit was lost",
+            state.log_number
+        )
+    } else if fs.list(dir)?.iter().any(|n| n.ends_with(".seg")) {
+        "segment files exist but the MANIFEST records no edit: committed edits were lost".into()
+    } else {
+        return Ok(());
+    };
+    Err(Error::corruption(manifest_path, 0, what))
+}
+
 /// What WAL replay found.
 #[derive(Debug, Default)]
 struct Replayed {
     records: u64,
     torn_tails: u64,
+    damaged_tail: bool,
 }
 
 /// Replays the WAL segments from `log_number` on into `head`, defining the series
@@ -194,6 +235,7 @@ fn replay_wal(
     Ok(Replayed {
         records: stats.records,
         torn_tails: stats.torn_tails,
+        damaged_tail: stats.damaged_tail,
     })
 }
 
