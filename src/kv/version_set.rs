@@ -182,8 +182,12 @@ impl VersionSet {
         self.current = Arc::new(version);
 
         if self.manifest.size() > self.rewrite_bytes {
-            self.manifest
-                .rewrite(&self.snapshot_edit(next_file_number).encode())?;
+            // The edit above is committed and applied whatever happens here: a failed
+            // rewrite must not be reported as a failed edit (the caller would undo work
+            // that is already durable). The manifest poisons itself on failure, so the
+            // next edit returns `Error::Poisoned` and the store stops accepting writes.
+            let snapshot = self.snapshot_edit(next_file_number).encode();
+            let _poisoned_on_failure = self.manifest.rewrite(&snapshot);
         }
         Ok(())
     }

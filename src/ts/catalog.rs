@@ -110,8 +110,8 @@ impl Catalog {
     ///
     /// Idempotent: the same definition again is `Ok`. `Err(InvalidArgument)` when the
     /// key is not canonical, `id` is [`RESERVED_ID`], `id` is already another series,
-    /// `key` already has another id, or `id` lies more than [`MAX_ID_GAP`] past
-    /// [`Catalog::next_id`]. On error nothing changes.
+    /// `key` already has another id, or `id` lies more than [`MAX_ID_GAP`] past the
+    /// number of series defined. On error nothing changes.
     pub fn insert_with_id(&mut self, id: u32, key: SeriesKey) -> Result<()> {
         key.validate()?;
         if id == RESERVED_ID {
@@ -131,10 +131,14 @@ impl Catalog {
                 "series {key} already has id {other}, cannot also have id {id}"
             )));
         }
-        let next = self.next_id();
-        if id > next && id - next > MAX_ID_GAP {
+        // Bound the id by the number of series defined, not by `next_id` (which every
+        // accepted id raises): otherwise a damaged file with ids 1M, 2M, 3M, ... could
+        // grow the id table without limit in a few bytes per entry.
+        let limit = u64::try_from(self.len()).unwrap_or(u64::MAX) + u64::from(MAX_ID_GAP);
+        if u64::from(id) > limit {
             return Err(Error::invalid(format!(
-                "series id {id} is more than {MAX_ID_GAP} past the next id {next}"
+                "series id {id} is more than {MAX_ID_GAP} past the {} series defined",
+                self.len()
             )));
         }
         self.place(id, key, hash);
@@ -326,7 +330,7 @@ impl Catalog {
             return Err(DecodeError("trailing bytes after catalog snapshot"));
         }
         if next_id > cat.next_id() {
-            if next_id - cat.next_id() > MAX_ID_GAP {
+            if u64::from(next_id) > cat.len() as u64 + u64::from(MAX_ID_GAP) {
                 return Err(DecodeError("catalog snapshot next_id too far past its ids"));
             }
             cat.keys.resize_with(next_id as usize, || None);

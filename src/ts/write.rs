@@ -397,7 +397,10 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
     }
     inner.poison_on_err(inner.wal.append(&w.payload))?;
 
-    // Durable (per the sync mode): now make it visible, as one step for readers.
+    // In the OS (and fsync'd already, except under `SyncMode::Always`, whose fsync runs
+    // after the writer lock is released so writers share it: readers may see the write
+    // a moment before it is durable, the writer's acknowledgement never is). Now make it
+    // visible, as one step for readers.
     let gate = inner
         .head_gate
         .write()

@@ -14,6 +14,8 @@ pub(crate) const RAW: u8 = 0;
 pub(crate) const SNAPPY: u8 = 1;
 /// The largest decompressed block accepted (blocks address their bytes with u32).
 const MAX_DECOMPRESSED: usize = u32::MAX as usize;
+/// Snappy's output is never more than this many times its input.
+const MAX_SNAPPY_RATIO: usize = 32;
 
 /// Where a stored block is: its offset in the file and its stored size, trailer
 /// excluded.
@@ -107,7 +109,9 @@ pub(crate) fn verify(stored: &[u8], trailer: &[u8]) -> Result<u8, DecodeError> {
 pub(crate) fn decompress(stored: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let len =
         snap::raw::decompress_len(stored).map_err(|_| DecodeError("bad snappy header in block"))?;
-    if len > MAX_DECOMPRESSED {
+    // Snappy expands at most ~22x (a 3-byte copy element yields 64 bytes), so a header
+    // claiming far more than that is damage: refuse before allocating.
+    if len > MAX_DECOMPRESSED || len > stored.len().saturating_mul(MAX_SNAPPY_RATIO) {
         return Err(DecodeError("decompressed block too large"));
     }
     let mut out = vec![0u8; len];

@@ -106,9 +106,10 @@ fn replay_is_idempotent_and_rejects_conflicts() {
         vec![0, 2, 3, 4]
     );
     assert_eq!(ids(&c.series_of_metric("cpu")), vec![0, 3]);
-    // The largest allowed jump.
-    c.insert_with_id(5 + MAX_ID_GAP, key("far", &[])).unwrap();
-    assert_eq!(c.next_id(), 6 + MAX_ID_GAP);
+    // The largest allowed id: MAX_ID_GAP past the number of series defined (4).
+    assert!(c.insert_with_id(5 + MAX_ID_GAP, key("far", &[])).is_err());
+    c.insert_with_id(4 + MAX_ID_GAP, key("far", &[])).unwrap();
+    assert_eq!(c.next_id(), 5 + MAX_ID_GAP);
 }
 
 #[test]
@@ -345,4 +346,21 @@ proptest! {
         let _ = Catalog::decode_entry(&bytes);
         let _ = Catalog::decode_snapshot(&bytes);
     }
+}
+
+#[test]
+fn ids_far_past_the_defined_series_are_refused_even_when_stepped() {
+    // Each id is within MAX_ID_GAP of the previous one, but far past the number of
+    // series defined: a damaged file must not grow the id table step by step.
+    let mut c = Catalog::new();
+    let step = MAX_ID_GAP;
+    c.insert_with_id(step, key("m", &[("i", "1")])).unwrap();
+    let err = c
+        .insert_with_id(2 * step + 2, key("m", &[("i", "2")]))
+        .unwrap_err();
+    assert!(matches!(err, crate::Error::InvalidArgument(_)), "{err}");
+    assert_eq!(c.len(), 1);
+    // Within the bound is still accepted (holes left by lost definitions).
+    c.insert_with_id(step + 1, key("m", &[("i", "3")])).unwrap();
+    assert_eq!(c.len(), 2);
 }
