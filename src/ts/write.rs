@@ -163,23 +163,60 @@ fn check_batch_size(n: usize) -> Result<()> {
 pub(crate) fn prepare_points(catalog: &Catalog, points: &[Point]) -> Result<PreparedWrite> {
     check_batch_size(points.len())?;
     let mut w = PreparedWrite::default();
-    // For each group, a point that represents it (same metric and tags, same order).
+    // For each group, a point that represents it (same metric and tags, same order),
+    // and the batch-local id of that point's tag set.
     let mut reps: Vec<&Point> = Vec::new();
+    let mut rep_tagset: Vec<u32> = Vec::new();
     let mut counts: Vec<usize> = Vec::new();
     let mut fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
+    // Tag sets (as given, order-sensitive) seen in this batch: id -> representative.
+    // Points of one host typically share their tags with the previous point, so the
+    // tags are hashed only when they differ from the previous point's.
+    let mut tagsets: Vec<&Tags> = Vec::new();
+    let mut tagset_fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
+    let mut last_tags: Option<(&Tags, u64, u32)> = None;
     let mut by_id: HashMap<u32, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
     let mut by_key: HashMap<SeriesKey, u32> = HashMap::new();
     let mut scratch: Vec<(&str, &str)> = Vec::new();
     let mut group_of: Vec<u32> = Vec::with_capacity(points.len());
-    let mut last: Option<(&Point, u32)> = None;
+    let mut last: Option<(&Point, u32, u32)> = None;
     for p in points {
-        let g = match last {
-            Some((q, g)) if q.metric == p.metric && q.tags == p.tags => g,
+        let (th, ts_id) = match last_tags {
+            Some((t, h, id)) if tags_eq(t, &p.tags) => (h, id),
             _ => {
-                let h = batch_hash(p);
+                let h = tags_hash(&p.tags);
+                let hit = tagset_fast.get(&h).copied().filter(|&id| {
+                    tagsets
+                        .get(id as usize)
+                        .is_some_and(|r| tags_eq(r, &p.tags))
+                });
+                let id = match hit {
+                    Some(id) => id,
+                    None => {
+                        // A new tag set, or a hash collision: the latter only costs
+                        // its points the slower path below, never a wrong group.
+                        let id = u32::try_from(tagsets.len())
+                            .map_err(|_| Error::invalid("too many tag sets in one write"))?;
+                        tagsets.push(&p.tags);
+                        tagset_fast.entry(h).or_insert(id);
+                        id
+                    }
+                };
+                (h, id)
+            }
+        };
+        last_tags = Some((&p.tags, th, ts_id));
+        let g = match last {
+            Some((q, t, g)) if t == ts_id && str_eq(&q.metric, &p.metric) => g,
+            _ => {
+                let h = series_hash(th, &p.metric);
+                // Equal tag-set ids mean equal tags (verified above): only the metric
+                // is left to compare.
                 let hit = fast.get(&h).copied().filter(|&g| {
-                    reps.get(g as usize)
-                        .is_some_and(|r| r.metric == p.metric && r.tags == p.tags)
+                    rep_tagset.get(g as usize) == Some(&ts_id)
+                        && reps
+                            .get(g as usize)
+                            .is_some_and(|r| str_eq(&r.metric, &p.metric))
                 });
                 match hit {
                     Some(g) => g,
@@ -205,11 +242,16 @@ pub(crate) fn prepare_points(catalog: &Catalog, points: &[Point]) -> Result<Prep
                                 };
                                 w.groups.push(Group::new(target));
                                 reps.push(p);
+                                rep_tagset.push(ts_id);
                                 counts.push(0);
                                 g
                             }
                         };
-                        fast.entry(h).or_insert(g);
+                        // Only cache `g` under this point's tag-set id if it is the
+                        // group's own (tags in another order keep the slow path).
+                        if rep_tagset.get(g as usize) == Some(&ts_id) {
+                            fast.entry(h).or_insert(g);
+                        }
                         g
                     }
                 }
@@ -219,7 +261,7 @@ pub(crate) fn prepare_points(catalog: &Catalog, points: &[Point]) -> Result<Prep
             *c += 1;
         }
         group_of.push(g);
-        last = Some((p, g));
+        last = Some((p, ts_id, g));
     }
     // A counting sort of the points by group into the flat columns, keeping each
     // series' points in write order (last write wins).
@@ -249,18 +291,54 @@ pub(crate) fn prepare_points(catalog: &Catalog, points: &[Point]) -> Result<Prep
     Ok(w)
 }
 
-/// A cheap hash of a point's metric and tags as given (order-sensitive), for the
-/// batch-local index of [`prepare_points`]. Not collision-resistant: callers verify.
-fn batch_hash(p: &Point) -> u64 {
+/// A point's tag list.
+type Tags = [(String, String)];
+
+/// A cheap hash of a tag list as given (order-sensitive), for the batch-local index
+/// of [`prepare_points`]. Not collision-resistant: callers verify.
+fn tags_hash(tags: &[(String, String)]) -> u64 {
     let mut h = IdHasher::default();
-    h.write(p.metric.as_bytes());
-    for (k, v) in &p.tags {
+    for (k, v) in tags {
         h.write_u8(0xff);
         h.write(k.as_bytes());
         h.write_u8(0xfe);
         h.write(v.as_bytes());
     }
     h.finish()
+}
+
+/// A cheap hash of a metric under a tag list of hash `tags_hash`.
+fn series_hash(tags_hash: u64, metric: &str) -> u64 {
+    let mut h = IdHasher(tags_hash);
+    h.write_u8(0xfd);
+    h.write(metric.as_bytes());
+    h.finish()
+}
+
+/// Tag-list equality (same order), faster than `==` for the short strings tags are
+/// made of: lengths first, then short strings compared inline instead of via memcmp.
+#[inline]
+fn tags_eq(a: &[(String, String)], b: &[(String, String)]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((ak, av), (bk, bv))| ak.len() == bk.len() && av.len() == bv.len())
+        && a.iter()
+            .zip(b)
+            .all(|((ak, av), (bk, bv))| str_eq(ak, bk) && str_eq(av, bv))
+}
+
+#[inline]
+fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 32 {
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    } else {
+        a == b
+    }
 }
 
 /// A fast multiplicative hasher for batch-local maps keyed by series ids or by
