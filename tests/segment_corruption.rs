@@ -7,7 +7,9 @@ use std::path::Path;
 use tidestore::Error;
 use tidestore::codec::checksum;
 use tidestore::io::fs::{FileBytes, StdFs};
-use tidestore::ts::segment::{Segment, SegmentOptions, SeriesInput, Tombstone, write_segment};
+use tidestore::ts::segment::{
+    FORMAT_VERSION, Segment, SegmentOptions, SeriesInput, Tombstone, write_segment,
+};
 
 const FOOTER_LEN: usize = 120;
 
@@ -198,22 +200,21 @@ fn corruption_names_the_file_and_offset() {
 }
 
 #[test]
-fn newer_versions_are_reported_as_such() {
-    let (_dir, mut bytes, _) = original();
-    let at = bytes.len() - 12;
-    bytes[at..at + 4].copy_from_slice(&2u32.to_le_bytes());
-    let err = Segment::from_bytes("v2", FileBytes::from_vec(bytes)).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::UnsupportedVersion {
-                found: 2,
-                supported: 1,
-                ..
-            }
-        ),
-        "{err}"
-    );
+fn newer_and_retired_versions_are_reported_as_such() {
+    // a newer version, and version 1 (the codecs' layout before the lanes)
+    for version in [FORMAT_VERSION + 1, 1] {
+        let (_dir, mut bytes, _) = original();
+        let at = bytes.len() - 12;
+        bytes[at..at + 4].copy_from_slice(&version.to_le_bytes());
+        let err = Segment::from_bytes("v", FileBytes::from_vec(bytes)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::UnsupportedVersion { found, supported: FORMAT_VERSION, .. } if found == version
+            ),
+            "{err}"
+        );
+    }
 }
 
 // ---- Crafted damage: contents changed and every checksum recomputed. ----

@@ -9,7 +9,8 @@
 //! decodes faster). Every bit pattern round-trips in every codec that accepts it.
 //!
 //! ```text
-//! tag u8          0x01 constant, 0x02 XOR, 0x03 decimal
+//! tag u8          0x01 constant, 0x02 XOR, 0x04 decimal (0x03 was the decimal
+//!                 layout of 128-value blocks, before the lane layout)
 //! count varint    number of values
 //! payload         constant: value bits u64 LE (absent when count = 0);
 //!                 XOR or decimal: that codec's stream
@@ -20,7 +21,7 @@ use super::{DecodeError, float_decimal, float_xor};
 
 const CONSTANT: u8 = 0x01;
 const XOR: u8 = 0x02;
-const DECIMAL: u8 = 0x03;
+const DECIMAL: u8 = 0x04;
 
 /// The encoding a value chunk uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +263,8 @@ mod tests {
     fn bad_headers() {
         assert!(decode(&[], 0, &mut Vec::new()).is_err());
         assert!(decode(&[9, 0], 0, &mut Vec::new()).is_err());
+        // the retired decimal layout of 128-value blocks
+        assert!(decode(&[0x03, 0], 0, &mut Vec::new()).is_err());
         assert!(decode(&[CONSTANT, 3, 0, 0], 3, &mut Vec::new()).is_err());
         // counts far beyond what the bytes could hold fail before allocating
         for tag in [XOR, DECIMAL] {
@@ -329,7 +332,10 @@ mod tests {
             }
         }
         println!("worst: integers {ints:.3} B/value, 2 decimals {cents:.3} B/value");
-        assert!(ints <= 0.5, "{ints}");
-        assert!(cents <= 1.4, "{cents}");
+        // differences four apart cost about a bit per value more than consecutive
+        // deltas on a random walk (0.39 and 1.18 B/value with those), for a decode three
+        // times faster
+        assert!(ints <= 0.53, "{ints}");
+        assert!(cents <= 1.36, "{cents}");
     }
 }

@@ -3,22 +3,26 @@
 //! A value `v` is *decimal at exponent e* when an integer `n` with `|n| <= 2^51`
 //! satisfies `(n as f64) / 10^e == v` bit for bit, the very expression the decoder
 //! evaluates. A chunk picks one exponent `e` in `0..=18` and stores the integers (the
-//! *mantissas*) as an [`super::intseq`] of order 0 (frame of reference) or 1
-//! (deltas), whichever is smaller. Values that are not decimal at `e` (NaN, infinities,
+//! *mantissas*) as an [`super::intseq`] of differences four apart (lanes, which decode
+//! four at a time) or of the mantissas themselves (frame of reference), whichever is
+//! smaller (lanes on a tie). Consecutive deltas would be about a bit per value smaller
+//! on a random walk, and decode three times slower: value columns are what scans read,
+//! so they use only the orders that vector instructions decode. Values that are not decimal at `e` (NaN, infinities,
 //! -0.0, too many digits) are *exceptions*: stored raw after the mantissas, with the
 //! previous mantissa in their slot so they do not disturb the deltas. The encoder gives
 //! up (returns `false`) when more than an eighth of the values would be exceptions.
 //!
 //! ```text
 //! e u8                 exponent, 0..=18
-//! intseq               order 0 or 1, `count` mantissas
+//! intseq               order lanes or values, `count` mantissas
 //! exceptions varint    k, at most count
 //! k x (gap varint, bits u64 LE)   position = previous position + 1 + gap
 //!                                 (the first: gap); positions ascend, below count
 //! ```
 
+use super::DecodeError;
+use super::intseq::{self, Order, Output};
 use super::varint::{self, Reader};
-use super::{DecodeError, intseq};
 
 /// Highest decimal exponent.
 pub const MAX_EXPONENT: u8 = 18;
@@ -134,39 +138,13 @@ fn encode_at(values: &[f64], exponents: &[Option<u8>], e: usize, out: &mut Vec<u
         })
         .collect();
     out.push(e as u8);
-    intseq::encode_best(&mantissas, &[0, 1], out);
+    intseq::encode_best(&mantissas, &[Order::Lanes, Order::Values], out);
     varint::put_u64(out, exceptions.len() as u64);
     let mut next = 0;
     for i in exceptions {
         varint::put_u64(out, (i - next) as u64);
         out.extend_from_slice(&values[i].to_bits().to_le_bytes());
         next = i + 1;
-    }
-}
-
-/// Turns `out`, holding each mantissa `n` as the bits of an `i64`, into the values
-/// `n as f64 / p` in place: bit for bit the expression [`value`] checks.
-fn divide(out: &mut [f64], p: f64) {
-    let ints: &mut [i64] = bytemuck::cast_slice_mut(out);
-    // |n| < 2^51 for every mantissa the encoder writes: then `n as f64` is exact and
-    // equals `from_bits(n + bits(ROUND)) - ROUND`, which vectorizes with the division
-    // (SSE2 `paddq`, `subpd`, `divpd`) where the `i64` to `f64` conversion does not.
-    // Any other input takes the plain loop, with the same results.
-    const BIAS: i64 = 1 << 51;
-    let small = ints
-        .iter()
-        .fold(0u64, |acc, &n| acc | (n.wrapping_add(BIAS) as u64 >> 52))
-        == 0;
-    if small {
-        let round_bits = ROUND.to_bits() as i64;
-        for x in ints.iter_mut() {
-            let n = f64::from_bits(x.wrapping_add(round_bits) as u64) - ROUND;
-            *x = (n / p).to_bits() as i64;
-        }
-    } else {
-        for x in ints.iter_mut() {
-            *x = (*x as f64 / p).to_bits() as i64;
-        }
     }
 }
 
@@ -184,18 +162,10 @@ pub fn decode(buf: &[u8], out: &mut [f64]) -> Result<usize, DecodeError> {
         return Err(DecodeError("decimal exponent above 18"));
     }
     let e = usize::from(e);
-    // Two passes: the integers first (the prefix sums do not vectorize), then one
-    // tight loop from integer to value that does (SSE2 `paddq`/`subpd`/`divpd`).
-    let used = if e == 0 {
-        // x / 1.0 is x exactly: no divider, and the conversion fuses into the decode
-        let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
-        intseq::decode_map(r.remaining(), bits, |n| (n as f64).to_bits())?
-    } else {
-        let ints: &mut [i64] = bytemuck::cast_slice_mut(out);
-        let used = intseq::decode(r.remaining(), ints)?;
-        divide(out, POW10[e]);
-        used
-    };
+    // Each block of mantissas becomes values in the pass that decodes it, or right
+    // after, in a loop that vectorizes (`vector.rs`).
+    let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
+    let used = intseq::decode_to(r.remaining(), bits, Output::Quotients(POW10[e]))?;
     r.bytes(used)?;
     let count = r.u64()?;
     if count > out.len() as u64 {
@@ -285,33 +255,6 @@ mod tests {
             *v = f64::NAN;
         }
         assert_eq!(round_trip(&values), None);
-    }
-
-    #[test]
-    fn divide_matches_the_plain_division() {
-        let edges = [
-            0,
-            1,
-            -1,
-            12_345,
-            -(1 << 51),
-            (1 << 51) - 1,
-            1 << 51,
-            -(1 << 51) - 1,
-            i64::MAX,
-            i64::MIN,
-            (1 << 53) + 1,
-        ];
-        for (e, &p) in POW10.iter().enumerate() {
-            // the first set takes the vector loop, the second (out of range) the plain one
-            for set in [&edges[..6], &edges[..]] {
-                let mut out: Vec<f64> = set.iter().map(|&n| f64::from_bits(n as u64)).collect();
-                divide(&mut out, p);
-                for (&n, got) in set.iter().zip(&out) {
-                    assert_eq!(got.to_bits(), (n as f64 / p).to_bits(), "{n} / 1e{e}");
-                }
-            }
-        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! [`crate::Error::Corruption`] with the file and offset they know.
 
 pub mod bitpack;
+mod bitpack_lanes;
 pub mod bloom;
 pub mod checksum;
 pub mod float;
@@ -12,6 +13,7 @@ pub mod intseq;
 mod pfor;
 pub mod timestamp;
 pub mod varint;
+mod vector;
 
 /// Why a buffer did not decode. Carries a static description of the failed check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,28 +1,30 @@
 //! Timestamp column codec: one chunk of one series.
 //!
-//! Deltas (order 1) or delta-of-deltas (order 2), whichever is smaller for the chunk,
-//! in patched frame-of-reference blocks of 128 ([`super::intseq`]). A regular
+//! Differences four apart ([`Order::Lanes`], the fastest to decode), consecutive
+//! deltas or delta-of-deltas, whichever is smallest for the chunk (the first on a
+//! tie), in patched frame-of-reference blocks of 256 ([`super::intseq`]). A regular
 //! interval makes every block two bytes (width 0: a fill on decode); jitter costs the
-//! bits of its spread. Any `i64` sequence round-trips (unsorted, duplicates, extremes):
-//! differences wrap.
+//! bits of its spread, the same in the first two. Any `i64` sequence round-trips
+//! (unsorted, duplicates, extremes): differences wrap.
 //!
 //! ```text
-//! tag u8          0x01
+//! tag u8          0x02 (0x01 was the layout of 128-value blocks, before the lane layout)
 //! count varint    number of timestamps
-//! intseq          order 1 or 2, `count` values
+//! intseq          order lanes, deltas or delta-of-deltas, `count` values
 //! ```
 
+use super::DecodeError;
+use super::intseq::{self, Order};
 use super::varint::Reader;
-use super::{DecodeError, intseq};
 
 /// First byte of every timestamp chunk; a new layout gets a new tag.
-const TAG: u8 = 0x01;
+const TAG: u8 = 0x02;
 
 /// Appends the encoding of `ts` (any order, any values, including i64::MIN/MAX) to `out`.
 pub fn encode(ts: &[i64], out: &mut Vec<u8>) {
     out.push(TAG);
     super::varint::put_u64(out, ts.len() as u64);
-    intseq::encode_best(ts, &[1, 2], out);
+    intseq::encode_best(ts, &[Order::Lanes, Order::Deltas, Order::DeltaDeltas], out);
 }
 
 /// Decodes exactly `count` timestamps from the front of `buf`, appending them to `out`.
@@ -177,8 +179,10 @@ mod tests {
     fn regular_interval_costs_almost_nothing() {
         let ts: Vec<i64> = (0..4096).map(|i| 1_700_000_000_000 + 10_000 * i).collect();
         let buf = round_trip(&ts);
-        // tag, count (2), order, seed (6), 32 blocks of 2 bytes (the first base takes 3)
-        assert_eq!(buf.len(), 1 + 2 + 1 + 6 + 32 * 2 + 2);
+        // consecutive deltas, as the lanes' three more seeds cost more than they save:
+        // tag, count (2), order, seed (6), 16 blocks of 2 bytes (the first base takes 3)
+        assert_eq!(buf.len(), 1 + 2 + 1 + 6 + 16 * 2 + 2);
+        assert_eq!(buf[3], Order::Deltas as u8);
         assert!(buf.len() * 8 < ts.len() / 4, "{} bytes", buf.len());
     }
 
@@ -201,11 +205,13 @@ mod tests {
 
     #[test]
     fn edges() {
-        assert_eq!(round_trip(&[]), vec![TAG, 0, 1]);
+        assert_eq!(round_trip(&[]), vec![TAG, 0, Order::Lanes as u8]);
         round_trip(&[i64::MIN]);
         round_trip(&[i64::MAX, i64::MIN, i64::MAX]);
         round_trip(&[i64::MIN, i64::MAX, i64::MIN, 0, i64::MAX]);
-        assert!(decode(&[2, 0, 1], 0, &mut Vec::new()).is_err());
+        // an unknown tag, and the retired layout of 128-value blocks
+        assert!(decode(&[3, 0, 1], 0, &mut Vec::new()).is_err());
+        assert!(decode(&[1, 0, 1], 0, &mut Vec::new()).is_err());
         assert!(count(&[]).is_err());
         // a header claiming more than memory can hold
         let mut huge = vec![TAG];

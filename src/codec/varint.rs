@@ -21,6 +21,16 @@ pub fn put_u32(out: &mut Vec<u8>, v: u32) {
 /// Reads a LEB128 `u64` from the front of `buf`, returning it and the bytes consumed.
 #[inline]
 pub fn get_u64(buf: &[u8]) -> Result<(u64, usize), DecodeError> {
+    // one byte, by far the most common case in the codecs, without the loop
+    if let Some(&b) = buf.first().filter(|&&b| b < 0x80) {
+        return Ok((u64::from(b), 1));
+    }
+    get_u64_long(buf)
+}
+
+/// [`get_u64`] past its one-byte case.
+#[inline(never)]
+fn get_u64_long(buf: &[u8]) -> Result<(u64, usize), DecodeError> {
     let mut v = 0u64;
     for (i, &b) in buf.iter().enumerate().take(10) {
         let part = u64::from(b & 0x7f);
@@ -72,6 +82,7 @@ impl<'a> Reader<'a> {
         self.pos
     }
     /// Bytes left.
+    #[inline]
     pub fn remaining(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or(&[])
     }
@@ -80,6 +91,7 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
     /// Reads a LEB128 `u64`.
+    #[inline]
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
         let (v, n) = get_u64(self.remaining())?;
         self.pos += n;
@@ -92,10 +104,12 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
     /// Reads a zigzag LEB128 `i64`.
+    #[inline]
     pub fn i64(&mut self) -> Result<i64, DecodeError> {
         Ok(unzigzag(self.u64()?))
     }
     /// Reads exactly `n` bytes.
+    #[inline]
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self
             .pos
@@ -115,8 +129,14 @@ impl<'a> Reader<'a> {
         self.bytes(n)
     }
     /// Reads one byte.
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.bytes(1)?[0])
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or(DecodeError("slice runs past the end"))?;
+        self.pos += 1;
+        Ok(b)
     }
 }
 

@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+
 use roaring::RoaringBitmap;
 
 use super::key_index::KeyIndex;
@@ -39,8 +41,9 @@ pub const SNAPSHOT_VERSION: u8 = 1;
 /// The series index: key <-> id, plus metric and tag postings.
 #[derive(Default)]
 pub struct Catalog {
-    /// `keys[id]`; `None` for a hole. `keys.len()` is the next id.
-    keys: Vec<Option<SeriesKey>>,
+    /// `keys[id]`; `None` for a hole. `keys.len()` is the next id. Shared, so readers
+    /// take a key with a reference count, not a copy of its strings.
+    keys: Vec<Option<Arc<SeriesKey>>>,
     /// Defined series (`keys` minus holes).
     count: usize,
     index: KeyIndex,
@@ -162,14 +165,19 @@ impl Catalog {
         self.postings.insert(id, &key);
         self.index.insert(hash, id);
         if let Some(s) = self.keys.get_mut(slot) {
-            *s = Some(key);
+            *s = Some(Arc::new(key));
             self.count += 1;
         }
     }
 
     /// The key of series `id`.
     pub fn key(&self, id: u32) -> Option<&SeriesKey> {
-        self.keys.get(id as usize)?.as_ref()
+        self.keys.get(id as usize)?.as_deref()
+    }
+
+    /// The key of series `id`, shared.
+    pub fn shared_key(&self, id: u32) -> Option<Arc<SeriesKey>> {
+        self.keys.get(id as usize)?.clone()
     }
 
     /// Number of series defined.
@@ -193,13 +201,13 @@ impl Catalog {
         self.keys
             .iter()
             .zip(0u32..)
-            .filter_map(|(k, id)| k.as_ref().map(|k| (id, k)))
+            .filter_map(|(k, id)| k.as_deref().map(|k| (id, k)))
     }
 
     /// Every defined series, sorted by key (metric, then tags).
     pub fn keys_sorted(&self) -> Vec<(u32, &SeriesKey)> {
         let mut v: Vec<(u32, &SeriesKey)> = self.iter().collect();
-        v.sort_unstable_by(|a, b| a.1.cmp(b.1));
+        super::series::sort_by_key(&mut v, |s| s.1);
         v
     }
 
@@ -247,7 +255,8 @@ impl Catalog {
                         .sum::<usize>()
             })
             .sum();
-        self.keys.capacity() * size_of::<Option<SeriesKey>>()
+        self.keys.capacity() * size_of::<Option<Arc<SeriesKey>>>()
+            + self.count * size_of::<SeriesKey>()
             + keys
             + self.index.heap_bytes()
             + self.postings.heap_bytes()

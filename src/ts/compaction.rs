@@ -43,6 +43,7 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use crate::error::Result;
+use crate::ts::columns::Columns;
 use crate::ts::engine::{Inner, lock};
 use crate::ts::head::{Head, SeriesColumns};
 use crate::ts::query::{HeadSnapshot, SeriesReader};
@@ -202,12 +203,12 @@ fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
         .map(|chunk| -> Result<BTreeSet<i64>> {
             let mut reader =
                 SeriesReader::new(Arc::clone(&view), Arc::clone(&no_head), lo, i64::MAX);
-            let (mut ts, mut vals) = (Vec::new(), Vec::new());
+            let mut points = Columns::new();
             let mut parts = BTreeSet::new();
             for &id in chunk {
-                reader.read(id, &mut ts, &mut vals)?;
+                reader.read(id, &mut points)?;
                 let mut last = None;
-                for &t in &ts {
+                for &t in points.ts() {
                     let p = partition_of(t, width);
                     if last != Some(p) {
                         parts.insert(p);
@@ -233,14 +234,14 @@ fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
                 let mut reader =
                     SeriesReader::new(Arc::clone(&view), Arc::clone(&no_head), start, end);
                 let mut out = Vec::new();
+                let mut points = Columns::new();
                 for &id in chunk {
-                    let (mut ts, mut vals) = (Vec::new(), Vec::new());
-                    reader.read(id, &mut ts, &mut vals)?;
-                    if !ts.is_empty() {
+                    reader.read(id, &mut points)?;
+                    if !points.is_empty() {
                         out.push(SeriesColumns {
                             id,
-                            timestamps: ts,
-                            values: vals,
+                            timestamps: points.ts().to_vec(),
+                            values: points.vals().to_vec(),
                         });
                     }
                 }

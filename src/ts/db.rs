@@ -40,7 +40,7 @@ use crate::ts::handle::SeriesHandle;
 use crate::ts::options::Options;
 use crate::ts::query::HeadSnapshot;
 use crate::ts::scan::Scan;
-use crate::ts::series::{Point, SeriesKey, validate_parts};
+use crate::ts::series::{Point, SeriesKey, sort_by_key, validate_parts};
 use crate::ts::stats::Stats;
 use crate::ts::write::{self, PreparedWrite};
 use crate::ts::{background, compaction, flush, open};
@@ -154,7 +154,10 @@ impl Db {
         if points.is_empty() {
             return Ok(());
         }
-        let prep = write::prepare_points(&self.inner.catalog(), points)?;
+        // The cache of known series, unless another writer is using it right now.
+        let mut cache = self.inner.write_cache.try_lock().ok();
+        let prep = write::prepare_points(&self.inner.catalog(), cache.as_deref_mut(), points)?;
+        drop(cache);
         self.commit(prep)
     }
 
@@ -247,14 +250,14 @@ impl Db {
         // series list and the head's copy all show the same writes.
         let gate = self.inner.head_gate();
         let view = self.inner.current_view();
-        let series: Vec<(u32, SeriesKey)> = {
+        let series: Vec<(u32, Arc<SeriesKey>)> = {
             let catalog = self.inner.catalog();
             let ids = catalog.matching(metric, tags);
-            let mut v: Vec<(u32, SeriesKey)> = ids
+            let mut v: Vec<(u32, Arc<SeriesKey>)> = ids
                 .iter()
-                .filter_map(|id| catalog.key(id).map(|k| (id, k.clone())))
+                .filter_map(|id| catalog.shared_key(id).map(|k| (id, k)))
                 .collect();
-            v.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+            sort_by_key(&mut v, |s| &s.1);
             v
         };
         let head = HeadSnapshot::capture(&view.head, series.iter().map(|s| s.0), start, end);

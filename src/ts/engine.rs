@@ -21,6 +21,7 @@ use crate::ts::options::Options;
 use crate::ts::stats::Counters;
 use crate::ts::version::{Edit, ManifestState};
 use crate::ts::view::ReadView;
+use crate::ts::write::WriteCache;
 
 /// Locks a mutex, ignoring poisoning: every critical section of the engine leaves its
 /// data consistent, and failures are reported through [`Inner::poison`] instead.
@@ -66,6 +67,8 @@ pub(crate) struct Inner {
     /// every write whole or not at all.
     pub head_gate: RwLock<()>,
     pub writer: Mutex<WriterState>,
+    /// Series resolved by earlier `insert_batch` calls (see [`WriteCache`]).
+    pub write_cache: Mutex<WriteCache>,
     pub files: Mutex<FileState>,
     pub flush_lock: Mutex<()>,
     pub compaction_lock: Mutex<()>,

@@ -22,6 +22,7 @@ use roaring::RoaringBitmap;
 
 use super::series_buf::SeriesBuf;
 use crate::error::{Error, Result};
+use crate::ts::columns::Columns;
 
 /// A range delete: `(series id, start, end)`, both ends inclusive.
 pub type Tombstone = (u32, i64, i64);
@@ -307,19 +308,11 @@ impl Head {
         (lo != i64::MAX || hi != i64::MIN).then_some(hi)
     }
 
-    /// Clears `ts_out` and `val_out`, then fills them with series `series_id`'s points
-    /// with `start <= ts <= end`: sorted by timestamp, one value per timestamp (the
-    /// last written). Sorts the series in place first if late points arrived.
-    pub fn read_series(
-        &self,
-        series_id: u32,
-        start: i64,
-        end: i64,
-        ts_out: &mut Vec<i64>,
-        val_out: &mut Vec<f64>,
-    ) {
-        ts_out.clear();
-        val_out.clear();
+    /// Clears `out`, then fills it with series `series_id`'s points with `start <= ts
+    /// <= end`: sorted by timestamp, one value per timestamp (the last written). Sorts
+    /// the series in place first if late points arrived.
+    pub(crate) fn read_series(&self, series_id: u32, start: i64, end: i64, out: &mut Columns) {
+        out.clear();
         let Some(s) = self.get(series_id) else {
             return;
         };
@@ -328,8 +321,7 @@ impl Head {
         b.normalize();
         self.account(before, stats(&b));
         let (t, v) = b.range(start, end);
-        ts_out.extend_from_slice(t);
-        val_out.extend_from_slice(v);
+        out.extend_from(t, v);
     }
 
     /// The ids of the series that have at least one point here.

@@ -13,6 +13,7 @@ mod series_buf;
 
 mod background;
 mod catalog_log;
+mod columns;
 mod compaction;
 mod db;
 mod engine;

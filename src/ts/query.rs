@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::ts::columns::Columns;
 use crate::ts::head::{Head, Tombstone};
 use crate::ts::version::SegmentFile;
 use crate::ts::view::{ReadView, series_tombstones};
@@ -23,7 +24,7 @@ use crate::ts::view::{ReadView, series_tombstones};
 /// Frozen heads and segments are immutable and need no copy.
 #[derive(Debug, Default)]
 pub(crate) struct HeadSnapshot {
-    series: HashMap<u32, (Vec<i64>, Vec<f64>)>,
+    series: HashMap<u32, Columns>,
     /// The head's tombstones, sorted.
     tombstones: Vec<Tombstone>,
 }
@@ -36,10 +37,10 @@ impl HeadSnapshot {
         let mut series = HashMap::new();
         if start <= end && !head.is_empty() {
             for id in ids {
-                let (mut ts, mut vals) = (Vec::new(), Vec::new());
-                head.read_series(id, start, end, &mut ts, &mut vals);
-                if !ts.is_empty() {
-                    series.insert(id, (ts, vals));
+                let mut points = Columns::new();
+                head.read_series(id, start, end, &mut points);
+                if !points.is_empty() {
+                    series.insert(id, points);
                 }
             }
         }
@@ -57,10 +58,9 @@ pub(crate) struct SeriesReader {
     /// Segments whose points or tombstones touch the range, newest first.
     segments: Vec<Arc<SegmentFile>>,
     hidden: Vec<(i64, i64)>,
-    tmp_ts: Vec<i64>,
-    tmp_vals: Vec<f64>,
-    merge_ts: Vec<i64>,
-    merge_vals: Vec<f64>,
+    /// An older source's points, before they are merged under the output.
+    older: Columns,
+    merged: Columns,
 }
 
 impl SeriesReader {
@@ -81,18 +81,15 @@ impl SeriesReader {
             end,
             segments,
             hidden: Vec::new(),
-            tmp_ts: Vec::new(),
-            tmp_vals: Vec::new(),
-            merge_ts: Vec::new(),
-            merge_vals: Vec::new(),
+            older: Columns::new(),
+            merged: Columns::new(),
         }
     }
 
-    /// Clears `ts` and `vals`, then fills them with series `id`'s visible points in
-    /// range, sorted by timestamp, one value per timestamp.
-    pub fn read(&mut self, id: u32, ts: &mut Vec<i64>, vals: &mut Vec<f64>) -> Result<()> {
-        ts.clear();
-        vals.clear();
+    /// Clears `out`, then fills it with series `id`'s visible points in range, sorted
+    /// by timestamp, one value per timestamp.
+    pub fn read(&mut self, id: u32, out: &mut Columns) -> Result<()> {
+        out.clear();
         self.hidden.clear();
         let (start, end) = (self.start, self.end);
         if start > end {
@@ -101,10 +98,9 @@ impl SeriesReader {
         let view = Arc::clone(&self.view);
 
         let head = Arc::clone(&self.head);
-        if let Some((t, v)) = head.series.get(&id) {
+        if let Some(points) = head.series.get(&id) {
             // The newest source: it fills the (empty) output as is.
-            ts.extend_from_slice(t);
-            vals.extend_from_slice(v);
+            out.extend_from(points.ts(), points.vals());
         }
         add_hidden(
             &mut self.hidden,
@@ -114,10 +110,9 @@ impl SeriesReader {
         );
 
         for sealed in &view.sealed {
-            sealed
-                .head
-                .read_series(id, start, end, &mut self.tmp_ts, &mut self.tmp_vals);
-            self.absorb(ts, vals);
+            self.older.clear();
+            sealed.head.read_series(id, start, end, &mut self.older);
+            self.absorb(out);
             add_hidden(
                 &mut self.hidden,
                 series_tombstones(&sealed.tombstones, id),
@@ -134,20 +129,19 @@ impl SeriesReader {
             if file.meta.points_overlap(start, end) && seg.series_ids().contains(id) {
                 let chunks = seg.chunks_in_range(id, start, end);
                 if !chunks.is_empty() {
-                    if ts.is_empty() && self.hidden.is_empty() {
+                    if out.is_empty() && self.hidden.is_empty() {
                         // Only source so far: decode straight into the output.
                         for c in chunks {
-                            seg.decode_chunk(c, ts, vals)?;
+                            seg.decode_chunk_to(c, out)?;
                         }
-                        trim_to_range(ts, vals, start, end);
+                        out.trim_to_range(start, end);
                     } else {
-                        self.tmp_ts.clear();
-                        self.tmp_vals.clear();
+                        self.older.clear();
                         for c in chunks {
-                            seg.decode_chunk(c, &mut self.tmp_ts, &mut self.tmp_vals)?;
+                            seg.decode_chunk_to(c, &mut self.older)?;
                         }
-                        trim_to_range(&mut self.tmp_ts, &mut self.tmp_vals, start, end);
-                        self.absorb(ts, vals);
+                        self.older.trim_to_range(start, end);
+                        self.absorb(out);
                     }
                 }
             }
@@ -164,28 +158,19 @@ impl SeriesReader {
         Ok(())
     }
 
-    /// Merges the points in `tmp_*` (from an older source) under `ts`/`vals`: points
-    /// hidden by newer tombstones are dropped, and on equal timestamps `ts` wins.
-    fn absorb(&mut self, ts: &mut Vec<i64>, vals: &mut Vec<f64>) {
-        if self.tmp_ts.is_empty() {
+    /// Merges the points in `older` (from an older source) under `out`: points hidden
+    /// by newer tombstones are dropped, and on equal timestamps `out` wins.
+    fn absorb(&mut self, out: &mut Columns) {
+        if self.older.is_empty() {
             return;
         }
-        retain_outside(&mut self.tmp_ts, &mut self.tmp_vals, &self.hidden);
-        if ts.is_empty() {
-            std::mem::swap(ts, &mut self.tmp_ts);
-            std::mem::swap(vals, &mut self.tmp_vals);
+        self.older.retain_outside(&self.hidden);
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.older);
             return;
         }
-        merge_newer_wins(
-            ts,
-            vals,
-            &self.tmp_ts,
-            &self.tmp_vals,
-            &mut self.merge_ts,
-            &mut self.merge_vals,
-        );
-        std::mem::swap(ts, &mut self.merge_ts);
-        std::mem::swap(vals, &mut self.merge_vals);
+        self.merged.merge_newer_wins(out, &self.older);
+        std::mem::swap(out, &mut self.merged);
     }
 }
 
@@ -197,116 +182,4 @@ fn add_hidden(hidden: &mut Vec<(i64, i64)>, tombs: &[Tombstone], start: i64, end
             .filter(|t| t.1 <= end && start <= t.2)
             .map(|t| (t.1, t.2)),
     );
-}
-
-/// Keeps only the points of sorted `ts` within `[start, end]`.
-pub(crate) fn trim_to_range(ts: &mut Vec<i64>, vals: &mut Vec<f64>, start: i64, end: i64) {
-    let hi = ts.partition_point(|&t| t <= end);
-    ts.truncate(hi);
-    vals.truncate(hi);
-    let lo = ts.partition_point(|&t| t < start);
-    if lo > 0 {
-        ts.drain(..lo);
-        vals.drain(..lo);
-    }
-}
-
-/// Drops the points whose timestamp lies in any of the inclusive `ranges`.
-pub(crate) fn retain_outside(ts: &mut Vec<i64>, vals: &mut Vec<f64>, ranges: &[(i64, i64)]) {
-    if ranges.is_empty() {
-        return;
-    }
-    let hidden = |t: i64| ranges.iter().any(|&(s, e)| s <= t && t <= e);
-    let mut w = 0;
-    for r in 0..ts.len() {
-        let (Some(&t), Some(&v)) = (ts.get(r), vals.get(r)) else {
-            break;
-        };
-        if !hidden(t) {
-            if let (Some(tw), Some(vw)) = (ts.get_mut(w), vals.get_mut(w)) {
-                *tw = t;
-                *vw = v;
-            }
-            w += 1;
-        }
-    }
-    ts.truncate(w);
-    vals.truncate(w);
-}
-
-/// Merges sorted, unique `new` and `old` series into `out` (cleared first); on equal
-/// timestamps the point of `new` is kept.
-pub(crate) fn merge_newer_wins(
-    new_ts: &[i64],
-    new_vals: &[f64],
-    old_ts: &[i64],
-    old_vals: &[f64],
-    out_ts: &mut Vec<i64>,
-    out_vals: &mut Vec<f64>,
-) {
-    out_ts.clear();
-    out_vals.clear();
-    out_ts.reserve(new_ts.len() + old_ts.len());
-    out_vals.reserve(new_ts.len() + old_ts.len());
-    let (mut i, mut j) = (0, 0);
-    while let (Some(&n), Some(&o)) = (new_ts.get(i), old_ts.get(j)) {
-        if n <= o {
-            out_ts.push(n);
-            out_vals.push(new_vals.get(i).copied().unwrap_or(f64::NAN));
-            i += 1;
-            if n == o {
-                j += 1;
-            }
-        } else {
-            out_ts.push(o);
-            out_vals.push(old_vals.get(j).copied().unwrap_or(f64::NAN));
-            j += 1;
-        }
-    }
-    out_ts.extend_from_slice(new_ts.get(i..).unwrap_or_default());
-    out_vals.extend_from_slice(new_vals.get(i..).unwrap_or_default());
-    out_ts.extend_from_slice(old_ts.get(j..).unwrap_or_default());
-    out_vals.extend_from_slice(old_vals.get(j..).unwrap_or_default());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use std::collections::BTreeMap;
-
-    #[test]
-    fn trim_and_retain() {
-        let mut ts = vec![1, 3, 5, 7, 9];
-        let mut v = vec![1.0, 3.0, 5.0, 7.0, 9.0];
-        trim_to_range(&mut ts, &mut v, 2, 7);
-        assert_eq!(ts, vec![3, 5, 7]);
-        assert_eq!(v, vec![3.0, 5.0, 7.0]);
-        retain_outside(&mut ts, &mut v, &[(4, 6)]);
-        assert_eq!(ts, vec![3, 7]);
-        assert_eq!(v, vec![3.0, 7.0]);
-        trim_to_range(&mut ts, &mut v, 8, 2);
-        assert!(ts.is_empty() && v.is_empty());
-    }
-
-    proptest! {
-        #[test]
-        fn merge_equals_map_overlay(
-            new in proptest::collection::btree_map(-50i64..50, any::<i32>(), 0..30),
-            old in proptest::collection::btree_map(-50i64..50, any::<i32>(), 0..30),
-        ) {
-            let cols = |m: &BTreeMap<i64, i32>| -> (Vec<i64>, Vec<f64>) {
-                (m.keys().copied().collect(), m.values().map(|&v| f64::from(v)).collect())
-            };
-            let (nt, nv) = cols(&new);
-            let (ot, ov) = cols(&old);
-            let (mut mt, mut mv) = (Vec::new(), Vec::new());
-            merge_newer_wins(&nt, &nv, &ot, &ov, &mut mt, &mut mv);
-            let mut model = old.clone();
-            model.extend(new.iter());
-            let (et, ev) = cols(&model);
-            prop_assert_eq!(mt, et);
-            prop_assert_eq!(mv, ev);
-        }
-    }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::error::Result;
+use crate::ts::columns::Columns;
 use crate::ts::query::{HeadSnapshot, SeriesReader};
 use crate::ts::series::SeriesKey;
 use crate::ts::view::ReadView;
@@ -52,15 +53,14 @@ impl<'a> SeriesView<'a> {
 /// taken when it was made: every write is in it whole or not at all, and writes,
 /// flushes and compactions after that do not change what it returns.
 pub struct Scan {
-    series: Vec<(u32, SeriesKey)>,
+    series: Vec<(u32, Arc<SeriesKey>)>,
     next: usize,
     reader: SeriesReader,
     view: Arc<ReadView>,
     head: Arc<HeadSnapshot>,
     start: i64,
     end: i64,
-    ts: Vec<i64>,
-    vals: Vec<f64>,
+    points: Columns,
 }
 
 impl std::fmt::Debug for Scan {
@@ -80,7 +80,7 @@ impl Scan {
     pub(crate) fn new(
         view: Arc<ReadView>,
         head: Arc<HeadSnapshot>,
-        series: Vec<(u32, SeriesKey)>,
+        series: Vec<(u32, Arc<SeriesKey>)>,
         start: i64,
         end: i64,
     ) -> Self {
@@ -92,8 +92,7 @@ impl Scan {
             next: 0,
             start,
             end,
-            ts: Vec::new(),
-            vals: Vec::new(),
+            points: Columns::new(),
         }
     }
 
@@ -110,12 +109,12 @@ impl Scan {
             let id = *id;
             let at = self.next;
             self.next += 1;
-            self.reader.read(id, &mut self.ts, &mut self.vals)?;
-            if let (false, Some((_, key))) = (self.ts.is_empty(), self.series.get(at)) {
+            self.reader.read(id, &mut self.points)?;
+            if let (false, Some((_, key))) = (self.points.is_empty(), self.series.get(at)) {
                 return Ok(Some(SeriesView {
                     key,
-                    timestamps: &self.ts,
-                    values: &self.vals,
+                    timestamps: self.points.ts(),
+                    values: self.points.vals(),
                 }));
             }
         }
@@ -140,15 +139,15 @@ impl Scan {
         rest.par_chunks(per_task)
             .map(|chunk| {
                 let mut reader = SeriesReader::new(Arc::clone(view), Arc::clone(head), start, end);
-                let (mut ts, mut vals) = (Vec::new(), Vec::new());
+                let mut points = Columns::new();
                 let mut acc = identity();
                 for (id, key) in chunk {
-                    reader.read(*id, &mut ts, &mut vals)?;
-                    if !ts.is_empty() {
+                    reader.read(*id, &mut points)?;
+                    if !points.is_empty() {
                         let v = SeriesView {
                             key,
-                            timestamps: &ts,
-                            values: &vals,
+                            timestamps: points.ts(),
+                            values: points.vals(),
                         };
                         acc = fold(acc, v);
                     }

@@ -9,7 +9,7 @@
 //! snappy-compresses the record when that helps.
 //!
 //! ```text
-//! batch := version:u8 (= 1)
+//! batch := version:u8 (= 2; 1 held the codecs' layout of 128-value blocks)
 //!          n_defs:varint  def*     def := catalog entry (docs/format.md (part 6))
 //!          n_cols:varint  col*     col := id:varint  count:varint  encoding:u8  body
 //!            encoding 0 (plain, count < 64):  body := (zigzag-varint ts delta)*count
@@ -28,7 +28,7 @@ use crate::ts::catalog::Catalog;
 use crate::ts::series::SeriesKey;
 
 /// Format version of a batch payload.
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// The most points one batch (one WAL record) may hold. Bounds what a decoder
 /// allocates for a damaged count and keeps one record well below the WAL's record
@@ -291,7 +291,9 @@ mod tests {
 
     #[test]
     fn rejects_unknown_version_and_huge_counts() {
-        assert!(decode(&[2, 0, 0, 0]).is_err());
+        // an unknown version, and version 1 (the codecs' layout before the lanes)
+        assert!(decode(&[3, 0, 0, 0]).is_err());
+        assert!(decode(&[1, 0, 0, 0]).is_err());
         assert!(decode(&[]).is_err());
         // One column claiming far more points than allowed.
         let mut b = vec![VERSION, 0, 1, 0];

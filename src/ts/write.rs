@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::io::record::MAX_PAYLOAD_LEN;
 use crate::io::wal::SyncMode;
 use crate::ts::catalog::{Catalog, RESERVED_ID};
+use crate::ts::columns::Columns;
 use crate::ts::engine::{Inner, WriterState, lock};
 use crate::ts::head::Head;
 use crate::ts::query::{HeadSnapshot, SeriesReader};
@@ -151,6 +152,58 @@ fn check_batch_size(n: usize) -> Result<()> {
     Ok(())
 }
 
+/// Series resolved by earlier writes, by the hash [`prepare_points`] computes of a
+/// point's metric and tags as given (order-sensitive), each with its metric and tags
+/// stored contiguously to verify a hit. A batch's first point of a known series then
+/// costs one probe and a comparison with bytes in one place, instead of a catalog
+/// lookup that hashes the sorted key and compares strings spread over the heap. Ids
+/// never change for a key, so entries stay valid; the cache is emptied when it holds
+/// [`WriteCache::MAX_BYTES`].
+#[derive(Debug, Default)]
+pub(crate) struct WriteCache {
+    map: HashMap<u64, (u32, Range<usize>), BuildHasherDefault<IdHasher>>,
+    bytes: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl WriteCache {
+    /// The most key bytes the cache holds before it starts over.
+    const MAX_BYTES: usize = 16 << 20;
+
+    /// The id of the series of `p`, if cached under `hash`.
+    fn get(&mut self, hash: u64, p: &Point) -> Option<u32> {
+        let (id, range) = self.map.get(&hash)?.clone();
+        self.scratch.clear();
+        encode_as_given(p, &mut self.scratch);
+        (self.bytes.get(range) == Some(&self.scratch[..])).then_some(id)
+    }
+
+    /// Remembers that the series of `p` (hash `hash`) is `id`.
+    fn insert(&mut self, hash: u64, id: u32, p: &Point) {
+        if self.bytes.len() >= Self::MAX_BYTES {
+            self.map.clear();
+            self.bytes.clear();
+        }
+        let start = self.bytes.len();
+        encode_as_given(p, &mut self.bytes);
+        self.map.insert(hash, (id, start..self.bytes.len()));
+    }
+}
+
+/// `p`'s metric and tags as given, each string length-prefixed: equal bytes mean an
+/// equal metric and equal tags in the same order.
+fn encode_as_given(p: &Point, out: &mut Vec<u8>) {
+    let mut put = |s: &str| {
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    };
+    put(&p.metric);
+    for (k, v) in &p.tags {
+        put(k);
+        put(v);
+    }
+}
+
 /// Validates and groups `points` by series (see the module docs).
 ///
 /// Two passes: the first finds each point's group, the second fills columns allocated
@@ -160,7 +213,13 @@ fn check_batch_size(n: usize) -> Result<()> {
 /// point whose tags come in another order) pays for the catalog lookup. A hash
 /// collision just takes that slower path, so crafted input cannot make the batch
 /// index quadratic.
-pub(crate) fn prepare_points(catalog: &Catalog, points: &[Point]) -> Result<PreparedWrite> {
+///
+/// `cache` (when the caller could take it) remembers series across writes.
+pub(crate) fn prepare_points(
+    catalog: &Catalog,
+    mut cache: Option<&mut WriteCache>,
+    points: &[Point],
+) -> Result<PreparedWrite> {
     check_batch_size(points.len())?;
     let mut w = PreparedWrite::default();
     // For each group, a point that represents it (same metric and tags, same order),
@@ -221,12 +280,23 @@ pub(crate) fn prepare_points(catalog: &Catalog, points: &[Point]) -> Result<Prep
                 match hit {
                     Some(g) => g,
                     None => {
-                        scratch.clear();
-                        scratch.extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                        let (slot, target) = match catalog.lookup(&p.metric, &scratch) {
+                        let cached = cache.as_deref_mut().and_then(|c| c.get(h, p));
+                        let known = cached.or_else(|| {
+                            scratch.clear();
+                            scratch.extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                            let id = catalog.lookup(&p.metric, &scratch)?;
+                            if let Some(c) = cache.as_deref_mut() {
+                                c.insert(h, id, p);
+                            }
+                            Some(id)
+                        });
+                        let (slot, target) = match known {
                             // A hit equals a stored, valid key: nothing left to check.
                             Some(id) => (by_id.get(&id).copied(), Target::Known(id)),
                             None => {
+                                scratch.clear();
+                                scratch
+                                    .extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                                 let key = SeriesKey::new(&p.metric, &scratch)?;
                                 (by_key.get(&key).copied(), Target::New(key))
                             }
@@ -316,29 +386,48 @@ fn series_hash(tags_hash: u64, metric: &str) -> u64 {
 }
 
 /// Tag-list equality (same order), faster than `==` for the short strings tags are
-/// made of: lengths first, then short strings compared inline instead of via memcmp.
+/// made of: no call to `memcmp` for strings up to 16 bytes.
 #[inline]
 fn tags_eq(a: &[(String, String)], b: &[(String, String)]) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)
-            .all(|((ak, av), (bk, bv))| ak.len() == bk.len() && av.len() == bv.len())
-        && a.iter()
-            .zip(b)
             .all(|((ak, av), (bk, bv))| str_eq(ak, bk) && str_eq(av, bv))
 }
 
+/// String equality through at most two overlapping loads per side for strings up to
+/// 16 bytes (the first and the last 8, 4 or 1 bytes cover the whole string).
 #[inline]
 fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
     }
-    if a.len() <= 32 {
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    } else {
-        a == b
+    let ends = |s: &[u8]| -> Option<(u64, u64)> {
+        let n = s.len();
+        Some(if n >= 8 {
+            (
+                u64::from_le_bytes(*s.first_chunk::<8>()?),
+                u64::from_le_bytes(*s.last_chunk::<8>()?),
+            )
+        } else if n >= 4 {
+            (
+                u64::from(u32::from_le_bytes(*s.first_chunk::<4>()?)),
+                u64::from(u32::from_le_bytes(*s.last_chunk::<4>()?)),
+            )
+        } else if n > 0 {
+            let mid = s.get(n / 2).copied().unwrap_or(0);
+            let first = s.first().copied().unwrap_or(0);
+            let last = s.last().copied().unwrap_or(0);
+            (u64::from(first) | u64::from(mid) << 8, u64::from(last))
+        } else {
+            (0, 0)
+        })
+    };
+    if a.len() <= 16 {
+        return ends(a) == ends(b);
     }
+    a == b
 }
 
 /// A fast multiplicative hasher for batch-local maps keyed by series ids or by
@@ -360,6 +449,16 @@ impl Hasher for IdHasher {
     }
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
+        // up to 16 bytes (most names): two overlapping loads and the length
+        if let (8..=16, Some(first), Some(last)) = (
+            bytes.len(),
+            bytes.first_chunk::<8>(),
+            bytes.last_chunk::<8>(),
+        ) {
+            self.add(u64::from_le_bytes(*first));
+            self.add(u64::from_le_bytes(*last) ^ ((bytes.len() as u64) << 56));
+            return;
+        }
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
             let mut w = [0u8; 8];
@@ -598,12 +697,57 @@ pub(crate) fn point_exists(inner: &Inner, id: u32, ts: i64) -> Result<bool> {
     let view = inner.current_view();
     let head = HeadSnapshot::capture(&view.head, [id], ts, ts);
     let mut reader = SeriesReader::new(view, Arc::new(head), ts, ts);
-    let (mut t, mut v) = (Vec::new(), Vec::new());
-    reader.read(id, &mut t, &mut v)?;
-    Ok(!t.is_empty())
+    let mut points = Columns::new();
+    reader.read(id, &mut points)?;
+    Ok(!points.is_empty())
 }
 
 /// The newest-timestamp watermark's initial value.
 pub(crate) fn initial_max_ts(view: &ReadView) -> i64 {
     view.max_ts().unwrap_or(i64::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn inline_equality_is_equality(a in "[ab\\x00]{0,20}", b in "[ab\\x00]{0,20}") {
+            prop_assert_eq!(str_eq(&a, &b), a == b);
+            let (ta, tb) = (vec![(a.clone(), b.clone())], vec![(a.clone(), a.clone())]);
+            prop_assert_eq!(tags_eq(&ta, &tb), ta == tb);
+        }
+
+        #[test]
+        fn equal_strings_hash_alike(s in "[a-z]{0,40}") {
+            let hash = |s: &str| {
+                let mut h = IdHasher::default();
+                h.write(s.as_bytes());
+                h.finish()
+            };
+            prop_assert_eq!(hash(&s), hash(&s.clone()));
+        }
+    }
+
+    #[test]
+    fn the_write_cache_verifies_what_it_returns() {
+        let mut cache = WriteCache::default();
+        let p = Point::new("cpu", 1, 1.0, &[("host", "a"), ("dc", "x")]);
+        assert_eq!(cache.get(7, &p), None);
+        cache.insert(7, 42, &p);
+        assert_eq!(cache.get(7, &p), Some(42));
+        // the same hash for another series (a collision) is not taken
+        let q = Point::new("cpu", 1, 1.0, &[("host", "b"), ("dc", "x")]);
+        assert_eq!(cache.get(7, &q), None);
+        // nor tags in another order, which hash differently in the batch index
+        let r = Point::new("cpu", 1, 1.0, &[("dc", "x"), ("host", "a")]);
+        assert_eq!(cache.get(7, &r), None);
+        // nor a metric and tag split differently
+        let s = Point::new("cp", 1, 1.0, &[("uhost", "a"), ("dc", "x")]);
+        assert_eq!(cache.get(7, &s), None);
+    }
 }

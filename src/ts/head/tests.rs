@@ -8,10 +8,15 @@ use proptest::prelude::*;
 
 use super::*;
 
+/// Reads series `id` over `[start, end]` as owned columns.
+fn read(h: &Head, id: u32, start: i64, end: i64) -> (Vec<i64>, Vec<f64>) {
+    let mut out = Columns::new();
+    h.read_series(id, start, end, &mut out);
+    (out.ts().to_vec(), out.vals().to_vec())
+}
+
 fn read_all(h: &Head, id: u32) -> (Vec<i64>, Vec<f64>) {
-    let (mut t, mut v) = (Vec::new(), Vec::new());
-    h.read_series(id, i64::MIN, i64::MAX, &mut t, &mut v);
-    (t, v)
+    read(h, id, i64::MIN, i64::MAX)
 }
 
 #[test]
@@ -38,9 +43,10 @@ fn appends_in_any_order_read_back_sorted_last_write_wins() {
     assert_eq!(read_all(&h, 3), (vec![], vec![]));
     assert_eq!(h.point_count(), 6);
     assert_eq!((h.min_ts(), h.max_ts()), (Some(0), Some(10)));
-    let (mut t, mut v) = (vec![99], vec![99.0]);
-    h.read_series(1, 6, 8, &mut t, &mut v);
-    assert_eq!((t, v), (vec![7, 8], vec![7.0, 6.0]));
+    let mut out = Columns::new();
+    out.extend_from(&[99], &[99.0]);
+    h.read_series(1, 6, 8, &mut out);
+    assert_eq!((out.ts(), out.vals()), (&[7, 8][..], &[7.0, 6.0][..]));
     assert_eq!(h.series_ids().iter().collect::<Vec<_>>(), vec![1, 2]);
     assert!(h.approximate_bytes() >= 6 * 16);
 }
@@ -192,8 +198,7 @@ proptest! {
                     }
                 }
                 Op::Read(i, a, b) => {
-                    let (mut t, mut v) = (Vec::new(), Vec::new());
-                    h.read_series(i, a, b, &mut t, &mut v);
+                    let (t, v) = read(&h, i, a, b);
                     prop_assert_eq!((t, bits(&v)), model_range(&model, i, a, b));
                 }
             }
@@ -253,12 +258,13 @@ fn one_writer_many_readers() {
         for reader_no in 0..2u32 {
             let reader = Arc::clone(&h);
             scope.spawn(move || {
-                let (mut t, mut v) = (Vec::new(), Vec::new());
+                let mut out = Columns::new();
                 for i in 0..400u32 {
                     let id = (i + reader_no) % (IN_ORDER + 1);
-                    reader.read_series(id, i64::MIN, i64::MAX, &mut t, &mut v);
+                    reader.read_series(id, i64::MIN, i64::MAX, &mut out);
+                    let (t, v) = (out.ts(), out.vals());
                     assert!(t.windows(2).all(|w| w[1] == w[0] + 1), "not contiguous");
-                    assert!(t.iter().zip(&v).all(|(&t, &v)| t as f64 == v));
+                    assert!(t.iter().zip(v).all(|(&t, &v)| t as f64 == v));
                     if id < IN_ORDER {
                         assert!(t.first().is_none_or(|&f| f == 0));
                     } else {

@@ -69,19 +69,14 @@ pub(crate) fn stats(ts: &[i64], values: &[f64]) -> Option<ChunkStats> {
     })
 }
 
-/// Decodes a chunk of `count` points from exactly `bytes`, appending to `ts` and
-/// `values`. On error, the buffers may hold a partial decode; the caller truncates.
-pub(crate) fn decode(
-    bytes: &[u8],
-    count: usize,
-    ts: &mut Vec<i64>,
-    values: &mut Vec<f64>,
-) -> Result<(), DecodeError> {
-    let used = codec::timestamp::decode(bytes, count, ts)?;
+/// Decodes a chunk from exactly `bytes` into `ts` and `values`, which must be as long
+/// as the chunk's point count. On error, the slices hold unspecified values.
+pub(crate) fn decode(bytes: &[u8], ts: &mut [i64], values: &mut [f64]) -> Result<(), DecodeError> {
+    let used = codec::timestamp::decode_into(bytes, ts)?;
     let rest = bytes
         .get(used..)
         .ok_or(DecodeError("timestamp column overruns the chunk"))?;
-    let used = codec::float::decode(rest, count, values)?;
+    let used = codec::float::decode_into(rest, values)?;
     if used != rest.len() {
         return Err(DecodeError("chunk has trailing bytes"));
     }
@@ -131,14 +126,16 @@ mod tests {
         assert_eq!(enc.len as usize, enc.bytes.len());
         assert_eq!(checksum::masked(&enc.bytes), enc.crc);
         assert_eq!(enc.stats, stats(&ts, &vs).unwrap());
-        let (mut t, mut v) = (vec![1], vec![1.0]);
-        decode(&enc.bytes, 10, &mut t, &mut v).unwrap();
-        assert_eq!((&t[1..], &v[1..]), (&ts[..], &vs[..]));
+        let (mut t, mut v) = (vec![1; 10], vec![1.0; 10]);
+        decode(&enc.bytes, &mut t, &mut v).unwrap();
+        assert_eq!((&t[..], &v[..]), (&ts[..], &vs[..]));
         let short = &enc.bytes[..enc.bytes.len() - 1];
-        assert!(decode(short, 10, &mut Vec::new(), &mut Vec::new()).is_err());
+        assert!(decode(short, &mut t, &mut v).is_err());
         let mut longer = enc.bytes.clone();
         longer.push(0);
-        assert!(decode(&longer, 10, &mut Vec::new(), &mut Vec::new()).is_err());
+        assert!(decode(&longer, &mut t, &mut v).is_err());
+        // a count other than the chunk's
+        assert!(decode(&enc.bytes, &mut t[..9], &mut v[..9]).is_err());
         assert!(encode_chunk(&[], &[]).is_none());
     }
 }

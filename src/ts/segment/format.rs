@@ -13,8 +13,9 @@ use super::Tombstone;
 /// The 8 bytes at the start and at the very end of every segment file.
 pub const MAGIC: [u8; 8] = *b"TIDESEG\0";
 
-/// The format version this build writes, and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes, and the only one it reads (version 1, before
+/// the lane layout of the codecs, is refused as unsupported).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Largest `chunk_points` a segment may use. It bounds the memory a decode can ask for
 /// (a chunk index entry claiming more points than the file's `chunk_points` is corrupt).

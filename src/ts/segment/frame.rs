@@ -48,7 +48,9 @@ pub(crate) fn verify(path: &Path, bytes: &[u8]) -> Result<Frame> {
         ));
     }
     let version = footer.version.get();
-    if version > FORMAT_VERSION {
+    // newer versions, and version 1 (the codecs' layout of 128-value blocks, before
+    // the lane layout), which this build no longer reads
+    if version > FORMAT_VERSION || (1..FORMAT_VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion {
             file: path.to_path_buf(),
             found: version,

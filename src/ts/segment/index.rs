@@ -110,12 +110,20 @@ fn check_entry(c: &ChunkMeta, chunk_points: u32) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The chunks of `series_id` (a sub-slice of the sorted `table`).
-pub(crate) fn series_chunks(table: &[ChunkMeta], series_id: u32) -> &[ChunkMeta] {
-    let lo = table.partition_point(|c| c.series_id() < series_id);
-    let rest = table.get(lo..).unwrap_or_default();
-    let n = rest.partition_point(|c| c.series_id() == series_id);
-    rest.get(..n).unwrap_or_default()
+/// Where each series' chunks start in the sorted, validated `table`: entry `r` is the
+/// index of the first chunk of the `r`-th series by ascending id, and a last entry
+/// holds `table.len()`. With the series bitmap's rank, a lookup is two array reads.
+pub(crate) fn series_starts(table: &[ChunkMeta]) -> Vec<u32> {
+    let mut starts = Vec::new();
+    let mut prev = None;
+    for (i, c) in table.iter().enumerate() {
+        if prev != Some(c.series_id()) {
+            starts.push(i as u32);
+            prev = Some(c.series_id());
+        }
+    }
+    starts.push(table.len() as u32);
+    starts
 }
 
 /// The chunks of one series' `chunks` holding any timestamp in `start..=end`.

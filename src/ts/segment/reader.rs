@@ -3,11 +3,15 @@
 //! `open` verifies the footer, the header, the section layout and the checksums of the
 //! chunk index, postings and tombstones, then checks every index entry and tombstone;
 //! after that, every lookup is a binary search over the mapped bytes. Chunk bytes are
-//! verified against their checksum on every decode.
+//! verified against their checksum the first time the chunk is decoded; a bit per
+//! chunk remembers it, so later decodes (repeated scans of the same data) trust bytes
+//! already verified: the file is immutable and mapped read-only.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 
 use roaring::RoaringBitmap;
 use zerocopy::FromBytes;
@@ -18,6 +22,7 @@ use super::{SegmentInfo, chunk, frame, index};
 use crate::codec::checksum;
 use crate::error::{Error, Result};
 use crate::io::fs::{FileBytes, FileSystem};
+use crate::ts::columns::Columns;
 
 /// An open segment file. Immutable, `Send + Sync`; share it behind an `Arc`.
 #[derive(Debug)]
@@ -30,6 +35,10 @@ pub struct Segment {
     tombstones: Range<usize>,
     postings: Postings,
     all: RoaringBitmap,
+    /// Bit `i` set: chunk `i` of the index passed its checksum.
+    verified: Box<[AtomicU64]>,
+    /// Where each series' chunks start in the index ([`index::series_starts`]).
+    starts: Vec<u32>,
 }
 
 impl Segment {
@@ -82,6 +91,8 @@ impl Segment {
         validate_tombstones(records)
             .map_err(|(i, what)| corrupt(tombstones.start + i * TOMBSTONE_LEN, what))?;
 
+        let chunks = table.len();
+        let starts = index::series_starts(table);
         let info = SegmentInfo {
             file_size: bytes.len() as u64,
             points: totals.points,
@@ -101,6 +112,10 @@ impl Segment {
             tombstones,
             postings,
             all,
+            verified: (0..chunks.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            starts,
         })
     }
 
@@ -155,9 +170,21 @@ impl Segment {
     }
 
     /// The chunks of `series_id` in time order (empty if the series has no points here).
-    /// A binary search; the slice points into the mapped file.
+    /// The series' rank in the bitmap of series, then two reads of a table made at
+    /// open (a binary search of the mapped index would touch a dozen far-apart cache
+    /// lines); the slice points into the mapped file.
     pub fn chunks(&self, series_id: u32) -> &[ChunkMeta] {
-        index::series_chunks(self.all_chunks(), series_id)
+        if !self.all.contains(series_id) {
+            return &[];
+        }
+        // the series is in the bitmap, so its rank (the count of ids <= it) is >= 1
+        let r = (self.all.rank(series_id) as usize).saturating_sub(1);
+        let (Some(&from), Some(&to)) = (self.starts.get(r), self.starts.get(r + 1)) else {
+            return &[];
+        };
+        self.all_chunks()
+            .get(from as usize..to as usize)
+            .unwrap_or_default()
     }
 
     /// The chunks of `series_id` holding any timestamp in `start..=end` (inclusive), in
@@ -176,43 +203,94 @@ impl Segment {
         ts: &mut Vec<i64>,
         values: &mut Vec<f64>,
     ) -> Result<()> {
+        let count = self.checked_count(chunk)?;
+        let (ts0, values0) = (ts.len(), values.len());
+        ts.resize(ts0 + count, 0);
+        values.resize(values0 + count, 0.0);
+        let result = self.decode_chunk_into(chunk, &mut ts[ts0..], &mut values[values0..]);
+        if result.is_err() {
+            ts.truncate(ts0);
+            values.truncate(values0);
+        }
+        result
+    }
+
+    /// Decodes `chunk` (an entry of this segment) into `out`, after its points.
+    /// Verifies the chunk's checksum first. On error `out` is left as it was.
+    pub(crate) fn decode_chunk_to(&self, chunk: &ChunkMeta, out: &mut Columns) -> Result<()> {
+        let count = self.checked_count(chunk)?;
+        let (ts, values) = out.spare(count);
+        self.decode_chunk_into(chunk, ts, values)?;
+        out.commit(count);
+        Ok(())
+    }
+
+    /// Decodes `chunk` (an entry of this segment) into `ts` and `values`, which must be
+    /// exactly as long as its point count. Verifies the chunk's checksum first. On error
+    /// the slices hold unspecified values.
+    pub fn decode_chunk_into(
+        &self,
+        chunk: &ChunkMeta,
+        ts: &mut [i64],
+        values: &mut [f64],
+    ) -> Result<()> {
         let at = chunk.offset();
         let corrupt = |what: &str| Error::corruption(&self.path, at, what);
+        let count = self.checked_count(chunk)?;
+        if ts.len() != count || values.len() != count {
+            return Err(Error::invalid(format!(
+                "a chunk of {count} points does not fit buffers of {} and {}",
+                ts.len(),
+                values.len()
+            )));
+        }
         let bytes = usize::try_from(at)
             .ok()
             .and_then(|s| Some(s..s.checked_add(chunk.data_len() as usize)?))
             .filter(|r| r.start >= self.data.start && r.end <= self.data.end)
             .and_then(|r| self.bytes.get(r))
             .ok_or_else(|| corrupt("chunk out of bounds"))?;
-        if checksum::masked(bytes) != chunk.crc() {
-            return Err(corrupt("chunk checksum mismatch"));
-        }
-        if chunk.count() == 0 || chunk.count() > self.info.chunk_points {
-            return Err(corrupt("chunk point count out of range"));
-        }
-        let count = chunk.count() as usize;
-        let (ts0, values0) = (ts.len(), values.len());
-        ts.reserve(count);
-        values.reserve(count);
-        let result = chunk::decode(bytes, count, ts, values).map_err(|e| corrupt(e.0));
-        let result = result.and_then(|()| {
-            let fits = ts.len() == ts0 + count
-                && values.len() == values0 + count
-                && ts.get(ts0) == Some(&chunk.min_ts())
-                && ts.last() == Some(&chunk.max_ts());
-            if fits {
-                Ok(())
-            } else {
-                Err(corrupt(
-                    "chunk decodes to points that disagree with its index entry",
-                ))
+        let slot = self.verified_slot(chunk);
+        let verified = slot.is_some_and(|(word, bit)| word.load(Relaxed) & bit != 0);
+        if !verified {
+            if checksum::masked(bytes) != chunk.crc() {
+                return Err(corrupt("chunk checksum mismatch"));
             }
-        });
-        if result.is_err() {
-            ts.truncate(ts0);
-            values.truncate(values0);
+            if let Some((word, bit)) = slot {
+                word.fetch_or(bit, Relaxed);
+            }
         }
-        result
+        chunk::decode(bytes, ts, values).map_err(|e| corrupt(e.0))?;
+        let fits = ts.first() == Some(&chunk.min_ts()) && ts.last() == Some(&chunk.max_ts());
+        if !fits {
+            return Err(corrupt(
+                "chunk decodes to points that disagree with its index entry",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The word and bit of [`Segment::verified`] for `chunk`, if it is an entry of this
+    /// segment's index (and not a copy).
+    fn verified_slot(&self, chunk: &ChunkMeta) -> Option<(&AtomicU64, u64)> {
+        let table = self.all_chunks();
+        let offset = (chunk as *const ChunkMeta as usize).checked_sub(table.as_ptr() as usize)?;
+        let i = offset / std::mem::size_of::<ChunkMeta>();
+        let exact = offset % std::mem::size_of::<ChunkMeta>() == 0 && i < table.len();
+        let word = self.verified.get(i / 64).filter(|_| exact)?;
+        Some((word, 1 << (i % 64)))
+    }
+
+    /// The point count of `chunk`, checked against the segment's chunk size.
+    fn checked_count(&self, chunk: &ChunkMeta) -> Result<usize> {
+        if chunk.count() == 0 || chunk.count() > self.info.chunk_points {
+            return Err(Error::corruption(
+                &self.path,
+                chunk.offset(),
+                "chunk point count out of range",
+            ));
+        }
+        Ok(chunk.count() as usize)
     }
 
     /// The tombstones recorded in this segment, sorted by (series id, start, end). They
