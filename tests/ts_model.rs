@@ -19,49 +19,9 @@ use tidestore::io::sim_fs::SimFs;
 use tidestore::io::wal::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Error, Point};
-use ts_support::{FILTERS, METRICS, Model, SERIES, all_rows, assert_matches, key, rows, scan_rows};
-
-#[derive(Debug, Clone)]
-enum Op {
-    Insert {
-        s: usize,
-        t: i64,
-        v: f64,
-    },
-    Batch(Vec<(usize, i64, f64)>),
-    Append {
-        s: usize,
-        points: Vec<(i64, f64)>,
-    },
-    Update {
-        s: usize,
-        t: i64,
-        v: f64,
-    },
-    Delete {
-        m: usize,
-        f: usize,
-        a: i64,
-        b: i64,
-    },
-    Query {
-        m: usize,
-        f: usize,
-        a: i64,
-        b: i64,
-    },
-    Get {
-        m: usize,
-        t: i64,
-    },
-    Flush,
-    Compact,
-    Reopen,
-    /// `kill -9`: open handles die, what was handed to the OS stays.
-    Kill,
-    /// Power cut: only what was fsynced stays (used with `SyncMode::Always` only).
-    PowerCut,
-}
+use ts_support::{
+    FILTERS, METRICS, Model, Op, SERIES, all_rows, assert_matches, key, rows, scan_rows,
+};
 
 fn timestamp() -> impl Strategy<Value = i64> {
     prop_oneof![

@@ -29,6 +29,79 @@ pub const FILTERS: [&[(&str, &str)]; 6] = [
     &[("host", "zz")],
 ];
 
+/// One step of a model run (the proptest `ts_model` and the fuzz target `ts_model`
+/// generate and execute these each their own way). Series, metrics and filters are
+/// indexes into [`SERIES`], [`METRICS`] and [`FILTERS`].
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// `insert`.
+    Insert {
+        /// Series.
+        s: usize,
+        /// Timestamp.
+        t: i64,
+        /// Value.
+        v: f64,
+    },
+    /// `insert_batch` (later duplicates win).
+    Batch(Vec<(usize, i64, f64)>),
+    /// `series` (defining it), then `append`.
+    Append {
+        /// Series.
+        s: usize,
+        /// `(timestamp, value)`s, any order.
+        points: Vec<(i64, f64)>,
+    },
+    /// `update`: `NotFound` unless the point exists.
+    Update {
+        /// Series.
+        s: usize,
+        /// Timestamp.
+        t: i64,
+        /// Value.
+        v: f64,
+    },
+    /// `delete_range(METRICS[m], a, b, FILTERS[f])`.
+    Delete {
+        /// Metric.
+        m: usize,
+        /// Filter.
+        f: usize,
+        /// Start (inclusive).
+        a: i64,
+        /// End (inclusive).
+        b: i64,
+    },
+    /// `query_range` and friends, compared with the model.
+    Query {
+        /// Metric.
+        m: usize,
+        /// Filter.
+        f: usize,
+        /// Start (inclusive).
+        a: i64,
+        /// End (inclusive).
+        b: i64,
+    },
+    /// `get(METRICS[m], t)`.
+    Get {
+        /// Metric.
+        m: usize,
+        /// Timestamp.
+        t: i64,
+    },
+    /// `flush`.
+    Flush,
+    /// `compact`.
+    Compact,
+    /// `close`, then open again.
+    Reopen,
+    /// `kill -9`: open handles die, what was handed to the OS stays.
+    Kill,
+    /// Power cut: only what was fsync'd stays.
+    PowerCut,
+}
+
 /// The metrics, sorted.
 pub const METRICS: [&str; 2] = ["cpu", "mem"];
 

@@ -1,0 +1,31 @@
+//! The harnesses behind tidestore's cargo-fuzz targets (`fuzz_targets/*.rs` are one line
+//! each). See `docs/fuzzing.md` for what each target feeds the engine and checks.
+//!
+//! - [`codecs`]: timestamp and value column codecs: garbage decodes, round trips;
+//! - [`segment`]: time-series segment files: garbage, damaged valid files, and
+//!   damaged files with recomputed checksums;
+//! - [`kv`]: `kv::Store` against a `BTreeMap` model, across reopens, process kills
+//!   and power cuts;
+//! - [`ts`]: `Db` against a `BTreeMap<(series, ts), value>` model, the same way.
+//!
+//! Only the public API of `tidestore` is used. The op language and the model of the
+//! key-value store are not redefined here: `tests/common/mod.rs` (shared with the
+//! proptest in `tests/kv_model.rs`) and `tests/ts_support/mod.rs` (shared with
+//! `tests/ts_model.rs`) are compiled into this crate as they are.
+
+pub mod codecs;
+pub mod gate_fs;
+pub mod history;
+pub mod kv;
+pub mod segment;
+pub mod ts;
+
+/// `tests/common/mod.rs`: the key-value op language (`Op`), its model and `run_ops`.
+#[path = "../../tests/common/mod.rs"]
+#[allow(clippy::all, unused_imports)]
+pub mod common;
+
+/// `tests/ts_support/mod.rs`: the time-series model, series universe and comparisons.
+#[path = "../../tests/ts_support/mod.rs"]
+#[allow(clippy::all, unused_imports)]
+pub mod ts_support;
