@@ -245,6 +245,7 @@ pub fn decode_running4(
         &mut padded_reader,
         &mut rest,
         head,
+        out.len(),
         acc,
         &mut block,
         divisor,
@@ -265,15 +266,17 @@ fn decode_full_running4(
     divisor: Option<f64>,
 ) -> Result<bool, DecodeError> {
     let packed = r.bytes(bitpack::packed_len(BLOCK, head.width))?;
-    decode_full_running4_from(&mut Reader::new(packed), r, head, acc, full, divisor)
+    decode_full_running4_from(&mut Reader::new(packed), r, head, BLOCK, acc, full, divisor)
 }
 
 /// Decodes a full block whose packed rows `packed` holds and whose exceptions (if its
-/// header says so) `r` holds.
+/// header says so) `r` holds. The block's real length is `len` (a short block comes
+/// padded to a full one): exceptions must lie within it.
 fn decode_full_running4_from(
     packed: &mut Reader<'_>,
     r: &mut Reader<'_>,
     head: &Head,
+    len: usize,
     acc: &mut [u64; LANES],
     full: &mut [u64; BLOCK],
     divisor: Option<f64>,
@@ -288,7 +291,7 @@ fn decode_full_running4_from(
     // unpack, patch the exceptions, then sum (and convert) in a second pass
     bitpack::unpack(packed.remaining(), head.width, full)?;
     let mut highs = 0u64;
-    read_exceptions(r, head.width, BLOCK, |index, high| {
+    read_exceptions(r, head.width, len, |index, high| {
         if let Some(slot) = full.get_mut(index) {
             *slot |= high;
         }
@@ -380,6 +383,15 @@ mod tests {
             .collect())
     }
 
+    /// Decodes one block as stride-4 deltas (four zero seeds): the lane sums.
+    fn decode_sums4(buf: &[u8], len: usize) -> Result<Vec<u64>, DecodeError> {
+        let mut r = Reader::new(buf);
+        let head = read_head(&mut r, &mut 0)?;
+        let mut out = vec![0u64; len];
+        decode_running4(&mut r, &head, &mut [0; LANES], &mut out, None)?;
+        Ok(out)
+    }
+
     /// Decodes one block as deltas after `start`: the running sums.
     fn decode_sums(
         buf: &[u8],
@@ -444,8 +456,33 @@ mod tests {
         fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..80), len in 0..=BLOCK) {
             let offsets = decode(&mut Reader::new(&bytes), &mut 0, len);
             let sums = decode_sums(&bytes, 0, len);
-            // both read the same bytes, so they fail alike
+            let sums4 = decode_sums4(&bytes, len);
+            // all read the same bytes, so they fail alike
             prop_assert_eq!(offsets.is_ok(), sums.is_ok());
+            prop_assert_eq!(offsets.is_ok(), sums4.is_ok());
+        }
+    }
+
+    #[test]
+    fn exceptions_past_a_short_block_are_refused_by_every_decoder() {
+        let mut values = vec![1i64; 10];
+        values[3] = 1 << 40;
+        let mut buf = Vec::new();
+        encode(&values, &mut 0, &mut buf);
+        let mut r = Reader::new(&buf);
+        let head = read_head(&mut r, &mut 0).unwrap();
+        assert!(head.exceptions, "the spike is stored as an exception");
+        assert!(decode_sums4(&buf, values.len()).is_ok());
+        // after the rows: the exception count, then the first exception's index
+        let at = r.position() + bitpack::packed_len(values.len(), head.width) + 1;
+        assert_eq!((buf[at - 1], buf[at]), (1, 3));
+        for index in [10u8, 12, 255] {
+            let mut bad = buf.clone();
+            bad[at] = index;
+            let len = values.len();
+            assert!(decode(&mut Reader::new(&bad), &mut 0, len).is_err());
+            assert!(decode_sums(&bad, 0, len).is_err());
+            assert!(decode_sums4(&bad, len).is_err(), "index {index}");
         }
     }
 

@@ -215,6 +215,16 @@ fn replay_wal(
     let stats = wal::replay(fs, dir, log_number, |segment, payload| {
         let file = dir.join(wal::segment_file_name(segment));
         let bad = |what: String| Error::corruption(&file, 0, what);
+        // A batch of another format version (an older build's unflushed WAL) is not
+        // damage: say so, so nobody discards the log as corrupt. Flush with the build
+        // that wrote it before upgrading.
+        if let Some(&found) = payload.first().filter(|&&v| v != wal_batch::VERSION) {
+            return Err(Error::UnsupportedVersion {
+                file,
+                found: u32::from(found),
+                supported: u32::from(wal_batch::VERSION),
+            });
+        }
         let batch = wal_batch::decode(payload).map_err(|e| bad(format!("WAL batch: {e}")))?;
         for (id, key) in batch.defs {
             catalog

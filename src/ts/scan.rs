@@ -4,9 +4,11 @@
 //! [`Scan`] is a lending cursor: [`Scan::next`] returns a [`SeriesView`] borrowing the
 //! cursor's buffers, which the next call reuses, so a scan allocates per series at most
 //! (and not even that once its buffers have grown), never per point.
-//! [`Scan::fold`] runs the same scan across the rayon pool, one series per task.
+//! [`Scan::fold`] runs the same scan across the rayon pool, each thread claiming a few
+//! series at a time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -15,6 +17,10 @@ use crate::ts::columns::Columns;
 use crate::ts::query::{HeadSnapshot, SeriesReader};
 use crate::ts::series::SeriesKey;
 use crate::ts::view::ReadView;
+
+/// How many series a [`Scan::fold`] task claims at a time: few enough that the threads
+/// finish together, enough that the shared cursor is touched rarely.
+const FOLD_CLAIM: usize = 2;
 
 /// One series' points in a scanned range, sorted by timestamp, one value per
 /// timestamp. Borrowed from the [`Scan`] that produced it.
@@ -125,6 +131,11 @@ impl Scan {
     /// pool: each task starts from `identity()`, folds series with `fold`, and the
     /// partial results are combined with `reduce` (which must be associative; the
     /// order in which series are folded is unspecified). Consumes the scan.
+    ///
+    /// One task per pool thread, each with its own reader and buffers, claims
+    /// [`FOLD_CLAIM`] series at a time from a shared cursor until none are left: the
+    /// work balances like fine-grained tasks would, but the buffers are allocated (and
+    /// page-faulted in) once per thread, not once per task.
     pub fn fold<T, I, F, R>(self, identity: I, fold: F, reduce: R) -> Result<T>
     where
         T: Send,
@@ -133,23 +144,33 @@ impl Scan {
         R: Fn(T, T) -> T + Sync + Send,
     {
         let rest = self.series.get(self.next..).unwrap_or_default();
-        let threads = rayon::current_num_threads().max(1);
-        let per_task = rest.len().div_ceil(threads * 8).max(1);
+        let tasks = rayon::current_num_threads().clamp(1, rest.len().max(1));
+        let cursor = AtomicUsize::new(0);
         let (view, head, start, end) = (&self.view, &self.head, self.start, self.end);
-        rest.par_chunks(per_task)
-            .map(|chunk| {
+        (0..tasks)
+            .into_par_iter()
+            .map(|_| {
                 let mut reader = SeriesReader::new(Arc::clone(view), Arc::clone(head), start, end);
                 let mut points = Columns::new();
                 let mut acc = identity();
-                for (id, key) in chunk {
-                    reader.read(*id, &mut points)?;
-                    if !points.is_empty() {
-                        let v = SeriesView {
-                            key,
-                            timestamps: points.ts(),
-                            values: points.vals(),
-                        };
-                        acc = fold(acc, v);
+                loop {
+                    let from = cursor.fetch_add(FOLD_CLAIM, Ordering::Relaxed);
+                    let Some(claimed) = rest.get(from..rest.len().min(from + FOLD_CLAIM)) else {
+                        break;
+                    };
+                    if claimed.is_empty() {
+                        break;
+                    }
+                    for (id, key) in claimed {
+                        reader.read(*id, &mut points)?;
+                        if !points.is_empty() {
+                            let v = SeriesView {
+                                key,
+                                timestamps: points.ts(),
+                                values: points.vals(),
+                            };
+                            acc = fold(acc, v);
+                        }
                     }
                 }
                 Ok(acc)

@@ -28,7 +28,7 @@ use crate::ts::catalog::Catalog;
 use crate::ts::series::SeriesKey;
 
 /// Format version of a batch payload.
-const VERSION: u8 = 2;
+pub(crate) const VERSION: u8 = 2;
 
 /// The most points one batch (one WAL record) may hold. Bounds what a decoder
 /// allocates for a damaged count and keeps one record well below the WAL's record
