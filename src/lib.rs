@@ -8,6 +8,19 @@
 //!   SimpleEmbedTimeSeriesDB).
 
 #![deny(unsafe_op_in_unsafe_fn)]
+// No public function panics (see STYLE): library code has no unwrap, expect or panic;
+// tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 #![warn(missing_docs)]
 
 pub mod codec;

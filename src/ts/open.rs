@@ -218,7 +218,7 @@ fn replay_wal(
         // A batch of another format version (an older build's unflushed WAL) is not
         // damage: say so, so nobody discards the log as corrupt. Flush with the build
         // that wrote it before upgrading.
-        if let Some(&found) = payload.first().filter(|&&v| v != wal_batch::VERSION) {
+        if let Some(found) = wal_batch::foreign_version(payload) {
             return Err(Error::UnsupportedVersion {
                 file,
                 found: u32::from(found),

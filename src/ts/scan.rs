@@ -155,12 +155,10 @@ impl Scan {
                 let mut acc = identity();
                 loop {
                     let from = cursor.fetch_add(FOLD_CLAIM, Ordering::Relaxed);
-                    let Some(claimed) = rest.get(from..rest.len().min(from + FOLD_CLAIM)) else {
+                    let to = rest.len().min(from.saturating_add(FOLD_CLAIM));
+                    let Some(claimed) = rest.get(from..to).filter(|c| !c.is_empty()) else {
                         break;
                     };
-                    if claimed.is_empty() {
-                        break;
-                    }
                     for (id, key) in claimed {
                         reader.read(*id, &mut points)?;
                         if !points.is_empty() {

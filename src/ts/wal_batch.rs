@@ -30,6 +30,12 @@ use crate::ts::series::SeriesKey;
 /// Format version of a batch payload.
 pub(crate) const VERSION: u8 = 2;
 
+/// The version a payload declares, when it is not [`VERSION`]: a batch another build
+/// wrote (not damage: the WAL record around it passed its checksum).
+pub(crate) fn foreign_version(payload: &[u8]) -> Option<u8> {
+    payload.first().copied().filter(|&v| v != VERSION)
+}
+
 /// The most points one batch (one WAL record) may hold. Bounds what a decoder
 /// allocates for a damaged count and keeps one record well below the WAL's record
 /// size limit for realistic data.
@@ -300,5 +306,17 @@ mod tests {
         varint::put_u64(&mut b, (MAX_BATCH_POINTS + 1) as u64);
         assert!(decode(&b).is_err());
         assert_eq!(decode(&[VERSION, 0, 0, 0]).unwrap(), Batch::default());
+    }
+
+    #[test]
+    fn other_versions_are_told_apart_from_damage() {
+        assert_eq!(foreign_version(&[1, 0, 0, 0]), Some(1));
+        assert_eq!(foreign_version(&[3]), Some(3));
+        assert_eq!(foreign_version(&[VERSION, 0, 0, 0]), None);
+        // nothing to tell: left to `decode`, which calls it damage
+        assert_eq!(foreign_version(&[]), None);
+        let mut ours = Vec::new();
+        assemble(&[], &[], &[], &mut ours);
+        assert_eq!(foreign_version(&ours), None);
     }
 }
