@@ -395,10 +395,10 @@ fn cycle_once<L: Load>(
     let _ = handle.join();
     // Lines written before the kill: their calls returned, so they count.
     for line in rx.try_iter() {
-        if result.is_ok() {
-            if let Err(e) = c.on_line(&line) {
-                result = Err(e);
-            }
+        if result.is_ok()
+            && let Err(e) = c.on_line(&line)
+        {
+            result = Err(e);
         }
     }
     result.map_err(|e| format!("{e}\nround {round:?}\nchild stderr:\n{}", tail(log)))?;

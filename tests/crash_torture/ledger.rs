@@ -98,18 +98,19 @@ impl<K: Ord + Clone + Debug, V: Eq + Clone + Debug> Ledger<K, V> {
         outcome: Outcome,
         what: String,
     ) -> Result<(), String> {
+        if let Some(old) = self.pending.get(&thread) {
+            return Err(format!(
+                "thread {thread} began step {seq} while step {} is in flight",
+                old.seq
+            ));
+        }
         let p = Pending {
             seq,
             changes,
             outcome,
             what,
         };
-        if let Some(old) = self.pending.insert(thread, p) {
-            return Err(format!(
-                "thread {thread} began step {seq} while step {} is in flight",
-                old.seq
-            ));
-        }
+        self.pending.insert(thread, p);
         Ok(())
     }
 
@@ -353,5 +354,116 @@ impl<K: Ord + Clone + Debug, V: Eq + Clone + Debug> Since<K, V> {
             diff.len(),
             diff.iter().take(8).cloned().collect::<Vec<_>>().join("\n")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checks themselves must fail when they should.
+
+    use super::*;
+
+    type L = Ledger<u32, u32>;
+
+    fn changes(kv: &[(u32, Option<u32>)]) -> Changes<u32, u32> {
+        kv.iter().copied().collect()
+    }
+
+    fn map(kv: &[(u32, u32)]) -> BTreeMap<u32, u32> {
+        kv.iter().copied().collect()
+    }
+
+    /// Keys 1 and 2 acknowledged, key 3 deleted.
+    fn ledger() -> L {
+        let mut l = L::new();
+        let steps = [
+            changes(&[(1, Some(10)), (3, Some(30))]),
+            changes(&[(2, Some(20)), (3, None)]),
+        ];
+        for (seq, ch) in steps.into_iter().enumerate() {
+            l.begin(0, seq as u64, ch, Outcome::Done, String::new())
+                .unwrap();
+            l.ack(0, 0, seq as u64, Outcome::Done).unwrap();
+        }
+        l
+    }
+
+    #[test]
+    fn settle_finds_lost_wrong_and_resurrected_keys() {
+        assert!(ledger().settle(&map(&[(1, 10), (2, 20)]), |_| true).is_ok());
+        let lost = ledger().settle(&map(&[(1, 10)]), |_| true).unwrap_err();
+        assert!(lost.contains("LOST"), "{lost}");
+        let wrong = ledger()
+            .settle(&map(&[(1, 10), (2, 21)]), |_| true)
+            .unwrap_err();
+        assert!(wrong.contains("WRONG"), "{wrong}");
+        let back = ledger().settle(&map(&[(1, 10), (2, 20), (3, 30)]), |_| true);
+        assert!(back.unwrap_err().contains("deleted"));
+    }
+
+    #[test]
+    fn a_write_in_flight_is_all_or_nothing() {
+        let in_flight = || {
+            let mut l = ledger();
+            let ch = changes(&[(1, Some(11)), (2, None), (4, Some(40))]);
+            l.begin(1, 0, ch, Outcome::Done, "batch".into()).unwrap();
+            l
+        };
+        let before = map(&[(1, 10), (2, 20)]);
+        let after = map(&[(1, 11), (4, 40)]);
+        assert!(in_flight().settle(&before, |_| true).is_ok());
+        assert!(in_flight().settle(&after, |_| true).is_ok());
+        let torn = in_flight()
+            .settle(&map(&[(1, 11), (2, 20)]), |_| true)
+            .unwrap_err();
+        assert!(torn.contains("only in part"), "{torn}");
+        // A key left out of the all-or-nothing check may go either way.
+        let key4_apart = in_flight().settle(&map(&[(1, 11)]), |k| *k != 4);
+        assert!(key4_apart.is_ok());
+        // A value no write ever wrote is wrong even in flight.
+        assert!(
+            in_flight()
+                .settle(&map(&[(1, 12), (4, 40)]), |_| true)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn acknowledgements_must_match_what_was_begun() {
+        let mut l = ledger();
+        assert!(l.ack(0, 0, 7, Outcome::Done).is_err(), "never begun");
+        l.begin(0, 7, changes(&[]), Outcome::NotFound, "update".into())
+            .unwrap();
+        assert!(
+            l.begin(0, 8, changes(&[]), Outcome::Done, String::new())
+                .is_err()
+        );
+        assert!(
+            l.ack(0, 0, 7, Outcome::Done)
+                .unwrap_err()
+                .contains("NotFound")
+        );
+    }
+
+    #[test]
+    fn since_accepts_prefixes_only() {
+        let mut s = Since::new(&map(&[(1, 10)]));
+        s.push(changes(&[(2, Some(20))]));
+        s.push(changes(&[(1, None), (3, Some(30))]));
+        s.push(changes(&[(2, Some(21))]));
+        assert_eq!(s.find(&map(&[(1, 10)])), Ok(0));
+        assert_eq!(s.find(&map(&[(1, 10), (2, 20)])), Ok(1));
+        assert_eq!(s.find(&map(&[(2, 20), (3, 30)])), Ok(2));
+        assert_eq!(s.find(&map(&[(2, 21), (3, 30)])), Ok(3));
+        // The third write without the second, a torn second, a lost floor.
+        assert!(s.find(&map(&[(1, 10), (2, 21)])).is_err());
+        assert!(s.find(&map(&[(2, 20)])).is_err());
+        assert!(s.find(&map(&[])).is_err());
+        s.require_all();
+        assert!(
+            s.find(&map(&[(2, 20), (3, 30)])).is_err(),
+            "below the durable writes"
+        );
+        assert_eq!(s.find(&map(&[(2, 21), (3, 30)])), Ok(3));
     }
 }

@@ -217,7 +217,12 @@ fn run_once<L: Load>(settings: &Settings, run: u64, report: &mut Report) -> Resu
             2..=4 => End::Kill,
             _ => End::PowerCut,
         };
-        add(&mut report.ends, format!("{end:?} {:?}", round.sync));
+        let mode = match round.sync {
+            SyncMode::Always => "Always",
+            SyncMode::Interval(_) => "Interval",
+            SyncMode::Os => "Os",
+        };
+        add(&mut report.ends, format!("{end:?} {mode}"));
         match end {
             End::Close => {
                 L::close(o.db).map_err(|e| ctx(&format!("close: {e}")))?;
