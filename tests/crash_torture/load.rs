@@ -245,10 +245,11 @@ impl<L: Load> Round<L> {
         }
     }
 
-    /// How long a [`Step::Pause`] sleeps: ample time for the interval timer to sync.
+    /// How long a [`Step::Pause`] sleeps: ample time for the interval timer to sync,
+    /// even on a busy machine.
     pub fn pause(&self) -> Duration {
         match self.sync {
-            SyncMode::Interval(d) => d * 10 + Duration::from_millis(150),
+            SyncMode::Interval(d) => d * 10 + Duration::from_millis(400),
             _ => Duration::ZERO,
         }
     }

@@ -15,7 +15,7 @@
 //!
 //! Durable points: `flush()`, `compact()`, a clean close (and reopen), the end of an
 //! open (what it recovered must survive a later power cut), and under
-//! `SyncMode::Interval(d)` a pause of `10 d + 150 ms` (the timer has synced).
+//! `SyncMode::Interval(d)` a pause of `10 d + 400 ms` (the timer has synced).
 //!
 //! When a check fails, the message also says whether the state is at least a prefix
 //! of the writes since the last flush, compaction or clean close (counting the writes
