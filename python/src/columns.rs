@@ -11,6 +11,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use tidestore::{Result, Scan, SeriesKey};
 
+/// The most points [`Columns::gather`] reserves on a guess (1 GiB of columns).
+const MAX_GUESS: usize = 1 << 26;
+
 /// Series keys and their points as columns.
 #[derive(Debug, Default)]
 pub struct Columns {
@@ -32,13 +35,34 @@ impl Columns {
             offsets: vec![0],
             ..Columns::default()
         };
+        let series = scan.series_count();
+        c.keys.reserve(series);
+        c.offsets.reserve(series);
         while let Some(s) = scan.next()? {
+            if c.keys.is_empty() {
+                // Series of a metric tend to have alike lengths: room for every series
+                // at the first one's length saves the copies of a doubling Vec.
+                c.reserve_points(s.len().saturating_mul(series));
+            }
             c.timestamps.extend_from_slice(s.timestamps());
             c.values.extend_from_slice(s.values());
             c.offsets.push(c.timestamps.len() as i64);
             c.keys.push(s.key().clone());
         }
+        if c.timestamps.capacity() > c.timestamps.len() + c.timestamps.len() / 4 {
+            c.timestamps.shrink_to_fit();
+            c.values.shrink_to_fit();
+        }
         Ok(c)
+    }
+
+    /// Reserves room for about `points` points, at most [`MAX_GUESS`]; a guess that
+    /// cannot be allocated is ignored (the columns then grow as needed).
+    fn reserve_points(&mut self, points: usize) {
+        let points = points.min(MAX_GUESS);
+        if self.timestamps.try_reserve(points).is_ok() && self.values.try_reserve(points).is_err() {
+            self.timestamps.shrink_to_fit();
+        }
     }
 
     /// The series each point belongs to, as indexes into `keys`.
