@@ -270,14 +270,16 @@ impl NativeDb {
         timestamps: PyReadonlyArray1<'_, i64>,
         values: PyReadonlyArray2<'_, f64>,
     ) -> PyResult<usize> {
-        let handles = series
+        let objects = series
             .iter()
             .map(|s| {
-                s.cast::<NativeSeries>()
-                    .map(|s| s.get().handle.clone())
+                s.cast_into::<NativeSeries>()
                     .map_err(|_| PyTypeError::new_err("series must be a list of tidestore.Series"))
             })
-            .collect::<PyResult<Vec<SeriesHandle>>>()?;
+            .collect::<PyResult<Vec<_>>>()?;
+        // Borrowed from the objects above (frozen, kept alive here), not cloned: a
+        // handle holds its series key, a dozen strings.
+        let handles: Vec<&SeriesHandle> = objects.iter().map(|s| &s.get().handle).collect();
         let ts = slice(py, &timestamps)?;
         let shape = values.shape();
         let (rows, cols) = (shape[0], shape[1]);
@@ -297,7 +299,7 @@ impl NativeDb {
             .as_slice()
             .map_err(|_| invalid(py, "values must be a C-contiguous float64 array"))?;
         self.db.run(py, |db| {
-            for (handle, row) in handles.iter().zip(vs.chunks_exact(cols.max(1))) {
+            for (&handle, row) in handles.iter().zip(vs.chunks_exact(cols.max(1))) {
                 db.append(handle, ts, row.get(..cols).unwrap_or_default())?;
             }
             Ok(())
