@@ -56,6 +56,18 @@ def test_range_reads_a_snapshot(kv: KV) -> None:
     assert list(it) == [(b"a", b"1")]
 
 
+def test_a_range_outlives_its_store(tmp_path: Path) -> None:
+    kv = KV(tmp_path / "kv")
+    for i in range(2000):
+        kv.put("cf", b"%05d" % i, b"v")
+    kv.flush()
+    it = kv.range("cf")
+    first = next(it)
+    kv.close()
+    # The range reads the snapshot it was made on, whose files it keeps alive.
+    assert [first] + list(it) == [(b"%05d" % i, b"v") for i in range(2000)]
+
+
 def test_batches_are_atomic(kv: KV) -> None:
     kv.put("cf", "gone", "x")
     b = WriteBatch()
