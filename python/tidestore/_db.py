@@ -50,6 +50,8 @@ class Db(Handle):
 
     __slots__ = ()
 
+    _native: _Db
+
     def __init__(
         self,
         path: PathLike,

@@ -3,9 +3,21 @@ with a path, ``close()``, ``closed`` and the context-manager protocol."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 H = TypeVar("H", bound="Handle")
+
+
+class NativeHandle(Protocol):
+    """What the native classes ``_Db`` and ``_KV`` have in common."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class Handle:
@@ -13,7 +25,7 @@ class Handle:
 
     __slots__ = ("_native",)
 
-    _native: Any
+    _native: NativeHandle
 
     @property
     def path(self) -> str:

@@ -42,6 +42,8 @@ class KV(Handle):
 
     __slots__ = ()
 
+    _native: _KV
+
     def __init__(
         self,
         path: PathLike,

@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ._db import Db
 from ._kv import KV
+from ._tidestore import _Db
 
 Tags = Optional[Mapping[str, str]]
 Point = Dict[str, Any]
@@ -33,6 +34,7 @@ class TimeSeriesDB:
     __slots__ = ("db", "_n")
 
     db: Db
+    _n: _Db
 
     def __init__(self, path: PathLike, **options: Any) -> None:
         #: The :class:`tidestore.Db` underneath, for scans into numpy arrays.
