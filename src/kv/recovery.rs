@@ -91,6 +91,13 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
             format!("file number {next_file} is past the supported maximum"),
         ));
     }
+    if !replayed.mems.is_empty() {
+        // The recovered writes stay in the old segments until their flush, which runs
+        // in the background: make them durable before writes continue in a new
+        // segment, or a power cut before that flush could lose them while keeping
+        // newer writes (a process crash left them in the OS's cache only).
+        wal::sync_segments(fs.as_ref(), dir, rec.log_number)?;
+    }
     let segment = next_file;
     next_file += 1;
     let wal = Wal::create(Arc::clone(&fs), dir, segment, opts.sync_mode)?;

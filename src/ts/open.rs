@@ -98,14 +98,20 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let head = Head::new();
     let replay = replay_wal(fs.as_ref(), dir, state.log_number, &mut catalog, &head)?;
 
+    // Without points or deletes to keep, the old WAL segments only carried series
+    // definitions, which the new catalog file now holds: they can go. Otherwise they
+    // stay live, and what was just recovered from them must not be lost by a power
+    // cut once writes continue in a new segment (a process crash left them in the
+    // OS's cache only): make them durable first.
+    let wal_needed = !head.is_empty() || !head.tombstones().is_empty();
+    if wal_needed {
+        wal::sync_segments(fs.as_ref(), dir, state.log_number)?;
+    }
     let catalog_n = next_file;
     let wal_n = next_file + 1;
     next_file += 2;
     let catalog_log = CatalogLog::create(&fs, dir, catalog_n, &catalog)?;
     let wal = Wal::create(Arc::clone(&fs), dir, wal_n, write::wal_mode(opts.sync_mode))?;
-    // Without points or deletes to keep, the old WAL segments only carried series
-    // definitions, which the new catalog file now holds: they can go.
-    let wal_needed = !head.is_empty() || !head.tombstones().is_empty();
     let edit = Edit {
         next_file: Some(next_file),
         catalog_file: Some(catalog_n),

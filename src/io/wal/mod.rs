@@ -16,7 +16,7 @@
 mod replay;
 mod writer;
 
-pub use replay::{ReplayStats, list_segments, remove_segments_below, replay};
+pub use replay::{ReplayStats, list_segments, remove_segments_below, replay, sync_segments};
 pub use writer::Wal;
 
 /// When [`Wal::append`] makes a record durable.

@@ -119,6 +119,23 @@ pub fn replay(
     Ok(stats)
 }
 
+/// Makes every segment in `dir` with an id of at least `min_segment_id` durable (an
+/// fsync of each file). An owner calls it at open, after [`replay`], before it
+/// starts a new segment: the records it just replayed may only be in the operating
+/// system's cache (a process crash under [`super::SyncMode::Interval`] or
+/// [`super::SyncMode::Os`]), and once writes continue in a new segment nothing
+/// would ever sync the old ones, so a later power cut could lose them while keeping
+/// newer writes. After this, every segment but the one being appended to is
+/// durable: the rest were sealed by [`super::Wal::rotate`], which fsyncs.
+pub fn sync_segments(fs: &dyn FileSystem, dir: &Path, min_segment_id: u64) -> Result<()> {
+    for id in list_segments(fs, dir)? {
+        if id >= min_segment_id {
+            fs.sync_file(&dir.join(segment_file_name(id)))?;
+        }
+    }
+    Ok(())
+}
+
 /// Removes every segment in `dir` with an id below `segment_id`, then makes the
 /// removals durable. Call it once their records are durable elsewhere.
 pub fn remove_segments_below(fs: &dyn FileSystem, dir: &Path, segment_id: u64) -> Result<()> {
