@@ -69,6 +69,9 @@ fn flush_sealed(
     let edit = Edit {
         log_number: Some(wal_next),
         added: added.iter().map(|f| f.meta).collect(),
+        // Points of the head deleted before this flush are in no segment, but they
+        // were written: retention must not forget them after a reopen.
+        max_ts: sealed.head.max_ts(),
         ..Edit::default()
     };
     inner.log_edit(&mut files, edit)?;

@@ -32,7 +32,8 @@ use crate::ts::head::Head;
 use crate::ts::options::Options;
 use crate::ts::stats::{Counters, Stats};
 use crate::ts::version::{
-    Edit, ManifestState, SegmentFile, Version, catalog_file_name, segment_file_name,
+    EDIT_VERSION, Edit, ManifestState, SegmentFile, Version, catalog_file_name,
+    segment_file_name,
 };
 use crate::ts::view::ReadView;
 use crate::ts::{wal_batch, write};
@@ -49,6 +50,15 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let mut state = ManifestState::default();
     let manifest_path = dir.join("MANIFEST");
     let mut manifest = Manifest::open(Arc::clone(&fs), dir, |payload| {
+        if let Some(&v) = payload.first()
+            && v > EDIT_VERSION
+        {
+            return Err(Error::UnsupportedVersion {
+                file: manifest_path.clone(),
+                found: u32::from(v),
+                supported: u32::from(EDIT_VERSION),
+            });
+        }
         let edit = Edit::decode(payload)
             .map_err(|e| Error::corruption(&manifest_path, 0, format!("manifest edit: {e}")))?;
         state
@@ -112,10 +122,19 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     next_file += 2;
     let catalog_log = CatalogLog::create(&fs, dir, catalog_n, &catalog)?;
     let wal = Wal::create(Arc::clone(&fs), dir, wal_n, write::wal_mode(opts.sync_mode))?;
+    let view = ReadView {
+        head: Arc::new(head),
+        sealed: Vec::new(),
+        version: Arc::new(Version::new(segments)),
+    };
+    // The newest timestamp ever written: what the manifest recorded (deleted points
+    // included), what the segments and the replayed WAL (durable now) hold.
+    let durable_max_ts = state.max_ts.max(view.max_ts());
     let edit = Edit {
         next_file: Some(next_file),
         catalog_file: Some(catalog_n),
         log_number: (!wal_needed).then_some(wal_n),
+        max_ts: durable_max_ts,
         ..Edit::default()
     };
     manifest.append(&edit.encode())?;
@@ -125,12 +144,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
 
     remove_orphans(fs.as_ref(), dir, &names, &state, catalog_n)?;
 
-    let view = ReadView {
-        head: Arc::new(head),
-        sealed: Vec::new(),
-        version: Arc::new(Version::new(segments)),
-    };
-    let max_ts = write::initial_max_ts(&view);
+    let max_ts = durable_max_ts.unwrap_or(i64::MIN);
     let counters = Counters::default();
     // A damaged record in the last segment is dropped like a torn tail and counted
     // with them; `Db::open_with` then flushes, so the cut is made permanent before that
@@ -161,6 +175,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         flushed: Condvar::new(),
         next_file: AtomicU64::new(next_file),
         max_ts: AtomicI64::new(max_ts),
+        durable_max_ts: AtomicI64::new(max_ts),
         poisoned: Mutex::new(None),
         counters,
         instance: INSTANCES.fetch_add(1, Ordering::Relaxed),

@@ -702,10 +702,6 @@ pub(crate) fn point_exists(inner: &Inner, id: u32, ts: i64) -> Result<bool> {
     Ok(!points.is_empty())
 }
 
-/// The newest-timestamp watermark's initial value.
-pub(crate) fn initial_max_ts(view: &ReadView) -> i64 {
-    view.max_ts().unwrap_or(i64::MIN)
-}
 
 #[cfg(test)]
 mod tests {
