@@ -52,13 +52,10 @@ pub fn manifest_file_name(n: u64) -> String {
     format!("MANIFEST-{n:06}")
 }
 
-/// The number of a manifest file name, or `None` if `name` is not exactly one.
+/// The number of a manifest file name, or `None` if `name` is not exactly one, or
+/// carries a number no manifest gets (2^62 or more: a stray file, left alone).
 pub fn parse_manifest_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("MANIFEST-")?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = digits.parse().ok()?;
+    let n = crate::io::file_number::parse(name.strip_prefix("MANIFEST-")?)?;
     (manifest_file_name(n) == name).then_some(n)
 }
 

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 
+use crate::io::file_number::MAX_FILE_NUMBER;
 use crate::io::manifest::Manifest;
 use crate::io::wal::{self, Wal};
 use crate::kv::batch;
@@ -29,9 +30,6 @@ use crate::kv::version_edit::{EDIT_VERSION, VersionEdit};
 use crate::kv::version_set::{Recovered, VersionSet};
 use crate::kv::write::WriteQueue;
 use crate::{Error, Result};
-
-/// The largest file number a store opens with: leaves 2^62 numbers for its lifetime.
-const MAX_FILE_NUMBER: u64 = 1 << 62;
 
 /// Memtables rebuilt from the WAL, oldest first, with the first segment of each.
 struct Replayed {
@@ -83,7 +81,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     let replayed = replay_wal(&opts, dir, &rec, &counters)?;
 
     // Numbers are never reused; refuse to start near the end of the counter (only a
-    // damaged MANIFEST or a foreign file name can get it there).
+    // damaged MANIFEST can get it there: names with larger numbers are not ours).
     if next_file > MAX_FILE_NUMBER {
         return Err(Error::corruption(
             dir.join("MANIFEST"),

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use crate::error::{Error, Result};
+use crate::io::file_number::{self as numbers, MAX_FILE_NUMBER};
 use crate::io::fs::FileSystem;
 use crate::io::manifest::{Manifest, is_manifest_file};
 use crate::io::wal::{self, Wal};
@@ -101,8 +102,17 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let mut next_file = state.next_file.max(1);
     for name in &names {
         if let Some(n) = file_number(name) {
-            next_file = next_file.max(n.saturating_add(1));
+            next_file = next_file.max(n + 1);
         }
+    }
+    // Names only carry numbers below the maximum; a counter past it (this open takes
+    // two more numbers) comes from a damaged manifest.
+    if next_file > MAX_FILE_NUMBER - 2 {
+        return Err(Error::corruption(
+            &read_from,
+            0,
+            format!("file number {next_file} is past the supported maximum"),
+        ));
     }
 
     let head = Head::new();
@@ -280,10 +290,7 @@ fn file_number(name: &str) -> Option<u64> {
     let digits = base
         .strip_suffix(".seg")
         .or_else(|| base.strip_prefix("CATALOG-"))?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+    numbers::parse(digits)
 }
 
 /// Removes files a crash left behind: temporaries, segments the manifest does not
@@ -356,5 +363,7 @@ mod tests {
         assert_eq!(file_number("LOCK"), None);
         assert_eq!(file_number(".seg"), None);
         assert_eq!(file_number("notes.txt"), None);
+        assert_eq!(file_number("18446744073709551615.seg"), None);
+        assert_eq!(file_number("4611686018427387904.seg.tmp"), None);
     }
 }
