@@ -30,7 +30,10 @@ mod tests {
     fn only_numbers_the_engines_hand_out_parse() {
         assert_eq!(parse("000012"), Some(12));
         assert_eq!(parse("0"), Some(0));
-        assert_eq!(parse(&(MAX_FILE_NUMBER - 1).to_string()), Some(MAX_FILE_NUMBER - 1));
+        assert_eq!(
+            parse(&(MAX_FILE_NUMBER - 1).to_string()),
+            Some(MAX_FILE_NUMBER - 1)
+        );
         for bad in [
             "",
             "+1",

@@ -90,7 +90,9 @@ impl std::fmt::Debug for Manifest {
 impl Manifest {
     /// Opens the manifest in `dir` (which must exist) or creates an empty one; calls
     /// `apply` for every committed edit in order. An error from `apply` stops the open
-    /// and is returned, and nothing is written.
+    /// and is returned, and nothing is written; an [`Error::Corruption`] or
+    /// [`Error::UnsupportedVersion`] from it is reported naming the manifest file (and
+    /// the record's offset), whatever file it named.
     pub fn open(
         fs: Arc<dyn FileSystem>,
         dir: &Path,
@@ -257,8 +259,24 @@ fn read_manifest(
             format!("manifest header names manifest {named}"),
         ));
     }
-    while let Some(record) = reader.next_record() {
-        f(&record)?;
+    loop {
+        let offset = reader.position();
+        let Some(record) = reader.next_record() else {
+            break;
+        };
+        // The owner's decoder knows what is wrong, not where: name this file and the
+        // record's offset.
+        f(&record).map_err(|e| match e {
+            Error::Corruption { what, .. } => Error::corruption(path, offset, what),
+            Error::UnsupportedVersion {
+                found, supported, ..
+            } => Error::UnsupportedVersion {
+                file: path.to_path_buf(),
+                found,
+                supported,
+            },
+            other => other,
+        })?;
     }
     match reader.end().and_then(|end| end.corruption(path)) {
         Some(err) => Err(err),

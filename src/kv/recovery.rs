@@ -1,5 +1,6 @@
-//! Opening a store: lock the directory, rebuild the state from the MANIFEST, open every
-//! live table, replay the WAL, start a new WAL segment, delete what a crash left behind.
+//! Opening a store: lock the directory, check that it is a key-value store's
+//! (`crate::io::identity`), rebuild the state from the MANIFEST, open every live
+//! table, replay the WAL, start a new WAL segment, delete what a crash left behind.
 //!
 //! Replay skips entries whose sequence number is at or below the MANIFEST's last
 //! flushed sequence number (they are in tables already) and fills memtables of at most
@@ -14,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 
 use crate::io::file_number::MAX_FILE_NUMBER;
+use crate::io::identity::{self, Claim, Kind};
 use crate::io::manifest::Manifest;
 use crate::io::wal::{self, Wal};
 use crate::kv::batch;
@@ -43,6 +45,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     let fs = Arc::clone(&opts.fs);
     fs.create_dir_all(dir)?;
     let dir_lock = fs.lock_dir(dir)?;
+    let claim = identity::check(fs.as_ref(), dir, &fs.list(dir)?, Kind::KeyValue)?;
 
     let mut rec = Recovered::default();
     let manifest = Manifest::open(Arc::clone(&fs), dir, |bytes| {
@@ -113,6 +116,9 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     };
     versions.log_and_apply(edit, &[], next_file)?;
     remove_orphans(&opts, dir, &names, &versions)?;
+    if claim == Claim::Legacy {
+        identity::write(fs.as_ref(), dir, Kind::KeyValue)?;
+    }
     wal::remove_segments_below(fs.as_ref(), dir, versions.log_number())?;
 
     let frozen: VecDeque<Frozen> = replayed

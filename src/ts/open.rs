@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! LOCK                 the directory lock (held while open)
+//! IDENTITY             "tidestore time-series\n" (crate::io::identity)
 //! CURRENT, MANIFEST-*  the manifest (crate::io::manifest)
 //! {n:020}.wal          WAL segments (crate::io::wal), records = wal_batch payloads
 //! CATALOG-{n:06}       the catalog file named by the manifest (catalog_log.rs)
@@ -24,6 +25,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use crate::error::{Error, Result};
 use crate::io::file_number::{self as numbers, MAX_FILE_NUMBER};
 use crate::io::fs::FileSystem;
+use crate::io::identity::{self, Claim, Kind};
 use crate::io::manifest::{Manifest, is_manifest_file};
 use crate::io::wal::{self, Wal};
 use crate::ts::catalog::Catalog;
@@ -33,8 +35,7 @@ use crate::ts::head::Head;
 use crate::ts::options::Options;
 use crate::ts::stats::{Counters, Stats};
 use crate::ts::version::{
-    EDIT_VERSION, Edit, ManifestState, SegmentFile, Version, catalog_file_name,
-    segment_file_name,
+    EDIT_VERSION, Edit, ManifestState, SegmentFile, Version, catalog_file_name, segment_file_name,
 };
 use crate::ts::view::ReadView;
 use crate::ts::{wal_batch, write};
@@ -47,10 +48,14 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let fs = Arc::clone(&opts.fs);
     fs.create_dir_all(dir)?;
     let dir_lock = fs.lock_dir(dir)?;
+    let names_at_open = fs.list(dir)?;
+    let claim = identity::check(fs.as_ref(), dir, &names_at_open, Kind::TimeSeries)?;
 
     let mut state = ManifestState::default();
     let manifest_path = dir.join("MANIFEST");
-    let mut manifest = Manifest::open(Arc::clone(&fs), dir, |payload| {
+    let mut records = 0u64;
+    let opened = Manifest::open(Arc::clone(&fs), dir, |payload| {
+        records += 1;
         if let Some(&v) = payload.first()
             && v > EDIT_VERSION
         {
@@ -65,7 +70,18 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         state
             .apply(&edit)
             .map_err(|e| Error::corruption(&manifest_path, 0, e.0))
-    })?;
+    });
+    // A directory from before IDENTITY files, with manifest edits but no catalog file:
+    // every edit of a time-series manifest comes after its first catalog file was
+    // written, and one always exists from then on. So these edits are a key-value
+    // store's (one that never wrote a table, or its table files would have told).
+    if claim == Claim::Legacy
+        && records > 0
+        && !names_at_open.iter().any(|n| n.starts_with("CATALOG-"))
+    {
+        return Err(identity::wrong_kind(dir, Kind::KeyValue, Kind::TimeSeries));
+    }
+    let mut manifest = opened?;
     let read_from = manifest.read_from().unwrap_or(&manifest_path).to_path_buf();
     check_manifest_complete(fs.as_ref(), dir, &state, &read_from)?;
 
@@ -153,6 +169,9 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         .map_err(|e| Error::corruption(&manifest_path, 0, e.0))?;
 
     remove_orphans(fs.as_ref(), dir, &names, &state, catalog_n)?;
+    if claim == Claim::Legacy {
+        identity::write(fs.as_ref(), dir, Kind::TimeSeries)?;
+    }
 
     let max_ts = durable_max_ts.unwrap_or(i64::MIN);
     let counters = Counters::default();

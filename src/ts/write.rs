@@ -702,7 +702,6 @@ pub(crate) fn point_exists(inner: &Inner, id: u32, ts: i64) -> Result<bool> {
     Ok(!points.is_empty())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
