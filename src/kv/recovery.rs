@@ -37,6 +37,8 @@ use crate::{Error, Result};
 struct Replayed {
     mems: Vec<(Arc<Memtable>, u64)>,
     max_seq: u64,
+    /// The damaged tail tolerated, if any.
+    damage: Option<wal::WalDamage>,
 }
 
 /// Opens (or creates) the store in `dir`.
@@ -169,6 +171,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
         flush_lock: Mutex::new(()),
         snapshots: SnapshotList::default(),
         counters,
+        wal_damage: replayed.damage,
         poison: OnceLock::new(),
         shutting_down: AtomicBool::new(false),
         opts,
@@ -229,48 +232,61 @@ fn replay_wal(
     let mut out = Replayed {
         mems: Vec::new(),
         max_seq: rec.last_seq,
+        damage: None,
     };
     let mut current: Option<(Arc<Memtable>, u64)> = None;
-    let report = wal::replay(opts.fs.as_ref(), dir, rec.log_number, |segment, payload| {
-        let bad = |what: &str| {
-            Error::corruption(
-                dir.join(wal::segment_file_name(segment)),
-                0,
-                format!("undecodable batch: {what}"),
-            )
-        };
-        let decoded = batch::decode(payload).map_err(|e| bad(e.0))?;
-        let mem = match &current {
-            Some((mem, _)) => Arc::clone(mem),
-            None => {
-                let mem = Arc::new(Memtable::new());
-                current = Some((Arc::clone(&mem), segment));
-                mem
+    let fs = opts.fs.as_ref();
+    let report = wal::replay_with(
+        fs,
+        dir,
+        rec.log_number,
+        opts.wal_recovery,
+        |segment, payload| {
+            let bad = |what: &str| {
+                Error::corruption(
+                    dir.join(wal::segment_file_name(segment)),
+                    0,
+                    format!("undecodable batch: {what}"),
+                )
+            };
+            let decoded = batch::decode(payload).map_err(|e| bad(e.0))?;
+            let mem = match &current {
+                Some((mem, _)) => Arc::clone(mem),
+                None => {
+                    let mem = Arc::new(Memtable::new());
+                    current = Some((Arc::clone(&mem), segment));
+                    mem
+                }
+            };
+            for (seq, op) in decoded.iter() {
+                if seq <= rec.last_seq {
+                    continue;
+                }
+                if !rec.cfs.contains_id(op.cf) {
+                    return Err(bad("unknown column family id"));
+                }
+                mem.insert_prefixed(&cf::prefix(op.cf), op.key, seq, op.kind, op.value);
+                out.max_seq = out.max_seq.max(seq);
             }
-        };
-        for (seq, op) in decoded.iter() {
-            if seq <= rec.last_seq {
-                continue;
+            if mem.approximate_bytes() >= opts.memtable_bytes
+                && let Some(full) = current.take()
+            {
+                out.mems.push(full);
             }
-            if !rec.cfs.contains_id(op.cf) {
-                return Err(bad("unknown column family id"));
-            }
-            mem.insert_prefixed(&cf::prefix(op.cf), op.key, seq, op.kind, op.value);
-            out.max_seq = out.max_seq.max(seq);
-        }
-        if mem.approximate_bytes() >= opts.memtable_bytes
-            && let Some(full) = current.take()
-        {
-            out.mems.push(full);
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     if let Some(last) = current.take() {
         out.mems.push(last);
     }
     out.mems.retain(|(m, _)| !m.is_empty());
     stats::add(&counters.wal_torn_tails, report.torn_tails);
     stats::add(&counters.wal_dropped_bytes, report.dropped_bytes);
+    if let Some(damage) = report.damage {
+        stats::add(&counters.wal_damaged_tails, 1);
+        opts.on_wal_damage.report(&damage);
+        out.damage = Some(damage);
+    }
     Ok(out)
 }
 

@@ -79,7 +79,8 @@ impl Db {
         } else {
             None
         };
-        let recovered_from_damage = inner.counters.wal_torn_tails.load(Ordering::Relaxed) > 0;
+        let recovered_from_damage =
+            inner.counters.wal_torn_tails.load(Ordering::Relaxed) > 0 || inner.wal_damage.is_some();
         let db = Db {
             inner,
             worker: Mutex::new(worker),

@@ -88,6 +88,8 @@ pub(crate) struct Inner {
     pub durable_max_ts: AtomicI64,
     pub poisoned: Mutex<Option<String>>,
     pub counters: Counters,
+    /// The damaged WAL tail the open tolerated, if any.
+    pub wal_damage: Option<crate::io::wal::WalDamage>,
     /// A process-unique id, so a series handle is only used with its own database.
     pub instance: u64,
     /// Held for the handle's lifetime; dropped last.

@@ -132,7 +132,17 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     }
 
     let head = Head::new();
-    let replay = replay_wal(fs.as_ref(), dir, state.log_number, &mut catalog, &head)?;
+    let replay = replay_wal(
+        fs.as_ref(),
+        dir,
+        state.log_number,
+        opts.wal_recovery,
+        &mut catalog,
+        &head,
+    )?;
+    if let Some(damage) = &replay.damage {
+        opts.on_wal_damage.report(damage);
+    }
 
     // Without points or deletes to keep, the old WAL segments only carried series
     // definitions, which the new catalog file now holds: they can go. Otherwise they
@@ -175,12 +185,12 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
 
     let max_ts = durable_max_ts.unwrap_or(i64::MIN);
     let counters = Counters::default();
-    // A damaged record in the last segment is dropped like a torn tail and counted
-    // with them; `Db::open_with` then flushes, so the cut is made permanent before that
-    // segment stops being the last one (where damage is reported as corruption).
+    // After a cut tail `Db::open_with` flushes, so the cut is made permanent before
+    // that segment stops being the last one (where damage is reported as corruption).
+    Counters::add(&counters.wal_torn_tails, replay.torn_tails);
     Counters::add(
-        &counters.wal_torn_tails,
-        replay.torn_tails + u64::from(replay.damaged_tail),
+        &counters.wal_damaged_tails,
+        u64::from(replay.damage.is_some()),
     );
     Counters::add(&counters.wal_records_replayed, replay.records);
     Ok(Inner {
@@ -207,6 +217,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         durable_max_ts: AtomicI64::new(max_ts),
         poisoned: Mutex::new(None),
         counters,
+        wal_damage: replay.damage,
         instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
         opts,
         _lock: dir_lock,
@@ -250,7 +261,7 @@ fn check_manifest_complete(
 struct Replayed {
     records: u64,
     torn_tails: u64,
-    damaged_tail: bool,
+    damage: Option<wal::WalDamage>,
 }
 
 /// Replays the WAL segments from `log_number` on into `head`, defining the series
@@ -259,10 +270,11 @@ fn replay_wal(
     fs: &dyn FileSystem,
     dir: &Path,
     log_number: u64,
+    mode: wal::WalRecovery,
     catalog: &mut Catalog,
     head: &Head,
 ) -> Result<Replayed> {
-    let stats = wal::replay(fs, dir, log_number, |segment, payload| {
+    let stats = wal::replay_with(fs, dir, log_number, mode, |segment, payload| {
         let file = dir.join(wal::segment_file_name(segment));
         let bad = |what: String| Error::corruption(&file, 0, what);
         // A batch of another format version (an older build's unflushed WAL) is not
@@ -296,7 +308,7 @@ fn replay_wal(
     Ok(Replayed {
         records: stats.records,
         torn_tails: stats.torn_tails,
-        damaged_tail: stats.damaged_tail,
+        damage: stats.damage,
     })
 }
 
@@ -356,6 +368,7 @@ pub(crate) fn sizes(inner: &Inner) -> Stats {
     let view = inner.current_view();
     let (segment_bytes, segment_points) = view.version.totals();
     Stats {
+        wal_damage: inner.wal_damage.clone(),
         series: inner.catalog().len() as u64,
         head_points: view.head.point_count() as u64,
         head_bytes: view.head.approximate_bytes() as u64,

@@ -12,11 +12,19 @@
 //! # Sync modes
 //!
 //! See [`SyncMode`] for what each mode promises.
+//!
+//! # Recovery
+//!
+//! See [`WalRecovery`] for what replay does with a torn or damaged tail.
 
+mod recovery;
 mod replay;
 mod writer;
 
-pub use replay::{ReplayStats, list_segments, remove_segments_below, replay, sync_segments};
+pub use recovery::{WalDamage, WalDamageHook, WalRecovery};
+pub use replay::{
+    ReplayStats, list_segments, remove_segments_below, replay, replay_with, sync_segments,
+};
 pub use writer::Wal;
 
 /// When [`Wal::append`] makes a record durable.
