@@ -36,7 +36,8 @@ pub struct Options {
     /// Block, Bloom filter and compression settings of the SSTables written.
     pub table: TableOptions,
     /// The MANIFEST is rewritten as a single snapshot of the state once it grows past
-    /// this many bytes. Default 4 MiB.
+    /// this many bytes and to at least twice its last snapshot (so rewrites cost O(1)
+    /// per edit whatever the value). Default 4 MiB.
     pub manifest_rewrite_bytes: u64,
     /// Most pieces one compaction is split into, merged in parallel (rayon). Default:
     /// the number of CPUs, at most 4.

@@ -75,8 +75,6 @@ pub(crate) struct Inner {
     pub bg: Mutex<BgState>,
     /// Signalled when there is background work (or on shutdown).
     pub bg_wake: Condvar,
-    /// Signalled after every flush (writers stalled on frozen heads wait on it).
-    pub flushed: Condvar,
     /// The next file number to hand out (segments, WAL segments, catalog files).
     pub next_file: AtomicU64,
     /// The newest timestamp ever written (`i64::MIN` before the first point).
@@ -149,7 +147,6 @@ impl Inner {
             *p = Some(e.to_string());
         }
         drop(p);
-        self.flushed.notify_all();
         e
     }
 
@@ -180,7 +177,7 @@ impl Inner {
         if let Some(t) = edit.max_ts {
             self.durable_max_ts.fetch_max(t, Ordering::Relaxed);
         }
-        if files.manifest.size() > self.opts.manifest_rewrite_bytes {
+        if files.manifest.rewrite_due(self.opts.manifest_rewrite_bytes) {
             let snapshot = files.state.snapshot().encode();
             files.manifest.rewrite(&snapshot)?;
         }

@@ -211,7 +211,6 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         compaction_lock: Mutex::new(()),
         bg: Mutex::new(BgState::default()),
         bg_wake: Condvar::new(),
-        flushed: Condvar::new(),
         next_file: AtomicU64::new(next_file),
         max_ts: AtomicI64::new(max_ts),
         durable_max_ts: AtomicI64::new(max_ts),

@@ -38,10 +38,12 @@ pub struct Options {
     /// compaction and hidden from queries. Default `None` (keep everything).
     pub retention: Option<i64>,
     /// The catalog file is rewritten as one snapshot once it grows past this many
-    /// bytes. Default 4 MiB.
+    /// bytes and to at least twice its last snapshot (so rewrites cost O(1) per new
+    /// series whatever the value). Default 4 MiB.
     pub catalog_rewrite_bytes: u64,
-    /// The manifest is rewritten as one snapshot once it grows past this many bytes.
-    /// Default 4 MiB.
+    /// The manifest is rewritten as one snapshot once it grows past this many bytes
+    /// and to at least twice its last snapshot (so rewrites cost O(1) per edit
+    /// whatever the value). Default 4 MiB.
     pub manifest_rewrite_bytes: u64,
     /// Run flushes and compactions on a background thread (default `true`). When
     /// `false` they run inline on the writing thread, which makes a database's
