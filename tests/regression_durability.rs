@@ -132,6 +132,26 @@ enum End {
     PowerCut,
 }
 
+/// Ends the process whose file system is `pfs` by `how`: `close` closes its handle
+/// cleanly; otherwise the handle (owned by `close`) is dropped once the process is
+/// dead, so it can no longer reach the files.
+fn end(fs: &SimFs, pfs: &ProcessFs, how: End, close: impl FnOnce()) {
+    match how {
+        End::Close => {
+            pfs.set_hold_tables(false);
+            close();
+        }
+        End::Kill => {
+            fs.kill_process();
+            pfs.die();
+        }
+        End::PowerCut => {
+            fs.crash();
+            pfs.die();
+        }
+    }
+}
+
 // ---- time series ----
 
 const TS_DIR: &str = "/ts";
@@ -151,17 +171,8 @@ fn ts_open(fs: &SimFs, mode: SyncMode) -> TsProcess {
 }
 
 fn ts_end(fs: &SimFs, p: TsProcess, how: End) {
-    match how {
-        End::Close => p.db.close().unwrap(),
-        End::Kill => {
-            fs.kill_process();
-            p.pfs.die();
-        }
-        End::PowerCut => {
-            fs.crash();
-            p.pfs.die();
-        }
-    }
+    let TsProcess { pfs, db } = p;
+    end(fs, &pfs, how, move || db.close().unwrap());
 }
 
 /// The timestamps of metric `m`'s points.
@@ -277,20 +288,8 @@ fn kv_open(fs: &SimFs, mode: SyncMode, hold_flush: bool) -> KvProcess {
 }
 
 fn kv_end(fs: &SimFs, p: KvProcess, how: End) {
-    match how {
-        End::Close => {
-            p.pfs.set_hold_tables(false);
-            p.store.close().unwrap();
-        }
-        End::Kill => {
-            fs.kill_process();
-            p.pfs.die();
-        }
-        End::PowerCut => {
-            fs.crash();
-            p.pfs.die();
-        }
-    }
+    let KvProcess { pfs, store } = p;
+    end(fs, &pfs, how, move || store.close().unwrap());
 }
 
 fn kv_keys(store: &kv::Store) -> Vec<Vec<u8>> {

@@ -83,176 +83,140 @@ fn survivors(spot: Spot) -> usize {
 
 type Seen = Arc<Mutex<Vec<WalDamage>>>;
 
-// ---- time series ----
-
-fn ts_opts(mode: WalRecovery, seen: &Seen) -> ts::Options {
-    let sink = Arc::clone(seen);
-    ts::Options::default()
-        .sync_mode(SyncMode::Os)
-        .wal_recovery(mode)
-        .on_wal_damage(move |d| sink.lock().unwrap().push(d.clone()))
+/// What the scenario needs of an engine: write record `i` (one WAL record), list the
+/// records present, report replay's findings.
+trait Engine: Sized {
+    fn open(dir: &Path, mode: WalRecovery, seen: &Seen) -> tidestore::Result<Self>;
+    fn write(&self, i: usize);
+    fn present(&self) -> Vec<usize>;
+    /// `(wal_torn_tails, wal_damaged_tails, wal_damage)` of the last open.
+    fn replay_stats(&self) -> (u64, u64, Option<WalDamage>);
+    fn close(self);
 }
 
-fn ts_points(db: &Db) -> Vec<i64> {
-    db.query_metric("m")
-        .unwrap()
-        .iter()
-        .map(|p| p.timestamp)
-        .collect()
+/// Writes [`RECORDS`] records, damages the last WAL segment at each spot, and checks
+/// what each recovery mode makes of it.
+fn damage_in_the_middle_is_reported_or_refused_and_a_torn_tail_is_cut<E: Engine>() {
+    for spot in [Spot::Middle, Spot::Tail, Spot::Truncated] {
+        for mode in [WalRecovery::TolerateTornTail, WalRecovery::Strict] {
+            let case = format!("{spot:?}, {mode:?}");
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path();
+            let seen = Seen::default();
+            let db = E::open(dir, mode, &seen).unwrap();
+            for i in 0..RECORDS {
+                db.write(i);
+            }
+            db.close();
+            let (segment, offset) = damage(dir, spot);
+
+            let opened = E::open(dir, mode, &seen);
+            if spot == Spot::Middle && mode == WalRecovery::Strict {
+                match opened {
+                    Err(Error::Corruption {
+                        file, offset: at, ..
+                    }) => {
+                        assert_eq!(file, segment, "{case}");
+                        assert_eq!(at, offset, "{case}");
+                    }
+                    Err(e) => panic!("{case}: {e}"),
+                    Ok(_) => panic!("{case}: opened"),
+                }
+                assert!(seen.lock().unwrap().is_empty(), "{case}: nothing tolerated");
+                // Nothing was dropped: the default mode still recovers the prefix.
+                let db = E::open(dir, WalRecovery::TolerateTornTail, &seen).unwrap();
+                assert_eq!(db.present().len(), MIDDLE, "{case}");
+                db.close();
+                continue;
+            }
+            let db = opened.unwrap_or_else(|e| panic!("{case}: {e}"));
+            let mut want: Vec<usize> = (0..survivors(spot)).collect();
+            assert_eq!(db.present(), want, "{case}");
+            let (torn, damaged, damage) = db.replay_stats();
+            if spot == Spot::Middle {
+                assert_eq!((torn, damaged), (0, 1), "{case}");
+                let d = damage.expect("damage reported");
+                assert_eq!((d.file.as_path(), d.offset), (segment.as_path(), offset));
+                assert!(d.dropped_bytes > 0, "{case}");
+                assert_eq!(
+                    *seen.lock().unwrap(),
+                    vec![d],
+                    "{case}: the hook saw it once"
+                );
+            } else {
+                assert_eq!((torn, damaged, damage), (1, 0, None), "{case}");
+                assert!(seen.lock().unwrap().is_empty(), "{case}");
+            }
+            db.write(RECORDS + 1);
+            db.close();
+            // The cut was made permanent: the next open finds no damage, even in
+            // strict mode, and keeps the later write.
+            let db = E::open(dir, WalRecovery::Strict, &seen).unwrap();
+            want.push(RECORDS + 1);
+            assert_eq!(db.present(), want, "{case}: after reopening");
+            assert_eq!(db.replay_stats().1, 0, "{case}");
+            db.close();
+        }
+    }
+}
+
+impl Engine for Db {
+    fn open(dir: &Path, mode: WalRecovery, seen: &Seen) -> tidestore::Result<Self> {
+        let sink = Arc::clone(seen);
+        let opts = ts::Options::default()
+            .sync_mode(SyncMode::Os)
+            .wal_recovery(mode)
+            .on_wal_damage(move |d| sink.lock().unwrap().push(d.clone()));
+        Db::open_with(dir, opts)
+    }
+    fn write(&self, i: usize) {
+        self.insert("m", i as i64, 1.5, &[("host", "a")]).unwrap();
+    }
+    fn present(&self) -> Vec<usize> {
+        let points = self.query_metric("m").unwrap();
+        points.iter().map(|p| p.timestamp as usize).collect()
+    }
+    fn replay_stats(&self) -> (u64, u64, Option<WalDamage>) {
+        let s = self.stats();
+        (s.wal_torn_tails, s.wal_damaged_tails, s.wal_damage)
+    }
+    fn close(self) {
+        Db::close(self).unwrap();
+    }
+}
+
+impl Engine for kv::Store {
+    fn open(dir: &Path, mode: WalRecovery, seen: &Seen) -> tidestore::Result<Self> {
+        let sink = Arc::clone(seen);
+        let opts = kv::Options::default()
+            .sync_mode(SyncMode::Os)
+            .wal_recovery(mode)
+            .on_wal_damage(move |d| sink.lock().unwrap().push(d.clone()));
+        kv::Store::open_with(dir, opts)
+    }
+    fn write(&self, i: usize) {
+        self.put("cf", format!("key{i:02}"), "value").unwrap();
+    }
+    fn present(&self) -> Vec<usize> {
+        let keys = self.range("cf", ..).unwrap().map(|e| e.unwrap().0);
+        keys.map(|k| String::from_utf8(k).unwrap()[3..].parse().unwrap())
+            .collect()
+    }
+    fn replay_stats(&self) -> (u64, u64, Option<WalDamage>) {
+        let s = self.stats();
+        (s.wal_torn_tails, s.wal_damaged_tails, s.wal_damage)
+    }
+    fn close(self) {
+        kv::Store::close(self).unwrap();
+    }
 }
 
 #[test]
 fn ts_damage_in_the_middle_is_reported_or_refused_and_a_torn_tail_is_cut() {
-    for spot in [Spot::Middle, Spot::Tail, Spot::Truncated] {
-        for mode in [WalRecovery::TolerateTornTail, WalRecovery::Strict] {
-            let case = format!("{spot:?}, {mode:?}");
-            let tmp = tempfile::tempdir().unwrap();
-            let dir = tmp.path();
-            let seen = Seen::default();
-            let db = Db::open_with(dir, ts_opts(mode, &seen)).unwrap();
-            for t in 0..RECORDS as i64 {
-                db.insert("m", t, t as f64, &[("host", "a")]).unwrap();
-            }
-            db.close().unwrap();
-            let (segment, offset) = damage(dir, spot);
-
-            let opened = Db::open_with(dir, ts_opts(mode, &seen));
-            if spot == Spot::Middle && mode == WalRecovery::Strict {
-                match opened {
-                    Err(Error::Corruption {
-                        file, offset: at, ..
-                    }) => {
-                        assert_eq!(file, segment, "{case}");
-                        assert_eq!(at, offset, "{case}");
-                    }
-                    other => panic!("{case}: {other:?}"),
-                }
-                assert!(seen.lock().unwrap().is_empty(), "{case}: nothing tolerated");
-                // Nothing was dropped: the default mode still recovers the prefix.
-                let db = Db::open_with(dir, ts_opts(WalRecovery::TolerateTornTail, &seen)).unwrap();
-                assert_eq!(ts_points(&db).len(), MIDDLE, "{case}");
-                db.close().unwrap();
-                continue;
-            }
-            let db = opened.unwrap_or_else(|e| panic!("{case}: {e}"));
-            let want: Vec<i64> = (0..survivors(spot) as i64).collect();
-            assert_eq!(ts_points(&db), want, "{case}");
-            let stats = db.stats();
-            if spot == Spot::Middle {
-                assert_eq!(stats.wal_damaged_tails, 1, "{case}");
-                assert_eq!(stats.wal_torn_tails, 0, "{case}");
-                let d = stats.wal_damage.clone().expect("damage reported");
-                assert_eq!((d.file.as_path(), d.offset), (segment.as_path(), offset));
-                assert!(d.dropped_bytes > 0);
-                assert_eq!(
-                    *seen.lock().unwrap(),
-                    vec![d],
-                    "{case}: the hook saw it once"
-                );
-            } else {
-                assert_eq!(stats.wal_torn_tails, 1, "{case}");
-                assert_eq!(stats.wal_damaged_tails, 0, "{case}");
-                assert_eq!(stats.wal_damage, None, "{case}");
-                assert!(seen.lock().unwrap().is_empty(), "{case}");
-            }
-            db.insert("m", 100, 1.0, &[("host", "a")]).unwrap();
-            db.close().unwrap();
-            // The cut was made permanent: the next open finds no damage, in either
-            // mode, and keeps the later write.
-            let db = Db::open_with(dir, ts_opts(WalRecovery::Strict, &seen)).unwrap();
-            let mut want = want;
-            want.push(100);
-            assert_eq!(ts_points(&db), want, "{case}: after reopening");
-            assert_eq!(db.stats().wal_damaged_tails, 0, "{case}");
-            db.close().unwrap();
-        }
-    }
-}
-
-// ---- key-value ----
-
-fn kv_opts(mode: WalRecovery, seen: &Seen) -> kv::Options {
-    let sink = Arc::clone(seen);
-    kv::Options::default()
-        .sync_mode(SyncMode::Os)
-        .wal_recovery(mode)
-        .on_wal_damage(move |d| sink.lock().unwrap().push(d.clone()))
-}
-
-fn kv_keys(store: &kv::Store) -> Vec<Vec<u8>> {
-    store
-        .range("cf", ..)
-        .unwrap()
-        .map(|e| e.unwrap().0)
-        .collect()
-}
-
-fn key(i: usize) -> Vec<u8> {
-    format!("key{i:02}").into_bytes()
+    damage_in_the_middle_is_reported_or_refused_and_a_torn_tail_is_cut::<Db>();
 }
 
 #[test]
 fn kv_damage_in_the_middle_is_reported_or_refused_and_a_torn_tail_is_cut() {
-    for spot in [Spot::Middle, Spot::Tail, Spot::Truncated] {
-        for mode in [WalRecovery::TolerateTornTail, WalRecovery::Strict] {
-            let case = format!("{spot:?}, {mode:?}");
-            let tmp = tempfile::tempdir().unwrap();
-            let dir = tmp.path();
-            let seen = Seen::default();
-            let store = kv::Store::open_with(dir, kv_opts(mode, &seen)).unwrap();
-            for i in 0..RECORDS {
-                store.put("cf", key(i), "value").unwrap();
-            }
-            store.close().unwrap();
-            let (segment, offset) = damage(dir, spot);
-
-            let opened = kv::Store::open_with(dir, kv_opts(mode, &seen));
-            if spot == Spot::Middle && mode == WalRecovery::Strict {
-                match opened {
-                    Err(Error::Corruption {
-                        file, offset: at, ..
-                    }) => {
-                        assert_eq!(file, segment, "{case}");
-                        assert_eq!(at, offset, "{case}");
-                    }
-                    other => panic!("{case}: {other:?}"),
-                }
-                assert!(seen.lock().unwrap().is_empty(), "{case}");
-                let store =
-                    kv::Store::open_with(dir, kv_opts(WalRecovery::TolerateTornTail, &seen))
-                        .unwrap();
-                assert_eq!(kv_keys(&store).len(), MIDDLE, "{case}");
-                store.close().unwrap();
-                continue;
-            }
-            let store = opened.unwrap_or_else(|e| panic!("{case}: {e}"));
-            let want: Vec<Vec<u8>> = (0..survivors(spot)).map(key).collect();
-            assert_eq!(kv_keys(&store), want, "{case}");
-            let stats = store.stats();
-            if spot == Spot::Middle {
-                assert_eq!(stats.wal_damaged_tails, 1, "{case}");
-                assert_eq!(stats.wal_torn_tails, 0, "{case}");
-                let d = stats.wal_damage.clone().expect("damage reported");
-                assert_eq!((d.file.as_path(), d.offset), (segment.as_path(), offset));
-                assert_eq!(
-                    *seen.lock().unwrap(),
-                    vec![d],
-                    "{case}: the hook saw it once"
-                );
-            } else {
-                assert_eq!(stats.wal_torn_tails, 1, "{case}");
-                assert_eq!(stats.wal_damaged_tails, 0, "{case}");
-                assert_eq!(stats.wal_damage, None, "{case}");
-                assert!(seen.lock().unwrap().is_empty(), "{case}");
-            }
-            store.put("cf", "zz", "later").unwrap();
-            store.close().unwrap();
-            let store = kv::Store::open_with(dir, kv_opts(WalRecovery::Strict, &seen)).unwrap();
-            let mut want = want;
-            want.push(b"zz".to_vec());
-            assert_eq!(kv_keys(&store), want, "{case}: after reopening");
-            assert_eq!(store.stats().wal_damaged_tails, 0, "{case}");
-            store.close().unwrap();
-        }
-    }
+    damage_in_the_middle_is_reported_or_refused_and_a_torn_tail_is_cut::<kv::Store>();
 }
