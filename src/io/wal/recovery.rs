@@ -30,10 +30,12 @@ pub enum WalRecovery {
     TolerateTornTail,
     /// A torn tail is still cut (a crash leaves one), but damage anywhere is
     /// [`crate::Error::Corruption`] naming the segment and offset, and nothing is
-    /// dropped: the open fails. Meant for `SyncMode::Always`, where every
-    /// acknowledged record was fsync'd, so damage followed by more records means the
-    /// storage lost acknowledged writes. To recover what precedes the damage anyway,
-    /// open once with [`WalRecovery::TolerateTornTail`].
+    /// dropped: the open fails, and the operator decides. Meant for
+    /// `SyncMode::Always`, where every acknowledged record was fsync'd: damage followed
+    /// by more records is then either storage that lost written data or a power cut
+    /// that garbled records still in flight, which only a look at the files tells
+    /// apart. To recover what precedes the damage, open once with
+    /// [`WalRecovery::TolerateTornTail`].
     Strict,
 }
 
