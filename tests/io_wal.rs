@@ -469,6 +469,10 @@ impl FileSystem for GatedFs {
     fn sync_dir(&self, dir: &Path) -> tidestore::Result<()> {
         self.inner.sync_dir(dir)
     }
+    fn sync_file(&self, path: &Path) -> tidestore::Result<()> {
+        self.gate.pass()?;
+        self.inner.sync_file(path)
+    }
     fn list(&self, dir: &Path) -> tidestore::Result<Vec<String>> {
         self.inner.list(dir)
     }

@@ -211,6 +211,9 @@ impl FileSystem for FailingFs {
     fn sync_dir(&self, dir: &Path) -> Result<()> {
         StdFs.sync_dir(dir)
     }
+    fn sync_file(&self, path: &Path) -> Result<()> {
+        StdFs.sync_file(path)
+    }
     fn list(&self, dir: &Path) -> Result<Vec<String>> {
         StdFs.list(dir)
     }

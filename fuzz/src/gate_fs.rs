@@ -83,6 +83,10 @@ impl FileSystem for GateFs {
         self.check()?;
         self.fs.sync_dir(dir)
     }
+    fn sync_file(&self, path: &Path) -> Result<()> {
+        self.check()?;
+        self.fs.sync_file(path)
+    }
     fn list(&self, dir: &Path) -> Result<Vec<String>> {
         self.check()?;
         self.fs.list(dir)

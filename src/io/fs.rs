@@ -77,6 +77,10 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     fn remove_file(&self, path: &Path) -> Result<()>;
     /// Makes the directory's entries (creates, renames, removes) durable.
     fn sync_dir(&self, dir: &Path) -> Result<()>;
+    /// Makes the data of an existing file, as the operating system holds it now,
+    /// durable (an fsync of a file this process did not write, or wrote before a
+    /// crash: a WAL segment replayed at open).
+    fn sync_file(&self, path: &Path) -> Result<()>;
     /// Names (not full paths) of the files directly in `dir`, sorted.
     fn list(&self, dir: &Path) -> Result<Vec<String>>;
     /// Whether `path` exists.
@@ -170,6 +174,13 @@ impl FileSystem for StdFs {
 
     fn sync_dir(&self, dir: &Path) -> Result<()> {
         File::open(dir)?.sync_all()?;
+        Ok(())
+    }
+
+    fn sync_file(&self, path: &Path) -> Result<()> {
+        // Opened for writing (never truncated or appended to), as some platforms only
+        // flush files opened that way.
+        OpenOptions::new().write(true).open(path)?.sync_data()?;
         Ok(())
     }
 

@@ -52,13 +52,10 @@ pub fn manifest_file_name(n: u64) -> String {
     format!("MANIFEST-{n:06}")
 }
 
-/// The number of a manifest file name, or `None` if `name` is not exactly one.
+/// The number of a manifest file name, or `None` if `name` is not exactly one, or
+/// carries a number no manifest gets (2^62 or more: a stray file, left alone).
 pub fn parse_manifest_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("MANIFEST-")?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = digits.parse().ok()?;
+    let n = crate::io::file_number::parse(name.strip_prefix("MANIFEST-")?)?;
     (manifest_file_name(n) == name).then_some(n)
 }
 
@@ -76,6 +73,9 @@ pub struct Manifest {
     /// The manifest file `open` read its edits from, if there was one.
     read_from: Option<PathBuf>,
     writer: LogWriter,
+    /// Bytes of the live file right after the last [`Manifest::rewrite`] (0 if none
+    /// since open): see [`Manifest::rewrite_due`].
+    snapshot_size: u64,
     poisoned: Option<String>,
 }
 
@@ -93,7 +93,9 @@ impl std::fmt::Debug for Manifest {
 impl Manifest {
     /// Opens the manifest in `dir` (which must exist) or creates an empty one; calls
     /// `apply` for every committed edit in order. An error from `apply` stops the open
-    /// and is returned, and nothing is written.
+    /// and is returned, and nothing is written; an [`Error::Corruption`] or
+    /// [`Error::UnsupportedVersion`] from it is reported naming the manifest file (and
+    /// the record's offset), whatever file it named.
     pub fn open(
         fs: Arc<dyn FileSystem>,
         dir: &Path,
@@ -142,6 +144,7 @@ impl Manifest {
             number,
             read_from,
             writer,
+            snapshot_size: 0,
             poisoned: None,
         };
         manifest.remove_stale_files(&names);
@@ -177,6 +180,7 @@ impl Manifest {
         let writer = self.poison_on_error(install(self.fs.as_ref(), &self.dir, number, &batch))?;
         let old = self.dir.join(manifest_file_name(self.number));
         self.number = number;
+        self.snapshot_size = writer.len();
         self.writer = writer;
         // The switch is durable; a file left behind is removed by the next open.
         let _ = self.fs.remove_file(&old);
@@ -186,6 +190,16 @@ impl Manifest {
     /// Bytes in the live manifest file: owners rewrite when it grows too large.
     pub fn size(&self) -> u64 {
         self.writer.len()
+    }
+
+    /// Whether an owner that rewrites past `threshold` bytes should
+    /// [`Manifest::rewrite`] now: the file is larger than `threshold`, and at least
+    /// half of it was appended since the last rewrite. The second condition makes
+    /// rewriting cost O(1) bytes per byte of edits appended, whatever the threshold: a
+    /// state whose snapshot alone passes it (many live files, or a threshold of 0) is
+    /// not rewritten at every edit.
+    pub fn rewrite_due(&self, threshold: u64) -> bool {
+        rewrite_due(self.size(), self.snapshot_size, threshold)
     }
 
     /// The manifest file whose edits `open` replayed (`None` for a new directory): the
@@ -227,6 +241,14 @@ impl Manifest {
     }
 }
 
+/// The rewrite rule of a log that starts with a snapshot and grows by appended
+/// records (the manifest, and the time-series catalog file): rewrite once it is
+/// larger than `threshold` and at least twice the `snapshot` it started from, so each
+/// rewrite is paid for by as many bytes of appended records as it writes.
+pub(crate) fn rewrite_due(size: u64, snapshot: u64, threshold: u64) -> bool {
+    size > threshold && size >= snapshot.saturating_mul(2)
+}
+
 /// Reads and parses `CURRENT`.
 fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<u64> {
     let path = dir.join(CURRENT);
@@ -260,8 +282,24 @@ fn read_manifest(
             format!("manifest header names manifest {named}"),
         ));
     }
-    while let Some(record) = reader.next_record() {
-        f(&record)?;
+    loop {
+        let offset = reader.position();
+        let Some(record) = reader.next_record() else {
+            break;
+        };
+        // The owner's decoder knows what is wrong, not where: name this file and the
+        // record's offset.
+        f(&record).map_err(|e| match e {
+            Error::Corruption { what, .. } => Error::corruption(path, offset, what),
+            Error::UnsupportedVersion {
+                found, supported, ..
+            } => Error::UnsupportedVersion {
+                file: path.to_path_buf(),
+                found,
+                supported,
+            },
+            other => other,
+        })?;
     }
     match reader.end().and_then(|end| end.corruption(path)) {
         Some(err) => Err(err),
@@ -297,6 +335,41 @@ fn install(fs: &dyn FileSystem, dir: &Path, number: u64, body: &RecordBatch) -> 
 mod tests {
     use super::*;
     use crate::io::sim_fs::SimFs;
+
+    #[test]
+    fn rewrites_are_due_past_the_threshold_and_twice_the_last_snapshot() {
+        assert!(rewrite_due(101, 0, 100));
+        assert!(!rewrite_due(100, 0, 100));
+        assert!(!rewrite_due(150, 80, 100), "not yet twice the snapshot");
+        assert!(rewrite_due(160, 80, 100));
+        assert!(!rewrite_due(160, 80, 200), "not past the threshold");
+        assert!(rewrite_due(1, 0, 0));
+        assert!(!rewrite_due(u64::MAX - 1, u64::MAX / 2 + 1, 0));
+        let fs = SimFs::new();
+        fs.create_dir_all(Path::new("/m")).unwrap();
+        let mut m = Manifest::open(Arc::new(fs), Path::new("/m"), |_| Ok(())).unwrap();
+        m.append(&[7; 100]).unwrap();
+        assert!(m.rewrite_due(0));
+        // Incompressible, so the file holds all 1000 bytes.
+        let mut x = 1u64;
+        let snapshot: Vec<u8> = (0..1000)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                (x >> 56) as u8
+            })
+            .collect();
+        m.rewrite(&snapshot).unwrap();
+        let fresh = m.size();
+        assert!(fresh > 1000);
+        assert!(!m.rewrite_due(0), "a fresh snapshot");
+        let mut appends = 0;
+        while !m.rewrite_due(0) {
+            m.append(&[7; 100]).unwrap();
+            appends += 1;
+        }
+        assert!(m.size() >= 2 * fresh);
+        assert!(appends > 5, "{appends}");
+    }
 
     fn open(fs: &SimFs) -> (Manifest, Vec<Vec<u8>>) {
         let mut edits = Vec::new();

@@ -6,12 +6,16 @@
 //!   power-cut tests;
 //! - [`record`]: the checksummed record framing of every log file;
 //! - [`wal`]: the write-ahead log;
-//! - [`manifest`]: the atomic, durable log of edits naming an owner's live files.
+//! - [`manifest`]: the atomic, durable log of edits naming an owner's live files;
+//! - `file_number`: the numbers in file names, and which ones are the engines';
+//! - `identity`: the `IDENTITY` file saying which engine a directory belongs to.
 //!
 //! The on-disk formats and the durability model are described byte by byte in
 //! `docs/format.md (part 1)`.
 
+pub(crate) mod file_number;
 pub mod fs;
+pub(crate) mod identity;
 mod log_header;
 pub mod manifest;
 pub mod record;

@@ -11,8 +11,9 @@
 //!    `exists` see. It survives a process crash ([`SimFs::kill_process`]).
 //! 3. **The disk**: what a power cut ([`SimFs::crash`]) keeps.
 //!    - A file's data is durable up to its length at its last successful
-//!      [`WritableFile::sync`]. Bytes flushed after that are lost by a power cut (all
-//!      of them: SimFs never keeps a random prefix of unsynced data).
+//!      [`WritableFile::sync`] or [`FileSystem::sync_file`]. Bytes flushed after that
+//!      are lost by a power cut (all of them: SimFs never keeps a random prefix of
+//!      unsynced data).
 //!    - Directory entries (a create, rename or remove) are durable once
 //!      [`FileSystem::sync_dir`] of their directory succeeds; a power cut restores
 //!      every directory to its entries at its last `sync_dir`. A rename between two
@@ -34,7 +35,7 @@
 //! # Fault injection
 //!
 //! Mutating operations are counted ([`SimFs::op_count`]): `create_dir_all`, `create`,
-//! `write_all`, `sync`, `rename`, `remove_file` and `sync_dir`; a call rejected before
+//! `write_all`, `sync`, `sync_file`, `rename`, `remove_file` and `sync_dir`; a call rejected before
 //! it starts (its file or directory is missing) is not counted. After
 //! [`SimFs::fail_after`]`(n)`, the next `n` succeed and every later one fails with an
 //! [`Error::Io`] until [`SimFs::clear_faults`]. A failing operation changes nothing,
@@ -439,6 +440,16 @@ impl FileSystem for SimFs {
         Ok(())
     }
 
+    fn sync_file(&self, path: &Path) -> Result<()> {
+        let mut st = lock(&self.inner);
+        let id = st.lookup(path)?;
+        st.count_op("sync")?;
+        if let Some(inode) = st.inodes.get_mut(&id) {
+            inode.synced_len = inode.data.len();
+        }
+        Ok(())
+    }
+
     fn list(&self, dir: &Path) -> Result<Vec<String>> {
         // BTreeMap keys are already sorted.
         Ok(lock(&self.inner).dir(dir)?.live.keys().cloned().collect())
@@ -518,6 +529,26 @@ mod tests {
         assert!(!fs.exists(Path::new("/d/c")));
         // The old handle is dead.
         assert!(f.write_all(b"x").is_err());
+    }
+
+    #[test]
+    fn sync_file_makes_what_the_os_holds_durable() {
+        let fs = SimFs::new();
+        fs.create_dir_all(Path::new("/d")).unwrap();
+        drop(write(&fs, "/d/a", b"written before a crash", false));
+        fs.sync_dir(Path::new("/d")).unwrap();
+        fs.kill_process();
+        let ops = fs.op_count();
+        fs.sync_file(Path::new("/d/a")).unwrap();
+        assert_eq!(fs.op_count(), ops + 1);
+        fs.crash();
+        assert_eq!(
+            fs.read(Path::new("/d/a")).unwrap(),
+            b"written before a crash"
+        );
+        assert!(fs.sync_file(Path::new("/d/missing")).is_err());
+        fs.fail_after(0);
+        assert!(fs.sync_file(Path::new("/d/a")).is_err());
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub(crate) struct Inner {
     pub snapshots: SnapshotList,
     /// Counters behind `Stats`.
     pub counters: Counters,
+    /// The damaged WAL tail the open tolerated, if any.
+    pub wal_damage: Option<crate::io::wal::WalDamage>,
     /// Set by the first failed write, fsync or background job: no more writes.
     pub poison: OnceLock<String>,
     /// Set at shutdown; long jobs poll it and stop early.

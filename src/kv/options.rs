@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::io::fs::{FileSystem, StdFs};
-use crate::io::wal::SyncMode;
+use crate::io::wal::{SyncMode, WalDamage, WalDamageHook, WalRecovery};
 use crate::kv::sstable::TableOptions;
 
 /// How a [`crate::kv::Store`] is opened. Every field has a documented default
@@ -36,7 +36,8 @@ pub struct Options {
     /// Block, Bloom filter and compression settings of the SSTables written.
     pub table: TableOptions,
     /// The MANIFEST is rewritten as a single snapshot of the state once it grows past
-    /// this many bytes. Default 4 MiB.
+    /// this many bytes and to at least twice its last snapshot (so rewrites cost O(1)
+    /// per edit whatever the value). Default 4 MiB.
     pub manifest_rewrite_bytes: u64,
     /// Most pieces one compaction is split into, merged in parallel (rayon). Default:
     /// the number of CPUs, at most 4.
@@ -45,6 +46,13 @@ pub struct Options {
     /// `false` they run inline on the writing thread, which makes a store's behaviour
     /// deterministic for tests.
     pub background_work: bool,
+    /// What opening does with a damaged WAL record in the last WAL segment. Default
+    /// [`WalRecovery::TolerateTornTail`]: recover up to it and report it;
+    /// [`WalRecovery::Strict`] refuses to open ([`crate::Error::Corruption`]).
+    pub wal_recovery: WalRecovery,
+    /// Where an open reports a damaged WAL tail it tolerated (also in
+    /// [`crate::kv::Stats::wal_damage`]). Default: one line on standard error.
+    pub on_wal_damage: WalDamageHook,
     /// The file system. Default [`StdFs`]; tests pass a simulated one.
     pub fs: Arc<dyn FileSystem>,
 }
@@ -67,6 +75,8 @@ impl Default for Options {
                 .map_or(1, |n| n.get())
                 .min(4),
             background_work: true,
+            wal_recovery: WalRecovery::default(),
+            on_wal_damage: WalDamageHook::default(),
             fs: Arc::new(StdFs),
         }
     }
@@ -136,6 +146,17 @@ impl Options {
     /// Sets [`Options::background_work`].
     pub fn background_work(mut self, on: bool) -> Self {
         self.background_work = on;
+        self
+    }
+    /// Sets [`Options::wal_recovery`].
+    pub fn wal_recovery(mut self, mode: WalRecovery) -> Self {
+        self.wal_recovery = mode;
+        self
+    }
+    /// Sets [`Options::on_wal_damage`]: `f` is called once per damaged WAL tail an
+    /// open tolerates (`|_| {}` to stay silent).
+    pub fn on_wal_damage(mut self, f: impl Fn(&WalDamage) + Send + Sync + 'static) -> Self {
+        self.on_wal_damage = WalDamageHook::new(f);
         self
     }
     /// Sets [`Options::fs`].

@@ -1,5 +1,6 @@
-//! Opening a store: lock the directory, rebuild the state from the MANIFEST, open every
-//! live table, replay the WAL, start a new WAL segment, delete what a crash left behind.
+//! Opening a store: lock the directory, check that it is a key-value store's
+//! (`crate::io::identity`), rebuild the state from the MANIFEST, open every live
+//! table, replay the WAL, start a new WAL segment, delete what a crash left behind.
 //!
 //! Replay skips entries whose sequence number is at or below the MANIFEST's last
 //! flushed sequence number (they are in tables already) and fills memtables of at most
@@ -13,6 +14,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 
+use crate::io::file_number::MAX_FILE_NUMBER;
+use crate::io::identity::{self, Claim, Kind};
 use crate::io::manifest::Manifest;
 use crate::io::wal::{self, Wal};
 use crate::kv::batch;
@@ -30,13 +33,12 @@ use crate::kv::version_set::{Recovered, VersionSet};
 use crate::kv::write::WriteQueue;
 use crate::{Error, Result};
 
-/// The largest file number a store opens with: leaves 2^62 numbers for its lifetime.
-const MAX_FILE_NUMBER: u64 = 1 << 62;
-
 /// Memtables rebuilt from the WAL, oldest first, with the first segment of each.
 struct Replayed {
     mems: Vec<(Arc<Memtable>, u64)>,
     max_seq: u64,
+    /// The damaged tail tolerated, if any.
+    damage: Option<wal::WalDamage>,
 }
 
 /// Opens (or creates) the store in `dir`.
@@ -45,6 +47,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     let fs = Arc::clone(&opts.fs);
     fs.create_dir_all(dir)?;
     let dir_lock = fs.lock_dir(dir)?;
+    let claim = identity::check(fs.as_ref(), dir, &fs.list(dir)?, Kind::KeyValue)?;
 
     let mut rec = Recovered::default();
     let manifest = Manifest::open(Arc::clone(&fs), dir, |bytes| {
@@ -83,13 +86,20 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     let replayed = replay_wal(&opts, dir, &rec, &counters)?;
 
     // Numbers are never reused; refuse to start near the end of the counter (only a
-    // damaged MANIFEST or a foreign file name can get it there).
+    // damaged MANIFEST can get it there: names with larger numbers are not ours).
     if next_file > MAX_FILE_NUMBER {
         return Err(Error::corruption(
             dir.join("MANIFEST"),
             0,
             format!("file number {next_file} is past the supported maximum"),
         ));
+    }
+    if !replayed.mems.is_empty() {
+        // The recovered writes stay in the old segments until their flush, which runs
+        // in the background: make them durable before writes continue in a new
+        // segment, or a power cut before that flush could lose them while keeping
+        // newer writes (a process crash left them in the OS's cache only).
+        wal::sync_segments(fs.as_ref(), dir, rec.log_number)?;
     }
     let segment = next_file;
     next_file += 1;
@@ -108,6 +118,9 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     };
     versions.log_and_apply(edit, &[], next_file)?;
     remove_orphans(&opts, dir, &names, &versions)?;
+    if claim == Claim::Legacy {
+        identity::write(fs.as_ref(), dir, Kind::KeyValue)?;
+    }
     wal::remove_segments_below(fs.as_ref(), dir, versions.log_number())?;
 
     let frozen: VecDeque<Frozen> = replayed
@@ -158,6 +171,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
         flush_lock: Mutex::new(()),
         snapshots: SnapshotList::default(),
         counters,
+        wal_damage: replayed.damage,
         poison: OnceLock::new(),
         shutting_down: AtomicBool::new(false),
         opts,
@@ -218,48 +232,61 @@ fn replay_wal(
     let mut out = Replayed {
         mems: Vec::new(),
         max_seq: rec.last_seq,
+        damage: None,
     };
     let mut current: Option<(Arc<Memtable>, u64)> = None;
-    let report = wal::replay(opts.fs.as_ref(), dir, rec.log_number, |segment, payload| {
-        let bad = |what: &str| {
-            Error::corruption(
-                dir.join(wal::segment_file_name(segment)),
-                0,
-                format!("undecodable batch: {what}"),
-            )
-        };
-        let decoded = batch::decode(payload).map_err(|e| bad(e.0))?;
-        let mem = match &current {
-            Some((mem, _)) => Arc::clone(mem),
-            None => {
-                let mem = Arc::new(Memtable::new());
-                current = Some((Arc::clone(&mem), segment));
-                mem
+    let fs = opts.fs.as_ref();
+    let report = wal::replay_with(
+        fs,
+        dir,
+        rec.log_number,
+        opts.wal_recovery,
+        |segment, payload| {
+            let bad = |what: &str| {
+                Error::corruption(
+                    dir.join(wal::segment_file_name(segment)),
+                    0,
+                    format!("undecodable batch: {what}"),
+                )
+            };
+            let decoded = batch::decode(payload).map_err(|e| bad(e.0))?;
+            let mem = match &current {
+                Some((mem, _)) => Arc::clone(mem),
+                None => {
+                    let mem = Arc::new(Memtable::new());
+                    current = Some((Arc::clone(&mem), segment));
+                    mem
+                }
+            };
+            for (seq, op) in decoded.iter() {
+                if seq <= rec.last_seq {
+                    continue;
+                }
+                if !rec.cfs.contains_id(op.cf) {
+                    return Err(bad("unknown column family id"));
+                }
+                mem.insert_prefixed(&cf::prefix(op.cf), op.key, seq, op.kind, op.value);
+                out.max_seq = out.max_seq.max(seq);
             }
-        };
-        for (seq, op) in decoded.iter() {
-            if seq <= rec.last_seq {
-                continue;
+            if mem.approximate_bytes() >= opts.memtable_bytes
+                && let Some(full) = current.take()
+            {
+                out.mems.push(full);
             }
-            if !rec.cfs.contains_id(op.cf) {
-                return Err(bad("unknown column family id"));
-            }
-            mem.insert_prefixed(&cf::prefix(op.cf), op.key, seq, op.kind, op.value);
-            out.max_seq = out.max_seq.max(seq);
-        }
-        if mem.approximate_bytes() >= opts.memtable_bytes
-            && let Some(full) = current.take()
-        {
-            out.mems.push(full);
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     if let Some(last) = current.take() {
         out.mems.push(last);
     }
     out.mems.retain(|(m, _)| !m.is_empty());
     stats::add(&counters.wal_torn_tails, report.torn_tails);
     stats::add(&counters.wal_dropped_bytes, report.dropped_bytes);
+    if let Some(damage) = report.damage {
+        stats::add(&counters.wal_damaged_tails, 1);
+        opts.on_wal_damage.report(&damage);
+        out.damage = Some(damage);
+    }
     Ok(out)
 }
 

@@ -7,6 +7,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::io::wal::WalDamage;
+
 /// Files and bytes of one level of the LSM tree.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LevelStats {
@@ -46,10 +48,17 @@ pub struct Stats {
     pub stall_time: Duration,
     /// Table lookups answered "absent" by a Bloom filter, without reading a block.
     pub bloom_negatives: u64,
-    /// WAL segments whose damaged or incomplete tail was dropped by recovery.
+    /// WAL segments whose incomplete tail (an append cut short) was dropped by the
+    /// last open.
     pub wal_torn_tails: u64,
-    /// Bytes dropped with those tails.
+    /// WAL segments in which the last open found a damaged record followed by more
+    /// data, and recovered only the records before it
+    /// ([`crate::io::wal::WalRecovery::TolerateTornTail`]): 0 or 1.
+    pub wal_damaged_tails: u64,
+    /// Bytes dropped with torn and damaged tails.
     pub wal_dropped_bytes: u64,
+    /// Where the damage was, and how many bytes were dropped.
+    pub wal_damage: Option<WalDamage>,
     /// Bytes in the active memtable.
     pub memtable_bytes: usize,
     /// Frozen memtables waiting for their flush.
@@ -77,6 +86,7 @@ pub(crate) struct Counters {
     pub stall_nanos: AtomicU64,
     pub bloom_negatives: AtomicU64,
     pub wal_torn_tails: AtomicU64,
+    pub wal_damaged_tails: AtomicU64,
     pub wal_dropped_bytes: AtomicU64,
 }
 
@@ -110,6 +120,7 @@ impl Counters {
             stall_time: Duration::from_nanos(get(&self.stall_nanos)),
             bloom_negatives: get(&self.bloom_negatives),
             wal_torn_tails: get(&self.wal_torn_tails),
+            wal_damaged_tails: get(&self.wal_damaged_tails),
             wal_dropped_bytes: get(&self.wal_dropped_bytes),
             ..Stats::default()
         }

@@ -173,6 +173,7 @@ impl Store {
     pub fn stats(&self) -> Stats {
         let inner = &self.inner;
         let mut s = inner.counters.snapshot();
+        s.wal_damage = inner.wal_damage.clone();
         let sv = inner.super_version();
         s.memtable_bytes = sv.active.approximate_bytes();
         s.frozen_memtables = sv.frozen.len();

@@ -25,13 +25,10 @@ pub(crate) fn table_file_name(number: u64) -> String {
     format!("{number:06}{TABLE_SUFFIX}")
 }
 
-/// The number of a file named like [`table_file_name`], if `name` is one.
+/// The number of a file named like [`table_file_name`], if `name` is one with a number
+/// the store hands out (see `crate::io::file_number`).
 pub(crate) fn parse_table_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_suffix(TABLE_SUFFIX)?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+    crate::io::file_number::parse(name.strip_suffix(TABLE_SUFFIX)?)
 }
 
 /// One table file of the current (or an older, still referenced) version.

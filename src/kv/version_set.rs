@@ -181,7 +181,7 @@ impl VersionSet {
         }
         self.current = Arc::new(version);
 
-        if self.manifest.size() > self.rewrite_bytes {
+        if self.manifest.rewrite_due(self.rewrite_bytes) {
             // The edit above is committed and applied whatever happens here: a failed
             // rewrite must not be reported as a failed edit (the caller would undo work
             // that is already durable). The manifest poisons itself on failure, so the

@@ -38,6 +38,8 @@ pub(crate) struct CatalogLog {
     writer: LogWriter,
     /// Every id below this is durable in this file.
     persisted_next: u32,
+    /// Bytes of the snapshot the file starts with.
+    snapshot_size: u64,
 }
 
 impl CatalogLog {
@@ -93,6 +95,7 @@ impl CatalogLog {
         fs.sync_dir(dir)?;
         Ok(CatalogLog {
             path,
+            snapshot_size: writer.len(),
             writer,
             persisted_next: catalog.next_id(),
         })
@@ -127,6 +130,14 @@ impl CatalogLog {
     /// Bytes in the file.
     pub fn size(&self) -> u64 {
         self.writer.len()
+    }
+
+    /// Whether the file should be rewritten as a new snapshot, for a rewrite
+    /// threshold of `threshold` bytes: past it, and at least half appended entries
+    /// (`crate::io::manifest::rewrite_due`), so a catalog whose snapshot alone passes
+    /// the threshold is not rewritten at every flush.
+    pub fn rewrite_due(&self, threshold: u64) -> bool {
+        crate::io::manifest::rewrite_due(self.size(), self.snapshot_size, threshold)
     }
 }
 

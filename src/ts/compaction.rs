@@ -85,7 +85,7 @@ pub(crate) fn compact_all(inner: &Inner) -> Result<()> {
         [] => true,
         [only] => {
             let m = &only.meta;
-            let cutoff = inner.retention_cutoff().unwrap_or(i64::MIN);
+            let cutoff = inner.durable_retention_cutoff().unwrap_or(i64::MIN);
             only.seg.info().tombstones == 0
                 && m.min_ts >= cutoff
                 && partition_of(m.min_ts, inner.opts.partition_width)
@@ -102,7 +102,7 @@ pub(crate) fn compact_all(inner: &Inner) -> Result<()> {
 /// Removes whole segments whose points and tombstones all lie before the retention
 /// cutoff.
 fn drop_expired(inner: &Inner) -> Result<bool> {
-    let Some(cutoff) = inner.retention_cutoff() else {
+    let Some(cutoff) = inner.durable_retention_cutoff() else {
         return Ok(false);
     };
     let segs = inner.current_view().version.segments.clone();
@@ -195,7 +195,7 @@ fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
         all |= s.seg.series_ids();
     }
     let ids: Vec<u32> = all.iter().collect();
-    let lo = inner.retention_cutoff().unwrap_or(i64::MIN);
+    let lo = inner.durable_retention_cutoff().unwrap_or(i64::MIN);
 
     // Pass 1: the partitions that hold points.
     let parts: BTreeSet<i64> = ids

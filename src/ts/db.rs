@@ -79,7 +79,8 @@ impl Db {
         } else {
             None
         };
-        let recovered_from_damage = inner.counters.wal_torn_tails.load(Ordering::Relaxed) > 0;
+        let recovered_from_damage =
+            inner.counters.wal_torn_tails.load(Ordering::Relaxed) > 0 || inner.wal_damage.is_some();
         let db = Db {
             inner,
             worker: Mutex::new(worker),
@@ -323,12 +324,22 @@ impl Db {
 
     /// Writes the head (and every frozen head) to segments and waits for it. Useful
     /// before a backup, or to bound the WAL replayed at the next open.
+    ///
+    /// Everything written before the call is durable when it returns, in every
+    /// [`crate::io::wal::SyncMode`]: points and deletes are in segments, and series
+    /// defined without points ([`Db::series`]) are in the WAL, fsync'd.
     pub fn flush(&self) -> Result<()> {
-        {
+        let froze = {
             let mut w = lock(&self.inner.writer);
-            write::freeze(&self.inner, &mut w)?;
+            write::freeze(&self.inner, &mut w)?
+        };
+        flush::flush_all(&self.inner)?;
+        if !froze {
+            // An empty head: the current WAL segment can only hold series definitions
+            // (a point or a delete would be in the head), which no rotation sealed.
+            self.inner.poison_on_err(self.inner.wal.sync())?;
         }
-        flush::flush_all(&self.inner)
+        Ok(())
     }
 
     /// Flushes, then compacts every segment into one per time partition, applying

@@ -75,14 +75,19 @@ pub(crate) struct Inner {
     pub bg: Mutex<BgState>,
     /// Signalled when there is background work (or on shutdown).
     pub bg_wake: Condvar,
-    /// Signalled after every flush (writers stalled on frozen heads wait on it).
-    pub flushed: Condvar,
     /// The next file number to hand out (segments, WAL segments, catalog files).
     pub next_file: AtomicU64,
     /// The newest timestamp ever written (`i64::MIN` before the first point).
     pub max_ts: AtomicI64,
+    /// The newest timestamp of the writes known durable: those recovered at open and
+    /// those flushed since (recorded in manifest edits). Compaction drops expired
+    /// points relative to it, never relative to a write a power cut could still
+    /// take back.
+    pub durable_max_ts: AtomicI64,
     pub poisoned: Mutex<Option<String>>,
     pub counters: Counters,
+    /// The damaged WAL tail the open tolerated, if any.
+    pub wal_damage: Option<crate::io::wal::WalDamage>,
     /// A process-unique id, so a series handle is only used with its own database.
     pub instance: u64,
     /// Held for the handle's lifetime; dropped last.
@@ -142,7 +147,6 @@ impl Inner {
             *p = Some(e.to_string());
         }
         drop(p);
-        self.flushed.notify_all();
         e
     }
 
@@ -170,7 +174,10 @@ impl Inner {
             .map_err(|e| Error::invalid(format!("inconsistent manifest edit: {e}")))?;
         files.manifest.append(&edit.encode())?;
         files.state = next;
-        if files.manifest.size() > self.opts.manifest_rewrite_bytes {
+        if let Some(t) = edit.max_ts {
+            self.durable_max_ts.fetch_max(t, Ordering::Relaxed);
+        }
+        if files.manifest.rewrite_due(self.opts.manifest_rewrite_bytes) {
             let snapshot = files.state.snapshot().encode();
             files.manifest.rewrite(&snapshot)?;
         }
@@ -185,8 +192,18 @@ impl Inner {
     /// The start of the visible time range under the retention option: points older
     /// than `newest - retention` are hidden (and dropped by compaction).
     pub fn retention_cutoff(&self) -> Option<i64> {
+        self.cutoff_from(&self.max_ts)
+    }
+
+    /// The retention cutoff compaction applies: relative to the newest *durable*
+    /// write, so that what it drops stays dropped whatever a power cut takes back.
+    pub fn durable_retention_cutoff(&self) -> Option<i64> {
+        self.cutoff_from(&self.durable_max_ts)
+    }
+
+    fn cutoff_from(&self, newest: &AtomicI64) -> Option<i64> {
         let r = self.opts.retention?;
-        let newest = self.max_ts.load(Ordering::Relaxed);
+        let newest = newest.load(Ordering::Relaxed);
         (newest != i64::MIN).then(|| newest.saturating_sub(r))
     }
 }

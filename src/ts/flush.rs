@@ -43,7 +43,6 @@ pub(crate) fn flush_one(inner: &Inner) -> Result<bool> {
     drop(view);
     let result = flush_sealed(inner, &sealed.head.to_sorted(), sealed.wal_next, &sealed);
     inner.poison_on_err(result)?;
-    inner.flushed.notify_all();
     Ok(true)
 }
 
@@ -69,6 +68,9 @@ fn flush_sealed(
     let edit = Edit {
         log_number: Some(wal_next),
         added: added.iter().map(|f| f.meta).collect(),
+        // Points of the head deleted before this flush are in no segment, but they
+        // were written: retention must not forget them after a reopen.
+        max_ts: sealed.head.max_ts(),
         ..Edit::default()
     };
     inner.log_edit(&mut files, edit)?;
@@ -170,7 +172,10 @@ pub(crate) fn write_segment_file(
 /// edit that adds segments.
 pub(crate) fn persist_catalog(inner: &Inner, files: &mut FileState) -> Result<()> {
     let catalog = inner.catalog();
-    if files.catalog_log.size() <= inner.opts.catalog_rewrite_bytes {
+    if !files
+        .catalog_log
+        .rewrite_due(inner.opts.catalog_rewrite_bytes)
+    {
         return files.catalog_log.persist(&catalog);
     }
     let n = inner.new_file_number();

@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! LOCK                 the directory lock (held while open)
+//! IDENTITY             "tidestore time-series\n" (crate::io::identity)
 //! CURRENT, MANIFEST-*  the manifest (crate::io::manifest)
 //! {n:020}.wal          WAL segments (crate::io::wal), records = wal_batch payloads
 //! CATALOG-{n:06}       the catalog file named by the manifest (catalog_log.rs)
@@ -22,7 +23,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use crate::error::{Error, Result};
+use crate::io::file_number::{self as numbers, MAX_FILE_NUMBER};
 use crate::io::fs::FileSystem;
+use crate::io::identity::{self, Claim, Kind};
 use crate::io::manifest::{Manifest, is_manifest_file};
 use crate::io::wal::{self, Wal};
 use crate::ts::catalog::Catalog;
@@ -32,7 +35,7 @@ use crate::ts::head::Head;
 use crate::ts::options::Options;
 use crate::ts::stats::{Counters, Stats};
 use crate::ts::version::{
-    Edit, ManifestState, SegmentFile, Version, catalog_file_name, segment_file_name,
+    EDIT_VERSION, Edit, ManifestState, SegmentFile, Version, catalog_file_name, segment_file_name,
 };
 use crate::ts::view::ReadView;
 use crate::ts::{wal_batch, write};
@@ -45,16 +48,40 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let fs = Arc::clone(&opts.fs);
     fs.create_dir_all(dir)?;
     let dir_lock = fs.lock_dir(dir)?;
+    let names_at_open = fs.list(dir)?;
+    let claim = identity::check(fs.as_ref(), dir, &names_at_open, Kind::TimeSeries)?;
 
     let mut state = ManifestState::default();
     let manifest_path = dir.join("MANIFEST");
-    let mut manifest = Manifest::open(Arc::clone(&fs), dir, |payload| {
+    let mut records = 0u64;
+    let opened = Manifest::open(Arc::clone(&fs), dir, |payload| {
+        records += 1;
+        if let Some(&v) = payload.first()
+            && v > EDIT_VERSION
+        {
+            return Err(Error::UnsupportedVersion {
+                file: manifest_path.clone(),
+                found: u32::from(v),
+                supported: u32::from(EDIT_VERSION),
+            });
+        }
         let edit = Edit::decode(payload)
             .map_err(|e| Error::corruption(&manifest_path, 0, format!("manifest edit: {e}")))?;
         state
             .apply(&edit)
             .map_err(|e| Error::corruption(&manifest_path, 0, e.0))
-    })?;
+    });
+    // A directory from before IDENTITY files, with manifest edits but no catalog file:
+    // every edit of a time-series manifest comes after its first catalog file was
+    // written, and one always exists from then on. So these edits are a key-value
+    // store's (one that never wrote a table, or its table files would have told).
+    if claim == Claim::Legacy
+        && records > 0
+        && !names_at_open.iter().any(|n| n.starts_with("CATALOG-"))
+    {
+        return Err(identity::wrong_kind(dir, Kind::KeyValue, Kind::TimeSeries));
+    }
+    let mut manifest = opened?;
     let read_from = manifest.read_from().unwrap_or(&manifest_path).to_path_buf();
     check_manifest_complete(fs.as_ref(), dir, &state, &read_from)?;
 
@@ -91,25 +118,59 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let mut next_file = state.next_file.max(1);
     for name in &names {
         if let Some(n) = file_number(name) {
-            next_file = next_file.max(n.saturating_add(1));
+            next_file = next_file.max(n + 1);
         }
+    }
+    // Names only carry numbers below the maximum; a counter past it (this open takes
+    // two more numbers) comes from a damaged manifest.
+    if next_file > MAX_FILE_NUMBER - 2 {
+        return Err(Error::corruption(
+            &read_from,
+            0,
+            format!("file number {next_file} is past the supported maximum"),
+        ));
     }
 
     let head = Head::new();
-    let replay = replay_wal(fs.as_ref(), dir, state.log_number, &mut catalog, &head)?;
+    let replay = replay_wal(
+        fs.as_ref(),
+        dir,
+        state.log_number,
+        opts.wal_recovery,
+        &mut catalog,
+        &head,
+    )?;
+    if let Some(damage) = &replay.damage {
+        opts.on_wal_damage.report(damage);
+    }
 
+    // Without points or deletes to keep, the old WAL segments only carried series
+    // definitions, which the new catalog file now holds: they can go. Otherwise they
+    // stay live, and what was just recovered from them must not be lost by a power
+    // cut once writes continue in a new segment (a process crash left them in the
+    // OS's cache only): make them durable first.
+    let wal_needed = !head.is_empty() || !head.tombstones().is_empty();
+    if wal_needed {
+        wal::sync_segments(fs.as_ref(), dir, state.log_number)?;
+    }
     let catalog_n = next_file;
     let wal_n = next_file + 1;
     next_file += 2;
     let catalog_log = CatalogLog::create(&fs, dir, catalog_n, &catalog)?;
     let wal = Wal::create(Arc::clone(&fs), dir, wal_n, write::wal_mode(opts.sync_mode))?;
-    // Without points or deletes to keep, the old WAL segments only carried series
-    // definitions, which the new catalog file now holds: they can go.
-    let wal_needed = !head.is_empty() || !head.tombstones().is_empty();
+    let view = ReadView {
+        head: Arc::new(head),
+        sealed: Vec::new(),
+        version: Arc::new(Version::new(segments)),
+    };
+    // The newest timestamp ever written: what the manifest recorded (deleted points
+    // included), what the segments and the replayed WAL (durable now) hold.
+    let durable_max_ts = state.max_ts.max(view.max_ts());
     let edit = Edit {
         next_file: Some(next_file),
         catalog_file: Some(catalog_n),
         log_number: (!wal_needed).then_some(wal_n),
+        max_ts: durable_max_ts,
         ..Edit::default()
     };
     manifest.append(&edit.encode())?;
@@ -118,20 +179,18 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         .map_err(|e| Error::corruption(&manifest_path, 0, e.0))?;
 
     remove_orphans(fs.as_ref(), dir, &names, &state, catalog_n)?;
+    if claim == Claim::Legacy {
+        identity::write(fs.as_ref(), dir, Kind::TimeSeries)?;
+    }
 
-    let view = ReadView {
-        head: Arc::new(head),
-        sealed: Vec::new(),
-        version: Arc::new(Version::new(segments)),
-    };
-    let max_ts = write::initial_max_ts(&view);
+    let max_ts = durable_max_ts.unwrap_or(i64::MIN);
     let counters = Counters::default();
-    // A damaged record in the last segment is dropped like a torn tail and counted
-    // with them; `Db::open_with` then flushes, so the cut is made permanent before that
-    // segment stops being the last one (where damage is reported as corruption).
+    // After a cut tail `Db::open_with` flushes, so the cut is made permanent before
+    // that segment stops being the last one (where damage is reported as corruption).
+    Counters::add(&counters.wal_torn_tails, replay.torn_tails);
     Counters::add(
-        &counters.wal_torn_tails,
-        replay.torn_tails + u64::from(replay.damaged_tail),
+        &counters.wal_damaged_tails,
+        u64::from(replay.damage.is_some()),
     );
     Counters::add(&counters.wal_records_replayed, replay.records);
     Ok(Inner {
@@ -152,11 +211,12 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         compaction_lock: Mutex::new(()),
         bg: Mutex::new(BgState::default()),
         bg_wake: Condvar::new(),
-        flushed: Condvar::new(),
         next_file: AtomicU64::new(next_file),
         max_ts: AtomicI64::new(max_ts),
+        durable_max_ts: AtomicI64::new(max_ts),
         poisoned: Mutex::new(None),
         counters,
+        wal_damage: replay.damage,
         instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
         opts,
         _lock: dir_lock,
@@ -200,7 +260,7 @@ fn check_manifest_complete(
 struct Replayed {
     records: u64,
     torn_tails: u64,
-    damaged_tail: bool,
+    damage: Option<wal::WalDamage>,
 }
 
 /// Replays the WAL segments from `log_number` on into `head`, defining the series
@@ -209,10 +269,11 @@ fn replay_wal(
     fs: &dyn FileSystem,
     dir: &Path,
     log_number: u64,
+    mode: wal::WalRecovery,
     catalog: &mut Catalog,
     head: &Head,
 ) -> Result<Replayed> {
-    let stats = wal::replay(fs, dir, log_number, |segment, payload| {
+    let stats = wal::replay_with(fs, dir, log_number, mode, |segment, payload| {
         let file = dir.join(wal::segment_file_name(segment));
         let bad = |what: String| Error::corruption(&file, 0, what);
         // A batch of another format version (an older build's unflushed WAL) is not
@@ -246,7 +307,7 @@ fn replay_wal(
     Ok(Replayed {
         records: stats.records,
         torn_tails: stats.torn_tails,
-        damaged_tail: stats.damaged_tail,
+        damage: stats.damage,
     })
 }
 
@@ -259,10 +320,7 @@ fn file_number(name: &str) -> Option<u64> {
     let digits = base
         .strip_suffix(".seg")
         .or_else(|| base.strip_prefix("CATALOG-"))?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+    numbers::parse(digits)
 }
 
 /// Removes files a crash left behind: temporaries, segments the manifest does not
@@ -309,6 +367,7 @@ pub(crate) fn sizes(inner: &Inner) -> Stats {
     let view = inner.current_view();
     let (segment_bytes, segment_points) = view.version.totals();
     Stats {
+        wal_damage: inner.wal_damage.clone(),
         series: inner.catalog().len() as u64,
         head_points: view.head.point_count() as u64,
         head_bytes: view.head.approximate_bytes() as u64,
@@ -335,5 +394,7 @@ mod tests {
         assert_eq!(file_number("LOCK"), None);
         assert_eq!(file_number(".seg"), None);
         assert_eq!(file_number("notes.txt"), None);
+        assert_eq!(file_number("18446744073709551615.seg"), None);
+        assert_eq!(file_number("4611686018427387904.seg.tmp"), None);
     }
 }

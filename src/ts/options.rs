@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::io::fs::{FileSystem, StdFs};
-use crate::io::wal::SyncMode;
+use crate::io::wal::{SyncMode, WalDamage, WalDamageHook, WalRecovery};
 use crate::ts::segment::MAX_CHUNK_POINTS;
 
 /// How a [`crate::ts::Db`] is opened. Every field has a documented default
@@ -38,15 +38,24 @@ pub struct Options {
     /// compaction and hidden from queries. Default `None` (keep everything).
     pub retention: Option<i64>,
     /// The catalog file is rewritten as one snapshot once it grows past this many
-    /// bytes. Default 4 MiB.
+    /// bytes and to at least twice its last snapshot (so rewrites cost O(1) per new
+    /// series whatever the value). Default 4 MiB.
     pub catalog_rewrite_bytes: u64,
-    /// The manifest is rewritten as one snapshot once it grows past this many bytes.
-    /// Default 4 MiB.
+    /// The manifest is rewritten as one snapshot once it grows past this many bytes
+    /// and to at least twice its last snapshot (so rewrites cost O(1) per edit
+    /// whatever the value). Default 4 MiB.
     pub manifest_rewrite_bytes: u64,
     /// Run flushes and compactions on a background thread (default `true`). When
     /// `false` they run inline on the writing thread, which makes a database's
     /// behaviour deterministic for tests.
     pub background_work: bool,
+    /// What opening does with a damaged WAL record in the last WAL segment. Default
+    /// [`WalRecovery::TolerateTornTail`]: recover up to it and report it;
+    /// [`WalRecovery::Strict`] refuses to open ([`crate::Error::Corruption`]).
+    pub wal_recovery: WalRecovery,
+    /// Where an open reports a damaged WAL tail it tolerated (also in
+    /// [`crate::ts::Stats::wal_damage`]). Default: one line on standard error.
+    pub on_wal_damage: WalDamageHook,
     /// The file system. Default [`StdFs`]; tests pass a simulated one.
     pub fs: Arc<dyn FileSystem>,
 }
@@ -64,6 +73,8 @@ impl Default for Options {
             catalog_rewrite_bytes: 4 << 20,
             manifest_rewrite_bytes: 4 << 20,
             background_work: true,
+            wal_recovery: WalRecovery::default(),
+            on_wal_damage: WalDamageHook::default(),
             fs: Arc::new(StdFs),
         }
     }
@@ -118,6 +129,17 @@ impl Options {
     /// Sets [`Options::background_work`].
     pub fn background_work(mut self, on: bool) -> Self {
         self.background_work = on;
+        self
+    }
+    /// Sets [`Options::wal_recovery`].
+    pub fn wal_recovery(mut self, mode: WalRecovery) -> Self {
+        self.wal_recovery = mode;
+        self
+    }
+    /// Sets [`Options::on_wal_damage`]: `f` is called once per damaged WAL tail an
+    /// open tolerates (`|_| {}` to stay silent).
+    pub fn on_wal_damage(mut self, f: impl Fn(&WalDamage) + Send + Sync + 'static) -> Self {
+        self.on_wal_damage = WalDamageHook::new(f);
         self
     }
     /// Sets [`Options::fs`].

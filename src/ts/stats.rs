@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::io::wal::WalDamage;
+
 /// Monotonic event counters, updated with relaxed atomics.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -14,6 +16,7 @@ pub(crate) struct Counters {
     pub segments_expired: AtomicU64,
     pub write_stalls: AtomicU64,
     pub wal_torn_tails: AtomicU64,
+    pub wal_damaged_tails: AtomicU64,
     pub wal_records_replayed: AtomicU64,
 }
 
@@ -59,8 +62,15 @@ pub struct Stats {
     pub segments_expired: u64,
     /// Times a writer waited for a flush because too many heads were frozen.
     pub write_stalls: u64,
-    /// WAL segments that ended in a torn record at the last open.
+    /// WAL segments that ended in a torn record (an append cut short) at the last
+    /// open; the torn record was dropped.
     pub wal_torn_tails: u64,
+    /// WAL segments in which the last open found a damaged record followed by more
+    /// data, and recovered only the records before it
+    /// ([`crate::io::wal::WalRecovery::TolerateTornTail`]): 0 or 1.
+    pub wal_damaged_tails: u64,
+    /// Where that damage was, and how many bytes were dropped.
+    pub wal_damage: Option<WalDamage>,
     /// WAL records replayed at the last open.
     pub wal_records_replayed: u64,
 }
@@ -77,6 +87,7 @@ impl Stats {
         self.segments_expired = c.segments_expired.load(Relaxed);
         self.write_stalls = c.write_stalls.load(Relaxed);
         self.wal_torn_tails = c.wal_torn_tails.load(Relaxed);
+        self.wal_damaged_tails = c.wal_damaged_tails.load(Relaxed);
         self.wal_records_replayed = c.wal_records_replayed.load(Relaxed);
         self
     }

@@ -4,13 +4,15 @@
 //! gives them their time-series meaning. An edit is a list of tagged fields:
 //!
 //! ```text
-//! edit  := version:u8 (= 1)  field*
+//! edit  := version:u8 (= 2; 1 is read too: it has no field 6)  field*
 //! field := 1 next_file:varint              the file-number counter (never goes back)
 //!        | 2 log_number:varint             WAL segments below this are flushed
 //!        | 3 catalog_file:varint           the live CATALOG-<n> file
 //!        | 4 file:varint generation:varint min_ts:zz max_ts:zz ext_min:zz ext_max:zz
 //!            points:varint series:varint file_size:varint       add a segment
 //!        | 5 file:varint                   remove a segment
+//!        | 6 max_ts:zz                     the newest timestamp ever written (a
+//!                                          high-water mark: replay keeps the largest)
 //! ```
 //! (`zz` = zigzag varint.) A manifest snapshot is one edit holding the whole state.
 //!
@@ -30,7 +32,9 @@ use crate::codec::varint::{self, Reader};
 use crate::io::fs::FileSystem;
 use crate::ts::segment::Segment;
 
-const EDIT_VERSION: u8 = 1;
+/// The edit format version written. Version 1 (no field 6) is still read.
+pub(crate) const EDIT_VERSION: u8 = 2;
+const TAG_MAX_TS: u8 = 6;
 const TAG_NEXT_FILE: u8 = 1;
 const TAG_LOG_NUMBER: u8 = 2;
 const TAG_CATALOG_FILE: u8 = 3;
@@ -80,6 +84,9 @@ pub(crate) struct Edit {
     pub catalog_file: Option<u64>,
     pub added: Vec<SegmentMeta>,
     pub removed: Vec<u64>,
+    /// The newest timestamp written by the writes this edit makes durable (a
+    /// retention high-water mark, see [`ManifestState::max_ts`]).
+    pub max_ts: Option<i64>,
 }
 
 impl Edit {
@@ -112,13 +119,17 @@ impl Edit {
         for &n in &self.removed {
             put(TAG_REMOVE, n, &mut out);
         }
+        if let Some(t) = self.max_ts {
+            put(TAG_MAX_TS, varint::zigzag(t), &mut out);
+        }
         out
     }
 
     /// Parses an edit (untrusted bytes).
     pub fn decode(bytes: &[u8]) -> Result<Edit, DecodeError> {
         let mut r = Reader::new(bytes);
-        if r.u8()? != EDIT_VERSION {
+        let version = r.u8()?;
+        if version == 0 || version > EDIT_VERSION {
             return Err(DecodeError("unknown manifest edit version"));
         }
         let mut e = Edit::default();
@@ -142,6 +153,10 @@ impl Edit {
                     e.added.push(m);
                 }
                 TAG_REMOVE => e.removed.push(r.u64()?),
+                TAG_MAX_TS if version >= 2 => {
+                    let t = r.i64()?;
+                    e.max_ts = Some(e.max_ts.map_or(t, |m| m.max(t)));
+                }
                 _ => return Err(DecodeError("unknown manifest edit field")),
             }
         }
@@ -156,6 +171,11 @@ pub(crate) struct ManifestState {
     pub log_number: u64,
     pub catalog_file: Option<u64>,
     pub segments: BTreeMap<u64, SegmentMeta>,
+    /// The newest timestamp ever written, as far as the durable state knows: points
+    /// deleted since (or dropped by compaction) still count, so retention, which is
+    /// relative to it, never moves backwards across a reopen. `None` until an edit
+    /// records one (and in manifests written before edit version 2).
+    pub max_ts: Option<i64>,
 }
 
 impl ManifestState {
@@ -170,6 +190,9 @@ impl ManifestState {
         }
         if let Some(n) = e.catalog_file {
             self.catalog_file = Some(n);
+        }
+        if let Some(t) = e.max_ts {
+            self.max_ts = Some(self.max_ts.map_or(t, |m| m.max(t)));
         }
         for n in &e.removed {
             if self.segments.remove(n).is_none() {
@@ -192,6 +215,7 @@ impl ManifestState {
             catalog_file: self.catalog_file,
             added: self.segments.values().copied().collect(),
             removed: Vec::new(),
+            max_ts: self.max_ts,
         }
     }
 }
@@ -327,6 +351,7 @@ mod tests {
             catalog_file: Some(3),
             added: vec![meta(5), meta(6)],
             removed: vec![],
+            max_ts: Some(-3),
         };
         assert_eq!(Edit::decode(&e.encode()).unwrap(), e);
         let mut s = ManifestState::default();
@@ -347,6 +372,42 @@ mod tests {
             Edit::decode(&Edit::default().encode()).unwrap(),
             Edit::default()
         );
+    }
+
+    #[test]
+    fn the_max_ts_high_water_mark_only_grows() {
+        let mut s = ManifestState::default();
+        for t in [5, i64::MIN, 9, -1] {
+            let e = Edit {
+                max_ts: Some(t),
+                ..Edit::default()
+            };
+            s.apply(&Edit::decode(&e.encode()).unwrap()).unwrap();
+        }
+        assert_eq!(s.max_ts, Some(9));
+        assert_eq!(s.snapshot().max_ts, Some(9));
+        // Bytes: version 2, tag 6, zigzag(-2) = 3.
+        let e = Edit {
+            max_ts: Some(-2),
+            ..Edit::default()
+        };
+        assert_eq!(e.encode(), [2, 6, 3]);
+    }
+
+    #[test]
+    fn version_1_edits_are_read_and_field_6_needs_version_2() {
+        // next_file 7, log number 3, in a version 1 edit.
+        assert_eq!(
+            Edit::decode(&[1, 1, 7, 2, 3]).unwrap(),
+            Edit {
+                next_file: Some(7),
+                log_number: Some(3),
+                ..Edit::default()
+            }
+        );
+        assert!(Edit::decode(&[1, 6, 3]).is_err());
+        assert!(Edit::decode(&[0]).is_err());
+        assert!(Edit::decode(&[3]).is_err());
     }
 
     #[test]

@@ -13,14 +13,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::io::record::MAX_PAYLOAD_LEN;
 use crate::io::wal::SyncMode;
 use crate::ts::catalog::{Catalog, RESERVED_ID};
 use crate::ts::columns::Columns;
-use crate::ts::engine::{Inner, WriterState, lock};
+use crate::ts::engine::{Inner, WriterState};
 use crate::ts::head::Head;
 use crate::ts::query::{HeadSnapshot, SeriesReader};
 use crate::ts::series::{Point, SeriesKey};
@@ -641,8 +640,14 @@ pub(crate) fn wal_mode(mode: SyncMode) -> SyncMode {
     }
 }
 
-/// Freezes the full head, first waiting (stalling this writer) while too many frozen
-/// heads wait for their flush. Without background work, flushes inline.
+/// Freezes the full head, first stalling this writer while too many frozen heads wait
+/// for their flush. Without background work, flushes inline.
+///
+/// A stalled writer flushes the oldest frozen head itself rather than waiting for the
+/// background thread: that thread also runs compactions, and a writer that waited for
+/// it waited for the compaction in progress too (with tiny heads and an eager
+/// compaction trigger, every stall did). A stall now lasts one flush, or the end of
+/// the flush another thread is running.
 fn make_room(inner: &Inner, w: &mut WriterState) -> Result<()> {
     if !inner.opts.background_work {
         freeze(inner, w)?;
@@ -656,9 +661,7 @@ fn make_room(inner: &Inner, w: &mut WriterState) -> Result<()> {
             stalled = true;
             Counters::add(&inner.counters.write_stalls, 1);
         }
-        inner.wake_background();
-        let g = lock(&inner.bg);
-        let _ = inner.flushed.wait_timeout(g, Duration::from_millis(20));
+        flush::flush_one(inner)?;
     }
     freeze(inner, w)?;
     inner.wake_background();
@@ -700,11 +703,6 @@ pub(crate) fn point_exists(inner: &Inner, id: u32, ts: i64) -> Result<bool> {
     let mut points = Columns::new();
     reader.read(id, &mut points)?;
     Ok(!points.is_empty())
-}
-
-/// The newest-timestamp watermark's initial value.
-pub(crate) fn initial_max_ts(view: &ReadView) -> i64 {
-    view.max_ts().unwrap_or(i64::MIN)
 }
 
 #[cfg(test)]

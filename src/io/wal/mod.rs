@@ -12,11 +12,19 @@
 //! # Sync modes
 //!
 //! See [`SyncMode`] for what each mode promises.
+//!
+//! # Recovery
+//!
+//! See [`WalRecovery`] for what replay does with a torn or damaged tail.
 
+mod recovery;
 mod replay;
 mod writer;
 
-pub use replay::{ReplayStats, list_segments, remove_segments_below, replay};
+pub use recovery::{WalDamage, WalDamageHook, WalRecovery};
+pub use replay::{
+    ReplayStats, list_segments, remove_segments_below, replay, replay_with, sync_segments,
+};
 pub use writer::Wal;
 
 /// When [`Wal::append`] makes a record durable.
@@ -42,13 +50,14 @@ pub fn segment_file_name(id: u64) -> String {
     format!("{id:020}.wal")
 }
 
-/// The id of a segment file name, or `None` if `name` is not exactly one.
+/// The id of a segment file name, or `None` if `name` is not exactly one, or names an
+/// id no engine hands out (2^62 or more: a stray file, left alone).
 pub fn parse_segment_file_name(name: &str) -> Option<u64> {
     let digits = name.strip_suffix(".wal")?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if digits.len() != 20 {
         return None;
     }
-    digits.parse().ok()
+    crate::io::file_number::parse(digits)
 }
 
 #[cfg(test)]
@@ -57,7 +66,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_sort_like_ids() {
-        for id in [0, 1, 99, u64::MAX] {
+        for id in [0, 1, 99, (1 << 62) - 1] {
             assert_eq!(parse_segment_file_name(&segment_file_name(id)), Some(id));
         }
         assert!(segment_file_name(9) < segment_file_name(10));
@@ -74,6 +83,8 @@ mod tests {
             "00000000000000000001.wal.tmp",
             "00000000000000000001",
             "99999999999999999999.wal",
+            "18446744073709551615.wal",
+            "04611686018427387904.wal",
             "MANIFEST-1",
         ] {
             assert_eq!(parse_segment_file_name(name), None, "{name}");

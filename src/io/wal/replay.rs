@@ -3,14 +3,14 @@
 
 use std::path::Path;
 
-use super::{parse_segment_file_name, segment_file_name};
+use super::{WalDamage, WalRecovery, parse_segment_file_name, segment_file_name};
 use crate::error::{Error, Result};
 use crate::io::fs::FileSystem;
 use crate::io::log_header::{self, WAL_MAGIC};
 use crate::io::record::{LogEnd, LogReader};
 
 /// What [`replay`] found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReplayStats {
     /// Segments read.
@@ -26,6 +26,8 @@ pub struct ReplayStats {
     /// owner's log: unsynced data garbled by a power cut looks like this, but so does
     /// damage to synced data.
     pub damaged_tail: bool,
+    /// Where that damage was, when `damaged_tail` is set.
+    pub damage: Option<WalDamage>,
     /// Bytes dropped from torn and damaged tails.
     pub dropped_bytes: u64,
     /// The highest segment id read, if any: a new [`super::Wal`] must use a higher one.
@@ -53,19 +55,35 @@ pub fn list_segments(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<u64>> {
 ///
 /// A damaged record followed by more data is handled by where it is:
 /// - in the last segment, it is dropped with everything after it and reported in
-///   [`ReplayStats::damaged_tail`]: data not yet fsync'd may come back from a power
-///   cut garbled in any pattern (zero-filled or stale blocks before good ones), so
-///   this recovers the longest intact prefix;
+///   [`ReplayStats::damaged_tail`] and [`ReplayStats::damage`]: data not yet fsync'd
+///   may come back from a power cut garbled in any pattern (zero-filled or stale
+///   blocks before good ones), so this recovers the longest intact prefix;
 /// - in an earlier segment, it is [`Error::Corruption`]: that segment was fsync'd when
 ///   it was sealed, so the damage is not a crash's doing, and replaying later segments
 ///   over the hole would silently lose acknowledged records.
 ///
 /// A segment whose header is damaged or names another segment is
 /// [`Error::Corruption`]. An error from `f` stops the replay and is returned.
+///
+/// This is [`replay_with`] in [`WalRecovery::TolerateTornTail`] mode.
 pub fn replay(
     fs: &dyn FileSystem,
     dir: &Path,
     min_segment_id: u64,
+    f: impl FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<ReplayStats> {
+    replay_with(fs, dir, min_segment_id, WalRecovery::TolerateTornTail, f)
+}
+
+/// [`replay`] with the treatment of damage in the last segment chosen by `mode`: under
+/// [`WalRecovery::Strict`] it is [`Error::Corruption`] (naming the segment and the
+/// damaged record's offset) like damage anywhere else, instead of a dropped tail.
+/// Torn tails are cut in every mode.
+pub fn replay_with(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    min_segment_id: u64,
+    mode: WalRecovery,
     mut f: impl FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<ReplayStats> {
     let mut stats = ReplayStats::default();
@@ -106,9 +124,18 @@ pub fn replay(
                 stats.torn_tails += 1;
                 stats.dropped_bytes += dropped_bytes;
             }
-            Some(LogEnd::Corrupt { offset, .. }) if Some(id) == last => {
+            Some(LogEnd::Corrupt { offset, what })
+                if Some(id) == last && mode == WalRecovery::TolerateTornTail =>
+            {
+                let dropped_bytes = (data.len() as u64).saturating_sub(offset);
                 stats.damaged_tail = true;
-                stats.dropped_bytes += (data.len() as u64).saturating_sub(offset);
+                stats.dropped_bytes += dropped_bytes;
+                stats.damage = Some(WalDamage {
+                    file: path,
+                    offset,
+                    dropped_bytes,
+                    what,
+                });
             }
             Some(LogEnd::Corrupt { offset, what }) => {
                 return Err(Error::corruption(&path, offset, what));
@@ -117,6 +144,23 @@ pub fn replay(
         }
     }
     Ok(stats)
+}
+
+/// Makes every segment in `dir` with an id of at least `min_segment_id` durable (an
+/// fsync of each file). An owner calls it at open, after [`replay`], before it
+/// starts a new segment: the records it just replayed may only be in the operating
+/// system's cache (a process crash under [`super::SyncMode::Interval`] or
+/// [`super::SyncMode::Os`]), and once writes continue in a new segment nothing
+/// would ever sync the old ones, so a later power cut could lose them while keeping
+/// newer writes. After this, every segment but the one being appended to is
+/// durable: the rest were sealed by [`super::Wal::rotate`], which fsyncs.
+pub fn sync_segments(fs: &dyn FileSystem, dir: &Path, min_segment_id: u64) -> Result<()> {
+    for id in list_segments(fs, dir)? {
+        if id >= min_segment_id {
+            fs.sync_file(&dir.join(segment_file_name(id)))?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes every segment in `dir` with an id below `segment_id`, then makes the
@@ -198,6 +242,22 @@ mod tests {
         .unwrap();
         assert_eq!(got, vec![b"good".to_vec()]);
         assert!(stats.damaged_tail);
+        let damage = stats.damage.clone().unwrap();
+        assert_eq!(damage.file, Path::new(&segment_file_name(1)));
+        assert_eq!(damage.offset, (bad_at - HEADER_LEN) as u64);
+        assert_eq!(damage.dropped_bytes, stats.dropped_bytes);
+        // Strict: the same segment is corruption, and nothing reaches the callback.
+        let mut calls = 0;
+        let err = replay_with(&fs, Path::new(""), 0, WalRecovery::Strict, |_, _| {
+            calls += 1;
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Corruption { offset, .. } if *offset == damage.offset),
+            "{err}"
+        );
+        assert_eq!(calls, 1, "the good record before the damage was read");
         assert_eq!(stats.torn_tails, 0);
         assert_eq!(stats.dropped_bytes, 2 * HEADER_LEN as u64 + 8);
         write_file(&fs, Path::new(&segment_file_name(2)), &segment(2, &[b"x"]));
