@@ -242,13 +242,6 @@ impl Load for Kv {
         Ok(state)
     }
 
-    fn avoid_known_defects(round: &mut Round<Kv>) -> bool {
-        // With background work the memtables recovered at open are flushed later, by
-        // the background thread: until then they live only in the replayed WAL, which
-        // is never synced (the class of issue 8 defect 1; `recovered.rs`).
-        round.background
-    }
-
     fn owner(key: &KvKey, threads: usize) -> usize {
         usize::from(key.1) % threads
     }

@@ -94,13 +94,6 @@ pub trait Load: Sized + Debug + 'static {
     fn atomic(_key: &Self::Key) -> bool {
         true
     }
-    /// Known durability defects (issue 8 defects 1 and 2, and the key-value store's
-    /// asynchronous flush of recovered memtables): changes `round` so that the
-    /// workload avoids them, and says whether a session after a kill must start with
-    /// `flush()` (see `power.rs`). Remove once they are fixed.
-    fn avoid_known_defects(_round: &mut Round<Self>) -> bool {
-        false
-    }
     /// A random write touching only keys owned by `g.thread`; `own` holds (at least)
     /// the present keys the thread owns.
     fn random_write(g: &mut Gen, knobs: &Self::Knobs, own: &State<Self>) -> Self::Write;

@@ -23,7 +23,6 @@ mod kv_load;
 mod ledger;
 mod load;
 mod power;
-mod recovered;
 mod rng;
 mod settings;
 mod ts_load;
@@ -106,15 +105,10 @@ fn power_cuts<L: Load>() {
     }
     let settings = Settings::from_env();
     eprintln!(
-        "[{}] power cuts: base seed {} ({} runs, known defects {})",
+        "[{}] power cuts: base seed {} ({} runs)",
         L::NAME,
         settings.seed,
-        settings.power_runs,
-        if settings.skip_known_defects {
-            "skipped"
-        } else {
-            "checked"
-        }
+        settings.power_runs
     );
     let r = power::run::<L>(&settings);
     eprintln!(

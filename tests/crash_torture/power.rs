@@ -20,19 +20,8 @@
 //! When a check fails, the message also says whether the state is at least a prefix
 //! of the writes since the last flush, compaction or clean close (counting the writes
 //! acknowledged under `Always` and before a pause as durable): if it is, what was lost
-//! is data recovered by an earlier open and never made durable since.
-//!
-//! **Known defects, skipped by default.** Both engines can lose data recovered at open
-//! to a later power cut: the time-series `Db` never syncs the WAL segment it replays
-//! (issue 8 defect 1), and the key-value `Store` with background work flushes the
-//! recovered memtables asynchronously, so they live only in that unsynced WAL until
-//! the flush is done (found by this harness; `recovered.rs`). And a time-series series
-//! defined with no points does not survive `flush()` + a power cut (issue 8 defect 2).
-//! Until they are fixed, `TORTURE_KNOWN_DEFECTS=skip` (the default) steers the runs
-//! around exactly these scenarios ([`Load::avoid_known_defects`]): a session that
-//! follows a kill starts with `flush()` (time series; key-value with background work),
-//! and no bare series definitions are written. The checks stay as they are;
-//! `TORTURE_KNOWN_DEFECTS=check` runs the scenarios.
+//! is data recovered by an earlier open and never made durable since (issue 8 defect
+//! 1, now fixed, looked like that).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -135,7 +124,7 @@ impl<L: Load> Durable<L> {
             Ok(n) => format!(
                 "\n[the state is the state after {n} of the {} writes since the last flush, \
                  compaction or clean close: what was lost had been recovered by an open and \
-                 never made durable since, the class of issue 8 defect 1]",
+                 never made durable since (like issue 8 defect 1)]",
                 self.weak.len()
             ),
             Err(e) => format!(
@@ -156,8 +145,7 @@ fn run_once<L: Load>(settings: &Settings, run: u64, report: &mut Report) -> Resu
     for session in 0..=sessions {
         // Round numbers of their own, apart from the kill cycles'.
         let index = (1 << 19) + run * 64 + session;
-        let mut round = Round::<L>::new(settings.seed, index, Mode::Sim);
-        let flush_after_kill = settings.skip_known_defects && L::avoid_known_defects(&mut round);
+        let round = Round::<L>::new(settings.seed, index, Mode::Sim);
         let ctx = |what: &str| format!("session {session} ({round:?}) after {prev:?}: {what}");
         let mut o = open::<L>(&fs, &round).map_err(|e| ctx(&e))?;
         let got = L::read_all(&o.db).map_err(|e| ctx(&e))?;
@@ -182,11 +170,6 @@ fn run_once<L: Load>(settings: &Settings, run: u64, report: &mut Report) -> Resu
         durable.strong = Since::new(&got);
         if matches!(prev, Some((End::PowerCut, _))) {
             durable.weak = Since::new(&got);
-        }
-        if flush_after_kill && matches!(prev, Some((End::Kill, _))) {
-            // A known defect: make what was recovered durable the documented way.
-            L::flush(&o.db).map_err(|e| ctx(&format!("flush: {e}")))?;
-            durable = Durable::new(ledger.state());
         }
         if session == sessions {
             L::close(o.db).map_err(|e| ctx(&format!("last close: {e}")))?;

@@ -6,7 +6,6 @@
 //! | `TORTURE_CYCLES` | 50 | kill cycles per engine |
 //! | `TORTURE_POWER_RUNS` | 6 | power-cut runs per engine (each 6 to 14 sessions on a fresh `SimFs`) |
 //! | `TORTURE_VERBOSE` | off | a line per cycle and session |
-//! | `TORTURE_KNOWN_DEFECTS` | `skip` | `check`: also run the scenario of issue 8 defects 1 and 2 (see `power.rs`) |
 
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -22,9 +21,6 @@ pub struct Settings {
     pub power_runs: u64,
     /// A line per cycle.
     pub verbose: bool,
-    /// Steer the power-cut runs of the time-series engine around issue 8 defects 1
-    /// and 2 (known, being fixed).
-    pub skip_known_defects: bool,
 }
 
 fn var<T: std::str::FromStr>(name: &str) -> Option<T> {
@@ -47,33 +43,20 @@ impl Settings {
                     .map_or(1, |d| d.as_nanos() as u64)
             })
         });
-        let known = std::env::var("TORTURE_KNOWN_DEFECTS").unwrap_or_else(|_| "skip".into());
         Settings {
             seed,
             cycles: var("TORTURE_CYCLES").unwrap_or(50),
             power_runs: var("TORTURE_POWER_RUNS").unwrap_or(6),
             verbose: std::env::var_os("TORTURE_VERBOSE").is_some(),
-            skip_known_defects: match known.as_str() {
-                "skip" => true,
-                "check" => false,
-                other => panic!("TORTURE_KNOWN_DEFECTS={other:?}: skip or check"),
-            },
         }
     }
 
     /// The environment that replays this run.
     pub fn replay_hint(&self) -> String {
         format!(
-            "TORTURE_SEED={} TORTURE_CYCLES={} TORTURE_POWER_RUNS={}{} cargo test --release \
+            "TORTURE_SEED={} TORTURE_CYCLES={} TORTURE_POWER_RUNS={} cargo test --release \
              --test crash_torture -- --nocapture",
-            self.seed,
-            self.cycles,
-            self.power_runs,
-            if self.skip_known_defects {
-                ""
-            } else {
-                " TORTURE_KNOWN_DEFECTS=check"
-            }
+            self.seed, self.cycles, self.power_runs
         )
     }
 }

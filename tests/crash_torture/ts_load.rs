@@ -86,8 +86,6 @@ pub struct TsKnobs {
     /// The series written in this round (a bit per series); the others get only bare
     /// definitions and deletes.
     active: u8,
-    /// Whether bare series definitions are written (see `power.rs`: issue 8 defect 2).
-    pub defines: bool,
 }
 
 /// The time-series engine.
@@ -222,7 +220,6 @@ impl Load for Ts {
             } else {
                 rng.next() as u8
             },
-            defines: true,
         }
     }
 
@@ -297,13 +294,6 @@ impl Load for Ts {
         matches!(key, TsKey::Point(..))
     }
 
-    fn avoid_known_defects(round: &mut Round<Ts>) -> bool {
-        // Issue 8 defect 2: a bare definition does not survive flush + power cut.
-        round.knobs.defines = false;
-        // Issue 8 defect 1: the WAL replayed at open is never synced.
-        true
-    }
-
     fn random_write(g: &mut Gen, knobs: &TsKnobs, own: &State<Ts>) -> TsWrite {
         let mine = active(g, knobs);
         let s = g.rng.pick(&mine);
@@ -368,13 +358,8 @@ impl Load for Ts {
                 };
                 TsWrite::Delete { s, a, b }
             }
-            _ if knobs.defines => TsWrite::Define {
+            _ => TsWrite::Define {
                 s: g.rng.pick(&owned(g)),
-            },
-            _ => TsWrite::Insert {
-                s,
-                t: tick(g),
-                bits: value(g),
             },
         }
     }
