@@ -343,3 +343,63 @@ proptest! {
         run(salt, days, ops, checks, setup)?;
     }
 }
+
+/// `fold` after `next` folds the rest of the series `next` was in the middle of, then
+/// the other series; the views of one series reach the fold in time order.
+#[test]
+fn fold_after_next_finishes_the_series_in_progress() {
+    let fs = SimFs::new();
+    let setup = Setup {
+        trigger: 1000,
+        retention: None,
+        background: false,
+    };
+    let db = Db::open_with(Path::new("/fold"), options(&fs, setup)).unwrap();
+    for s in 0..SERIES.len() {
+        let (m, tags) = SERIES[s];
+        let h = db.series(m, tags).unwrap();
+        let ts: Vec<i64> = (0..1000).collect();
+        let vs: Vec<f64> = ts.iter().map(|&t| (s as i64 * 10_000 + t) as f64).collect();
+        db.append(&h, &ts, &vs).unwrap();
+        if s % 2 == 0 {
+            db.flush().unwrap();
+        }
+    }
+    db.compact().unwrap();
+    // Four cpu series of 1000 points; batches of at least 100 points.
+    let mut scan = db
+        .scan("cpu", i64::MIN, i64::MAX, &[])
+        .unwrap()
+        .batch_points(100);
+    let first = scan.next().unwrap().unwrap();
+    assert!(!first.continues_series());
+    let (key, seen) = (first.key().clone(), first.len());
+    assert!((100..116).contains(&seen), "{seen}");
+    let last = *first.timestamps().last().unwrap();
+    let (n, in_order) = scan
+        .fold(
+            || (0usize, true),
+            |(n, ok), v| {
+                let ok =
+                    ok && (v.key() != &key || (v.continues_series() && v.timestamps()[0] > last));
+                let ok = ok && v.timestamps().windows(2).all(|w| w[0] < w[1]);
+                (n + v.len(), ok)
+            },
+            |a, b| (a.0 + b.0, a.1 && b.1),
+        )
+        .unwrap();
+    assert_eq!(seen + n, 4000, "every point once");
+    assert!(in_order);
+
+    // A batch of 0 counts as 1: each view is one chunk.
+    let mut scan = db
+        .scan("mem", i64::MIN, i64::MAX, &[])
+        .unwrap()
+        .batch_points(0);
+    let mut views = 0;
+    while let Some(v) = scan.next().unwrap() {
+        assert!((1..=16).contains(&v.len()));
+        views += 1;
+    }
+    assert!(views >= 2 * 1000 / 16, "{views}");
+}
