@@ -355,8 +355,7 @@ fn fold_after_next_finishes_the_series_in_progress() {
         background: false,
     };
     let db = Db::open_with(Path::new("/fold"), options(&fs, setup)).unwrap();
-    for s in 0..SERIES.len() {
-        let (m, tags) = SERIES[s];
+    for (s, &(m, tags)) in SERIES.iter().enumerate() {
         let h = db.series(m, tags).unwrap();
         let ts: Vec<i64> = (0..1000).collect();
         let vs: Vec<f64> = ts.iter().map(|&t| (s as i64 * 10_000 + t) as f64).collect();
