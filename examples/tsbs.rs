@@ -900,7 +900,9 @@ mod aged {
     struct Row {
         name: String,
         points: u64,
+        /// Wall time of the one-thread scans.
         single: Vec<Duration>,
+        /// Wall time of the `Scan::fold` scans.
         fold: Vec<Duration>,
     }
 
@@ -991,9 +993,9 @@ mod aged {
                     let took = t.elapsed();
                     check(name, *n, got);
                     if fold {
-                        row.fold.push(took)
+                        row.fold.push(took);
                     } else {
-                        row.single.push(took)
+                        row.single.push(took);
                     }
                 }
             }
@@ -1027,44 +1029,49 @@ mod aged {
             ),
             c.repeat
         );
+        type Column = (&'static str, fn(&Row) -> Duration);
+        let columns: [Column; 4] = [
+            ("one thread, best", |r| best(&r.single)),
+            ("median", |r| median(&r.single)),
+            ("fold, best", |r| best(&r.fold)),
+            ("median", |r| median(&r.fold)),
+        ];
         println!();
-        println!(
-            "| {:<24} | {:>13} | {:>15} | {:>13} | {:>15} | {:>13} |",
-            "scan of", "points", "one thread, best", "median", "fold, best", "median"
-        );
-        println!(
-            "|{}|{}|{}|{}|{}|{}|",
-            "-".repeat(26),
-            "-".repeat(15),
-            "-".repeat(18),
-            "-".repeat(15),
-            "-".repeat(17),
-            "-".repeat(15)
-        );
-        for r in &rows {
-            println!(
-                "| {:<24} | {:>13} | {:>12.2} G/s | {:>9.2} G/s | {:>11.2} G/s | {:>9.2} G/s |",
-                r.name,
-                r.points,
-                giga(r.points, best(&r.single)),
-                giga(r.points, median(&r.single)),
-                giga(r.points, best(&r.fold)),
-                giga(r.points, median(&r.fold)),
-            );
+        let mut header = format!("| {:<24} | {:>13} |", "scan of", "points");
+        let mut rule = format!("|{}|{}|", "-".repeat(26), "-".repeat(15));
+        for (name, _) in &columns {
+            header.push_str(&format!(" {name:>16} |"));
+            rule.push_str(&format!("{}|", "-".repeat(name.len().max(16) + 2)));
         }
-        if let (Some(first), Some(all)) = (rows.first(), rows.last()) {
-            let ratio = |f: &dyn Fn(&Row) -> Duration| {
-                100.0 * giga(all.points, f(all)) / giga(first.points, f(first))
-            };
-            println!(
-                "| {:<24} | {:>13} | {:>14.0} % | {:>11.0} % | {:>13.0} % | {:>11.0} % |",
-                "everything / last day",
-                "",
-                ratio(&|r| best(&r.single)),
-                ratio(&|r| median(&r.single)),
-                ratio(&|r| best(&r.fold)),
-                ratio(&|r| median(&r.fold)),
-            );
+        println!("{header}");
+        println!("{rule}");
+        for r in &rows {
+            let mut line = format!("| {:<24} | {:>13} |", r.name, r.points);
+            for (name, f) in &columns {
+                let cell = match f(r) {
+                    d if d.is_zero() => "-".to_owned(),
+                    d => format!("{:.2} G/s", giga(r.points, d)),
+                };
+                line.push_str(&format!(" {cell:>w$} |", w = name.len().max(16)));
+            }
+            println!("{line}");
+        }
+        if let (Some(first), Some(all), true) = (rows.first(), rows.last(), rows.len() > 1) {
+            let short = |r: &Row| r.name.split(" (").next().unwrap_or_default().to_owned();
+            let ratio = format!("{} / {}", short(all), short(first));
+            let mut line = format!("| {ratio:<24} | {:>13} |", "");
+            for (name, f) in &columns {
+                let (a, d) = (f(all), f(first));
+                let cell = match a.is_zero() || d.is_zero() {
+                    true => "-".to_owned(),
+                    false => format!(
+                        "{:.0} %",
+                        100.0 * giga(all.points, a) / giga(first.points, d)
+                    ),
+                };
+                line.push_str(&format!(" {cell:>w$} |", w = name.len().max(16)));
+            }
+            println!("{line}");
         }
         Ok(())
     }

@@ -156,6 +156,15 @@ impl SeriesReader {
                         self.cursor = Cursor::Done;
                         continue;
                     };
+                    // Warm the caches for the next groups while this one decodes:
+                    // the chunk data of the next, the index entries of the one after.
+                    for (ahead, data) in [(1, true), (2, false)] {
+                        if let Some([only]) =
+                            plan.groups().get(g + ahead).map(|n| n.segments.as_slice())
+                        {
+                            only.seg.prefetch(id, data);
+                        }
+                    }
                     let from = self.hidden.partition_point(|r| r.1 < group.lo);
                     let to = self.hidden.partition_point(|r| r.0 <= group.hi).max(from);
                     self.group_hidden = from..to;

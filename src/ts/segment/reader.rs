@@ -201,6 +201,37 @@ impl Segment {
         index::in_range(self.chunks(series_id), start, end)
     }
 
+    /// Asks the CPU to start loading, without waiting, the index entries of
+    /// `series_id`'s chunks (`data == false`) or the first bytes of its first chunk's
+    /// data (`data == true`, which reads the entry: prefetch it first).
+    pub(crate) fn prefetch(&self, series_id: u32, data: bool) {
+        let range = self.directory.chunks_of(series_id);
+        let Some(first) = self
+            .all_chunks()
+            .get(range.start)
+            .filter(|_| !range.is_empty())
+        else {
+            return;
+        };
+        if data {
+            let at = usize::try_from(first.offset()).unwrap_or(usize::MAX);
+            if let Some(bytes) = self.bytes.get(at..) {
+                for line in bytes.chunks(64).take(4) {
+                    prefetch_line(line.as_ptr());
+                }
+            }
+        } else {
+            let n = range.len().min(4);
+            let entries = self
+                .all_chunks()
+                .get(range.start..range.start + n)
+                .unwrap_or_default();
+            for e in entries {
+                prefetch_line((e as *const ChunkMeta).cast());
+            }
+        }
+    }
+
     /// [`Segment::chunks_in_range`] as indexes into [`Segment::all_chunks`].
     pub(crate) fn chunk_indexes_in_range(
         &self,
@@ -347,4 +378,17 @@ fn validate_tombstones(records: &[TombstoneRecord]) -> Result<(), (usize, &'stat
         }
     }
     Ok(())
+}
+
+/// Starts loading the cache line holding `p` (a hint; no effect elsewhere than x86-64).
+#[inline(always)]
+fn prefetch_line(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults and changes no state the
+    // program can see, whatever the address; `sse` is part of the x86-64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
