@@ -3,6 +3,9 @@
 //! ```text
 //! cargo run --release --example tsbs -- [--hosts 100] [--hours 24] [--flavour int|dec|both]
 //!                                       [--queries 20000] [--seed 42] [--dir PATH]
+//! cargo run --release --example tsbs -- aged [--days 116] [--hosts 100] [--seed 42]
+//!                                       [--repeat 5] [--ranges 1,10,40,all] [--batch N]
+//!                                       [--dir target/tsbs-data]
 //! ```
 //!
 //! Data (as TSBS generates it): `hosts` hosts, each with the ten `cpu` fields as metrics
@@ -22,6 +25,11 @@
 //!   `scan` and as `query_range` (which builds one `Point` per row): median and p99;
 //! - a full scan summing every point, on one thread (`Scan::next`) and on the rayon
 //!   pool (`Scan::fold`): points/s.
+//!
+//! `aged` runs the aged-data scan benchmark instead (see the `aged` module): scans of
+//! the last day, 10 days, 40 days and everything of `days` days of data compacted into
+//! one segment per day, on one thread and with `Scan::fold`, best and median of
+//! `--repeat` runs.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -123,6 +131,16 @@ struct Config {
     queries: usize,
     seed: u64,
     dir: Option<PathBuf>,
+    /// Run the aged-data scan benchmark instead of the standard one.
+    aged: bool,
+    /// Days of data of the aged data set.
+    days: i64,
+    /// Timed runs of each aged scan.
+    repeat: usize,
+    /// The aged scans: the last N days (`None`: everything).
+    ranges: Vec<Option<i64>>,
+    /// `Scan::batch_points` of the aged scans (`None`: the default).
+    batch: Option<usize>,
 }
 
 fn parse_args() -> std::result::Result<Config, String> {
@@ -133,6 +151,11 @@ fn parse_args() -> std::result::Result<Config, String> {
         queries: 20_000,
         seed: 42,
         dir: None,
+        aged: false,
+        days: 116,
+        repeat: 5,
+        ranges: vec![Some(1), Some(10), Some(40), None],
+        batch: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -144,6 +167,25 @@ fn parse_args() -> std::result::Result<Config, String> {
             "--queries" => c.queries = num(value()?)? as usize,
             "--seed" => c.seed = num(value()?)?,
             "--dir" => c.dir = Some(PathBuf::from(value()?)),
+            "aged" => c.aged = true,
+            "--days" => {
+                c.days = num(value()?)? as i64;
+                c.aged = true;
+            }
+            "--repeat" => c.repeat = (num(value()?)? as usize).max(1),
+            "--batch" => c.batch = Some(num(value()?)? as usize),
+            "--ranges" => {
+                c.ranges = value()?
+                    .split(',')
+                    .map(|r| match r {
+                        "all" => Ok(None),
+                        n => n
+                            .parse::<i64>()
+                            .map(Some)
+                            .map_err(|e| format!("--ranges: {e}")),
+                    })
+                    .collect::<std::result::Result<_, _>>()?;
+            }
             "--flavour" => {
                 c.flavours = match value()?.as_str() {
                     "int" => vec![Flavour::Int],
@@ -155,17 +197,55 @@ fn parse_args() -> std::result::Result<Config, String> {
             "--help" | "-h" => {
                 return Err(
                     "usage: tsbs [--hosts N] [--hours H] [--flavour int|dec|both] \
-                            [--queries N] [--seed S] [--dir PATH]"
+                            [--queries N] [--seed S] [--dir PATH]\n       \
+                     tsbs aged [--days D] [--hosts N] [--seed S] [--repeat R] [--dir PATH]\n                \
+                     [--ranges 1,10,40,all] [--batch POINTS]"
                         .into(),
                 );
             }
             other => return Err(format!("unknown option {other}")),
         }
     }
-    if c.hosts == 0 || c.hours <= 0 {
-        return Err("--hosts and --hours must be positive".into());
+    if c.hosts == 0 || c.hours <= 0 || c.days <= 0 {
+        return Err("--hosts, --hours and --days must be positive".into());
     }
     Ok(c)
+}
+
+/// The ten tags of host `h`, drawn from `rng` as TSBS does.
+fn host_tags(h: usize, rng: &mut Rng) -> Vec<(String, String)> {
+    let region = rng.pick(&REGIONS);
+    let zone = ["a", "b", "c"][rng.below(3)];
+    vec![
+        ("hostname".to_owned(), format!("host_{h}")),
+        ("region".to_owned(), region.to_owned()),
+        ("datacenter".to_owned(), format!("{region}{zone}")),
+        ("rack".to_owned(), rng.below(100).to_string()),
+        ("os".to_owned(), rng.pick(&OSES).to_owned()),
+        ("arch".to_owned(), rng.pick(&ARCHES).to_owned()),
+        ("team".to_owned(), rng.pick(&TEAMS).to_owned()),
+        ("service".to_owned(), rng.below(20).to_string()),
+        ("service_version".to_owned(), rng.below(2).to_string()),
+        (
+            "service_environment".to_owned(),
+            rng.pick(&ENVIRONMENTS).to_owned(),
+        ),
+    ]
+}
+
+/// A random walk in [0, 100]: starts uniform, moves by N(0, 1) steps.
+struct Walk(f64);
+
+impl Walk {
+    fn start(rng: &mut Rng) -> Walk {
+        Walk(rng.uniform() * 100.0)
+    }
+    /// The current value, rounded as `flavour` stores it; then one step.
+    fn step(&mut self, rng: &mut Rng, flavour: Flavour) -> f64 {
+        let v = flavour.round(self.0);
+        self.0 = (self.0 + rng.normal()).clamp(0.0, 100.0);
+        v
+    }
 }
 
 /// One series: its metric, its tags, and its values (one per time step).
@@ -195,30 +275,10 @@ impl Dataset {
         let mut rng = Rng(seed);
         let mut series = Vec::with_capacity(hosts * FIELDS.len());
         for h in 0..hosts {
-            let region = rng.pick(&REGIONS);
-            let zone = ["a", "b", "c"][rng.below(3)];
-            let tags = vec![
-                ("hostname".to_owned(), format!("host_{h}")),
-                ("region".to_owned(), region.to_owned()),
-                ("datacenter".to_owned(), format!("{region}{zone}")),
-                ("rack".to_owned(), rng.below(100).to_string()),
-                ("os".to_owned(), rng.pick(&OSES).to_owned()),
-                ("arch".to_owned(), rng.pick(&ARCHES).to_owned()),
-                ("team".to_owned(), rng.pick(&TEAMS).to_owned()),
-                ("service".to_owned(), rng.below(20).to_string()),
-                ("service_version".to_owned(), rng.below(2).to_string()),
-                (
-                    "service_environment".to_owned(),
-                    rng.pick(&ENVIRONMENTS).to_owned(),
-                ),
-            ];
+            let tags = host_tags(h, &mut rng);
             for field in FIELDS {
-                let mut v = rng.uniform() * 100.0;
-                let mut values = Vec::with_capacity(steps);
-                for _ in 0..steps {
-                    values.push(flavour.round(v));
-                    v = (v + rng.normal()).clamp(0.0, 100.0);
-                }
+                let mut walk = Walk::start(&mut rng);
+                let values = (0..steps).map(|_| walk.step(&mut rng, flavour)).collect();
                 series.push(Series {
                     metric: format!("cpu_{field}"),
                     tags: tags.clone(),
@@ -613,6 +673,17 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if config.aged {
+        let root = config
+            .dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(aged::DEFAULT_DIR));
+        if let Err(e) = aged::run(&config, &root) {
+            eprintln!("aged scan failed: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let (root, _guard) = match &config.dir {
         Some(d) => (d.clone(), None),
         None => match tempfile::tempdir() {
@@ -638,4 +709,370 @@ fn main() {
         }
     }
     print_table(&config, &figures);
+}
+
+/// The aged-data scan benchmark (`tsbs aged`): `hosts * 10` series, one point every
+/// 10 s for `days` days (two-decimal random walks), written in arrival order (every
+/// series at t, then t + 10 s, 10 000 points per `insert_batch`), then flushed and
+/// compacted into one segment per day. It times scans of the last day, the last 10,
+/// the last 40 and of everything, on one thread (`Scan::next`) and with `Scan::fold`,
+/// so the cost per point of a scan that spans many segments can be compared with one
+/// that reads a single segment.
+///
+/// The data set (about 1.4 GB for the default 1 000 series x 116 days) is generated
+/// once into `<dir>/aged-h<hosts>-d<days>-s<seed>` (`dir` defaults to
+/// `target/tsbs-data`) and reused by later runs: a file `expected` written last, when
+/// the database is complete, holds the points and the exact sum of every day, which
+/// every scan is checked against. Remove the directory to generate it again.
+mod aged {
+    use super::*;
+
+    /// Where data sets are kept when `--dir` is not given.
+    pub const DEFAULT_DIR: &str = "target/tsbs-data";
+    /// The file, written last, that marks a complete data set.
+    const EXPECTED: &str = "expected";
+    const DAY: i64 = 86_400;
+    const STEPS_PER_DAY: usize = (DAY / STEP) as usize;
+    const FLAVOUR: Flavour = Flavour::Dec;
+
+    /// Per day of the data set: its points and the exact sum of its values, in
+    /// hundredths (the values have two decimals, so the sum is exact).
+    struct Expected {
+        days: Vec<(u64, i128)>,
+    }
+
+    impl Expected {
+        fn header(c: &Config) -> String {
+            format!(
+                "tsbs-aged 1 hosts {} days {} seed {}",
+                c.hosts, c.days, c.seed
+            )
+        }
+
+        fn save(&self, c: &Config, path: &Path) -> std::io::Result<()> {
+            let mut text = Expected::header(c);
+            text.push('\n');
+            for (points, sum) in &self.days {
+                text.push_str(&format!("{points} {sum}\n"));
+            }
+            std::fs::write(path, text)
+        }
+
+        /// The expected figures of a complete data set made with `c`, if there is one.
+        fn load(c: &Config, path: &Path) -> Option<Expected> {
+            let text = std::fs::read_to_string(path).ok()?;
+            let mut lines = text.lines();
+            if lines.next()? != Expected::header(c) {
+                return None;
+            }
+            let days = lines
+                .map(|l| {
+                    let (p, s) = l.split_once(' ')?;
+                    Some((p.parse().ok()?, s.parse().ok()?))
+                })
+                .collect::<Option<Vec<(u64, i128)>>>()?;
+            (days.len() == c.days as usize).then_some(Expected { days })
+        }
+
+        /// Points and sum of the last `n` days (every day when `n` is `None`).
+        fn last(&self, n: Option<usize>) -> (u64, f64) {
+            let from = n.map_or(0, |n| self.days.len().saturating_sub(n));
+            let tail = self.days.get(from..).unwrap_or_default();
+            let points = tail.iter().map(|d| d.0).sum();
+            let hundredths: i128 = tail.iter().map(|d| d.1).sum();
+            (points, hundredths as f64 / 100.0)
+        }
+    }
+
+    /// Writes the data set into `dir` (removing whatever was there), flushes,
+    /// compacts, closes, and records what it holds.
+    fn generate(c: &Config, dir: &Path) -> Result<Expected> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        let series = c.hosts * FIELDS.len();
+        let steps = c.days as usize * STEPS_PER_DAY;
+        eprintln!(
+            "[aged] generating {series} series x {steps} points into {} (once; reused later)",
+            dir.display()
+        );
+        let db = Db::open_with(dir, options())?;
+        let mut rng = Rng(c.seed);
+        let mut metas = Vec::with_capacity(series);
+        let mut walks = Vec::with_capacity(series);
+        for h in 0..c.hosts {
+            let tags = host_tags(h, &mut rng);
+            for field in FIELDS {
+                let mut own = Rng(rng.next_u64());
+                walks.push((Walk::start(&mut own), own));
+                metas.push(Series {
+                    metric: format!("cpu_{field}"),
+                    tags: tags.clone(),
+                    values: Vec::new(),
+                });
+            }
+        }
+        // Batches of whole time steps (every series at t, then t + 10 s, ...), built
+        // once from the series' strings; only timestamps and values change.
+        let steps_per_batch = (BATCH / series).max(1);
+        let mut batch: Vec<Point> = Vec::with_capacity(steps_per_batch * series);
+        for _ in 0..steps_per_batch {
+            for s in &metas {
+                batch.push(Point::new(&s.metric, 0, 0.0, &s.tag_refs()));
+            }
+        }
+        let mut days = vec![(0u64, 0i128); c.days as usize];
+        let t = Instant::now();
+        let mut spent = Duration::ZERO;
+        for from in (0..steps).step_by(steps_per_batch) {
+            let n = steps_per_batch.min(steps - from);
+            let batch = &mut batch[..n * series];
+            for (i, p) in batch.iter_mut().enumerate() {
+                let step = from + i / series;
+                let (walk, rng) = &mut walks[i % series];
+                let v = walk.step(rng, FLAVOUR);
+                p.timestamp = Dataset::timestamp(step);
+                p.value = v;
+                let day = &mut days[step / STEPS_PER_DAY];
+                day.0 += 1;
+                day.1 += (v * 100.0).round() as i128;
+            }
+            let w = Instant::now();
+            db.insert_batch(batch)?;
+            spent += w.elapsed();
+            if (from + n) % STEPS_PER_DAY < n {
+                eprint!("\r[aged] day {} of {}", (from + n) / STEPS_PER_DAY, c.days);
+            }
+        }
+        eprintln!();
+        let written = Instant::now();
+        db.flush()?;
+        db.compact()?;
+        db.close()?;
+        eprintln!(
+            "[aged] {steps} steps written in {:.0} s ({} in insert_batch), \
+             flushed and compacted in {:.0} s",
+            t.elapsed().as_secs_f64() - written.elapsed().as_secs_f64(),
+            rate(series * steps, spent),
+            written.elapsed().as_secs_f64()
+        );
+        let expected = Expected { days };
+        expected.save(c, &dir.join(EXPECTED))?;
+        Ok(expected)
+    }
+
+    /// Scans every metric over `[start, end]`, summing every value, on this thread
+    /// (`fold == false`) or with `Scan::fold`: (points, sum).
+    fn scan_all(
+        db: &Db,
+        (start, end): (i64, i64),
+        batch: Option<usize>,
+        fold: bool,
+    ) -> Result<(u64, f64)> {
+        let (mut points, mut sum) = (0u64, 0.0f64);
+        for field in FIELDS {
+            let mut scan = db.scan(&format!("cpu_{field}"), start, end, &[])?;
+            if let Some(b) = batch {
+                scan = scan.batch_points(b);
+            }
+            let (p, s) = if fold {
+                scan.fold(
+                    || (0u64, 0.0f64),
+                    |(p, s), v| (p + v.len() as u64, s + fast_sum(v.values())),
+                    |a, b| (a.0 + b.0, a.1 + b.1),
+                )?
+            } else {
+                let mut scan = scan;
+                let (mut p, mut s) = (0u64, 0.0f64);
+                while let Some(v) = scan.next()? {
+                    p += v.len() as u64;
+                    s += fast_sum(v.values());
+                }
+                (p, s)
+            };
+            points += p;
+            sum += s;
+        }
+        Ok((points, sum))
+    }
+
+    /// One row of the table: a range and its timings (one thread, fold).
+    struct Row {
+        name: String,
+        points: u64,
+        /// Wall time of the one-thread scans.
+        single: Vec<Duration>,
+        /// Wall time of the `Scan::fold` scans.
+        fold: Vec<Duration>,
+    }
+
+    fn best(t: &[Duration]) -> Duration {
+        t.iter().copied().min().unwrap_or_default()
+    }
+
+    fn median(t: &[Duration]) -> Duration {
+        let mut t = t.to_vec();
+        t.sort_unstable();
+        t.get(t.len() / 2).copied().unwrap_or_default()
+    }
+
+    fn giga(points: u64, d: Duration) -> f64 {
+        points as f64 / d.as_secs_f64().max(1e-9) / 1e9
+    }
+
+    pub fn run(c: &Config, root: &Path) -> Result<()> {
+        std::fs::create_dir_all(root)?;
+        let dir = root.join(format!("aged-h{}-d{}-s{}", c.hosts, c.days, c.seed));
+        let expected = match Expected::load(c, &dir.join(EXPECTED)) {
+            Some(e) => {
+                eprintln!("[aged] reusing the data set in {}", dir.display());
+                e
+            }
+            None => generate(c, &dir)?,
+        };
+        let db = Db::open_with(&dir, options())?;
+        let stats = db.stats();
+        let bytes = dir_bytes(&dir)?;
+        let (total, _) = expected.last(None);
+
+        let last = |n: i64| {
+            let end = START + c.days * DAY - 1;
+            (end - n * DAY + 1, end)
+        };
+        let ranges: Vec<(String, Option<usize>, i64, i64)> = c
+            .ranges
+            .iter()
+            .map(|&r| match r {
+                Some(n) if n < c.days => {
+                    let (s, e) = last(n);
+                    let name = if n == 1 {
+                        "last day".to_owned()
+                    } else {
+                        format!("last {n} days")
+                    };
+                    (name, Some(n as usize), s, e)
+                }
+                _ => (
+                    format!("everything ({} days)", c.days),
+                    None,
+                    i64::MIN,
+                    i64::MAX,
+                ),
+            })
+            .collect();
+        let check = |what: &str, n: Option<usize>, got: (u64, f64)| {
+            let (points, sum) = expected.last(n);
+            assert_eq!(got.0, points, "points seen by the scan of {what}");
+            assert!(
+                (got.1 - sum).abs() <= sum.abs() * 1e-9,
+                "sum of {what}: {} != {sum}",
+                got.1
+            );
+        };
+        // Warm-up: maps the pages read and verifies each chunk's checksum once.
+        eprintln!("[aged] warm-up scans");
+        for (name, n, start, end) in &ranges {
+            check(name, *n, scan_all(&db, (*start, *end), c.batch, false)?);
+        }
+
+        let mut rows: Vec<Row> = ranges
+            .iter()
+            .map(|(name, n, _, _)| Row {
+                name: name.clone(),
+                points: expected.last(*n).0,
+                single: Vec::new(),
+                fold: Vec::new(),
+            })
+            .collect();
+        for round in 0..c.repeat {
+            eprintln!("[aged] round {} of {}", round + 1, c.repeat);
+            for ((name, n, start, end), row) in ranges.iter().zip(&mut rows) {
+                for fold in [false, true] {
+                    let t = Instant::now();
+                    let got = scan_all(&db, (*start, *end), c.batch, fold)?;
+                    let took = t.elapsed();
+                    check(name, *n, got);
+                    if fold {
+                        row.fold.push(took);
+                    } else {
+                        row.single.push(took);
+                    }
+                }
+            }
+        }
+        db.close()?;
+
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!();
+        println!(
+            "machine: {}, {cores} cores (rayon pool: {} threads)",
+            cpu_model(),
+            rayon::current_num_threads()
+        );
+        println!(
+            "data: {} series x {} points ({} days at 10 s, two decimals), {} segments, \
+             {:.2} GB on disk ({:.3} bytes/point); scan batches of {} points; \
+             best and median of {} runs",
+            c.hosts * FIELDS.len(),
+            total / (c.hosts * FIELDS.len()) as u64,
+            c.days,
+            stats.segments,
+            bytes as f64 / 1e9,
+            bytes as f64 / total as f64,
+            c.batch.map_or_else(
+                || format!("{} (default)", tidestore::Scan::DEFAULT_BATCH_POINTS),
+                |b| if b == usize::MAX {
+                    "whole series".to_owned()
+                } else {
+                    b.to_string()
+                }
+            ),
+            c.repeat
+        );
+        type Column = (&'static str, fn(&Row) -> Duration);
+        let columns: [Column; 4] = [
+            ("one thread, best", |r| best(&r.single)),
+            ("median", |r| median(&r.single)),
+            ("fold, best", |r| best(&r.fold)),
+            ("median", |r| median(&r.fold)),
+        ];
+        println!();
+        let mut header = format!("| {:<24} | {:>13} |", "scan of", "points");
+        let mut rule = format!("|{}|{}|", "-".repeat(26), "-".repeat(15));
+        for (name, _) in &columns {
+            header.push_str(&format!(" {name:>16} |"));
+            rule.push_str(&format!("{}|", "-".repeat(name.len().max(16) + 2)));
+        }
+        println!("{header}");
+        println!("{rule}");
+        for r in &rows {
+            let mut line = format!("| {:<24} | {:>13} |", r.name, r.points);
+            for (name, f) in &columns {
+                let cell = match f(r) {
+                    d if d.is_zero() => "-".to_owned(),
+                    d => format!("{:.2} G/s", giga(r.points, d)),
+                };
+                line.push_str(&format!(" {cell:>w$} |", w = name.len().max(16)));
+            }
+            println!("{line}");
+        }
+        if let (Some(first), Some(all), true) = (rows.first(), rows.last(), rows.len() > 1) {
+            let short = |r: &Row| r.name.split(" (").next().unwrap_or_default().to_owned();
+            let ratio = format!("{} / {}", short(all), short(first));
+            let mut line = format!("| {ratio:<24} | {:>13} |", "");
+            for (name, f) in &columns {
+                let (a, d) = (f(all), f(first));
+                let cell = match a.is_zero() || d.is_zero() {
+                    true => "-".to_owned(),
+                    false => format!(
+                        "{:.0} %",
+                        100.0 * giga(all.points, a) / giga(first.points, d)
+                    ),
+                };
+                line.push_str(&format!(" {cell:>w$} |", w = name.len().max(16)));
+            }
+            println!("{line}");
+        }
+        Ok(())
+    }
 }

@@ -46,8 +46,16 @@ impl Columns {
             }
             c.timestamps.extend_from_slice(s.timestamps());
             c.values.extend_from_slice(s.values());
-            c.offsets.push(c.timestamps.len() as i64);
-            c.keys.push(s.key().clone());
+            let end = c.timestamps.len() as i64;
+            // A long series comes as several views in time order (`Scan::batch_points`):
+            // the later ones extend the series the previous view started.
+            match c.offsets.last_mut() {
+                Some(last) if s.continues_series() => *last = end,
+                _ => {
+                    c.offsets.push(end);
+                    c.keys.push(s.key().clone());
+                }
+            }
         }
         if c.timestamps.capacity() > c.timestamps.len() + c.timestamps.len() / 4 {
             c.timestamps.shrink_to_fit();

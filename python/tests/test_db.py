@@ -89,6 +89,21 @@ def test_scan_filters_and_bounds(db: Db) -> None:
         res[2]
 
 
+def test_scan_keeps_long_series_whole(db: Db) -> None:
+    # The engine hands a series longer than its scan batch (16 384 points) over in
+    # several views; the result must still hold one entry per series.
+    n = 40_000
+    ts = np.arange(n, dtype=np.int64)
+    db.write("cpu", A, ts, ts * 1.0)
+    db.write("cpu", B, ts, ts * 2.0)
+    db.flush()
+    res = db.scan("cpu")
+    assert len(res.keys) == 2
+    assert res.offsets.tolist() == [0, n, 2 * n]
+    assert np.array_equal(res.timestamps[:n], ts) and np.array_equal(res.timestamps[n:], ts)
+    assert np.array_equal(res[1].values, ts * 2.0)
+
+
 def test_insert_update_get_delete(db: Db) -> None:
     db.insert("t", 1, 1.0, A)
     db.insert("t", 1, 2.0, B)

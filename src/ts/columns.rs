@@ -26,6 +26,11 @@ impl Columns {
         self.len = 0;
     }
 
+    /// The number of points.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     /// True when there is no point.
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -70,50 +75,120 @@ impl Columns {
         self.commit(n);
     }
 
+    /// Keeps only the first `n` points (all of them if there are fewer).
+    pub fn truncate(&mut self, n: usize) {
+        self.len = self.len.min(n);
+    }
+
     /// Keeps only the points of sorted timestamps within `[start, end]`.
     pub fn trim_to_range(&mut self, start: i64, end: i64) {
-        let ts = self.ts();
-        if ts.first().is_none_or(|&t| t >= start) && ts.last().is_none_or(|&t| t <= end) {
-            // all in range (a scan of whole chunks): nothing to search or move
+        self.trim_to_range_from(0, start, end);
+    }
+
+    /// Keeps, of the points from index `from` on (sorted by timestamp), only those
+    /// within `[start, end]`; the points before `from` stay as they are.
+    pub fn trim_to_range_from(&mut self, from: usize, start: i64, end: i64) {
+        let tail = self.ts().get(from..).unwrap_or_default();
+        if tail.first().is_none_or(|&t| t >= start) && tail.last().is_none_or(|&t| t <= end) {
+            // all in range (whole chunks inside the range): nothing to search or move
             return;
         }
-        let hi = self.ts().partition_point(|&t| t <= end);
+        let hi = from + tail.partition_point(|&t| t <= end);
+        let lo = (from + tail.partition_point(|&t| t < start)).min(hi);
         self.len = hi;
-        let lo = self.ts().partition_point(|&t| t < start);
-        if lo > 0 {
-            self.ts.copy_within(lo..hi, 0);
-            self.vals.copy_within(lo..hi, 0);
-            self.len = hi - lo;
+        self.remove(from..lo);
+    }
+
+    /// Drops the points from index `from` on whose timestamp lies in any of the
+    /// inclusive `ranges`, which must be sorted and disjoint ([`coalesce`]); the points
+    /// must be sorted by timestamp. Two binary searches per range, and each kept point
+    /// moves at most once.
+    pub fn retain_outside_from(&mut self, from: usize, ranges: &[(i64, i64)]) {
+        debug_assert!(ranges.windows(2).all(|w| w[0].1 < w[1].0));
+        let mut read = from.min(self.len);
+        let mut write = read;
+        for &(s, e) in ranges {
+            let rest = self.ts().get(read..).unwrap_or_default();
+            let keep = rest.partition_point(|&t| t < s);
+            let drop = rest
+                .get(keep..)
+                .unwrap_or_default()
+                .partition_point(|&t| t <= e);
+            self.move_within(read..read + keep, write);
+            write += keep;
+            read += keep + drop;
+        }
+        let rest = self.len - read;
+        self.move_within(read..self.len, write);
+        self.len = write + rest;
+    }
+
+    /// Drops the points of sorted timestamps in any of the inclusive `ranges` (sorted
+    /// and disjoint).
+    pub fn retain_outside(&mut self, ranges: &[(i64, i64)]) {
+        self.retain_outside_from(0, ranges);
+    }
+
+    /// Puts the points `(ts, vals)` over these (both sorted, unique): on equal
+    /// timestamps the point of `ts` is kept. Only the points from `ts`'s first timestamp
+    /// on are merged (through `scratch`); the ones before it stay in place, so laying
+    /// recent points over a long history costs what the recent part covers.
+    pub fn overlay(&mut self, ts: &[i64], vals: &[f64], scratch: &mut Columns) {
+        let n = ts.len().min(vals.len());
+        let (ts, vals) = (
+            ts.get(..n).unwrap_or_default(),
+            vals.get(..n).unwrap_or_default(),
+        );
+        let Some(&first) = ts.first() else {
+            return;
+        };
+        let at = self.ts().partition_point(|&t| t < first);
+        if at == self.len {
+            self.extend_from(ts, vals);
+            return;
+        }
+        scratch.clear();
+        let (old_ts, old_vals) = (self.ts(), self.vals());
+        scratch.merge_slices(
+            (ts, vals),
+            (
+                old_ts.get(at..).unwrap_or_default(),
+                old_vals.get(at..).unwrap_or_default(),
+            ),
+        );
+        self.truncate(at);
+        self.extend_from(scratch.ts(), scratch.vals());
+    }
+
+    /// Moves the points at `range` to start at index `to` (`to <= range.start`).
+    fn move_within(&mut self, range: std::ops::Range<usize>, to: usize) {
+        if range.start != to && !range.is_empty() {
+            self.ts.copy_within(range.clone(), to);
+            self.vals.copy_within(range, to);
         }
     }
 
-    /// Drops the points whose timestamp lies in any of the inclusive `ranges`.
-    pub fn retain_outside(&mut self, ranges: &[(i64, i64)]) {
-        if ranges.is_empty() {
+    /// Removes the points at `range`, moving the later ones down.
+    fn remove(&mut self, range: std::ops::Range<usize>) {
+        if range.is_empty() {
             return;
         }
-        let hidden = |t: i64| ranges.iter().any(|&(s, e)| s <= t && t <= e);
-        let mut w = 0;
-        for r in 0..self.len {
-            let (Some(&t), Some(&v)) = (self.ts.get(r), self.vals.get(r)) else {
-                break;
-            };
-            if !hidden(t) {
-                if let (Some(tw), Some(vw)) = (self.ts.get_mut(w), self.vals.get_mut(w)) {
-                    *tw = t;
-                    *vw = v;
-                }
-                w += 1;
-            }
-        }
-        self.len = w;
+        let n = range.end - range.start;
+        self.move_within(range.end..self.len, range.start);
+        self.len -= n;
     }
 
     /// Replaces the columns with the merge of the sorted, unique points of `new` and
     /// `old`; on equal timestamps the point of `new` is kept.
     pub fn merge_newer_wins(&mut self, new: &Columns, old: &Columns) {
         self.clear();
-        let (nt, nv, ot, ov) = (new.ts(), new.vals(), old.ts(), old.vals());
+        self.merge_slices((new.ts(), new.vals()), (old.ts(), old.vals()));
+    }
+
+    /// Appends the merge of the sorted, unique points `new` and `old` (timestamps,
+    /// values); on equal timestamps the point of `new` is kept.
+    fn merge_slices(&mut self, new: (&[i64], &[f64]), old: (&[i64], &[f64])) {
+        let ((nt, nv), (ot, ov)) = (new, old);
         let (out_t, out_v) = self.spare(nt.len() + ot.len());
         let (mut i, mut j, mut k) = (0, 0, 0);
         while let (Some(&n), Some(&o)) = (nt.get(i), ot.get(j)) {
@@ -147,6 +222,34 @@ impl Columns {
         }
         self.commit(k);
     }
+}
+
+/// Sorts inclusive `ranges` and merges those that overlap or touch, so that they are
+/// sorted and disjoint, as [`Columns::retain_outside_from`] wants them.
+pub(crate) fn coalesce(ranges: &mut Vec<(i64, i64)>) {
+    ranges.sort_unstable();
+    let mut w: usize = 0;
+    for r in 0..ranges.len() {
+        let Some(&(s, e)) = ranges.get(r) else { break };
+        match w.checked_sub(1).and_then(|p| ranges.get_mut(p)) {
+            Some(last) if s <= last.1.saturating_add(1) => last.1 = last.1.max(e),
+            _ => {
+                if let Some(slot) = ranges.get_mut(w) {
+                    *slot = (s, e);
+                }
+                w += 1;
+            }
+        }
+    }
+    ranges.truncate(w);
+}
+
+/// The ranges of `ranges` (sorted and disjoint) that touch `[lo, hi]`: two binary
+/// searches (disjoint sorted ranges have ascending ends too).
+pub(crate) fn ranges_overlapping(ranges: &[(i64, i64)], lo: i64, hi: i64) -> &[(i64, i64)] {
+    let from = ranges.partition_point(|r| r.1 < lo);
+    let to = ranges.partition_point(|r| r.0 <= hi).max(from);
+    ranges.get(from..to).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -208,6 +311,80 @@ mod tests {
             let want = cols(&model);
             prop_assert_eq!(merged.ts(), want.ts());
             prop_assert_eq!(merged.vals(), want.vals());
+        }
+
+        #[test]
+        fn trim_from_keeps_the_prefix_and_filters_the_rest(
+            head in proptest::collection::btree_set(-200i64..-100, 0..10),
+            tail in proptest::collection::btree_set(-100i64..100, 0..60),
+            start in -120i64..120,
+            end in -120i64..120,
+        ) {
+            let ts: Vec<i64> = head.iter().chain(&tail).copied().collect();
+            let vals: Vec<f64> = ts.iter().map(|&t| t as f64).collect();
+            let mut c = of(&ts, &vals);
+            c.trim_to_range_from(head.len(), start, end);
+            let want: Vec<i64> = head
+                .iter()
+                .copied()
+                .chain(tail.iter().copied().filter(|t| (start..=end).contains(t)))
+                .collect();
+            prop_assert_eq!(c.ts(), &want[..]);
+            let want_vals: Vec<f64> = want.iter().map(|&t| t as f64).collect();
+            prop_assert_eq!(c.vals(), &want_vals[..]);
+        }
+
+        #[test]
+        fn retain_outside_equals_a_filter(
+            ts in proptest::collection::btree_set(-100i64..100, 0..80),
+            from in 0usize..90,
+            mut ranges in proptest::collection::vec((-120i64..120, 0i64..40), 0..8),
+        ) {
+            let ts: Vec<i64> = ts.into_iter().collect();
+            let vals: Vec<f64> = ts.iter().map(|&t| t as f64 * 2.0).collect();
+            let mut ranges: Vec<(i64, i64)> = ranges.drain(..).map(|(s, n)| (s, s + n)).collect();
+            let raw = ranges.clone();
+            coalesce(&mut ranges);
+            prop_assert!(ranges.windows(2).all(|w| w[0].1 + 1 < w[1].0), "{:?}", ranges);
+            let mut c = of(&ts, &vals);
+            c.retain_outside_from(from, &ranges);
+            let hidden = |t: i64| raw.iter().any(|&(s, e)| s <= t && t <= e);
+            let want: Vec<i64> = ts
+                .iter()
+                .enumerate()
+                .filter(|&(i, &t)| i < from || !hidden(t))
+                .map(|(_, &t)| t)
+                .collect();
+            prop_assert_eq!(c.ts(), &want[..]);
+            let want_vals: Vec<f64> = want.iter().map(|&t| t as f64 * 2.0).collect();
+            prop_assert_eq!(c.vals(), &want_vals[..]);
+            for t in -130..130 {
+                let within = ranges_overlapping(&ranges, t, t + 5);
+                let want: Vec<(i64, i64)> =
+                    ranges.iter().copied().filter(|r| r.0 <= t + 5 && t <= r.1).collect();
+                prop_assert_eq!(within, &want[..]);
+            }
+        }
+
+        #[test]
+        fn overlay_equals_map_overlay(
+            new in proptest::collection::btree_map(-50i64..50, any::<i32>(), 0..30),
+            old in proptest::collection::btree_map(-80i64..50, any::<i32>(), 0..60),
+        ) {
+            let cols = |m: &BTreeMap<i64, i32>| -> Columns {
+                let ts: Vec<i64> = m.keys().copied().collect();
+                let vals: Vec<f64> = m.values().map(|&v| f64::from(v)).collect();
+                of(&ts, &vals)
+            };
+            let mut out = cols(&old);
+            let mut scratch = of(&[7, 8], &[7.0, 8.0]);
+            let newer = cols(&new);
+            out.overlay(newer.ts(), newer.vals(), &mut scratch);
+            let mut model = old.clone();
+            model.extend(new.iter());
+            let want = cols(&model);
+            prop_assert_eq!(out.ts(), want.ts());
+            prop_assert_eq!(out.vals(), want.vals());
         }
 
         #[test]

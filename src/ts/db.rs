@@ -9,9 +9,10 @@
 //! db.insert_batch(&[Point::new("humidity", 1_627_588_732, 55.0, &tags)])?;
 //! let points = db.query_range("temperature", 1_627_588_700, 1_627_588_800, &tags)?;
 //! let mut scan = db.scan("temperature", i64::MIN, i64::MAX, &[])?;
-//! while let Some(series) = scan.next()? {
-//!     let sum: f64 = series.values().iter().sum();
-//!     println!("{}: {} points, sum {sum}", series.key(), series.len());
+//! // A series comes as one view, or as several in time order when it is long.
+//! while let Some(view) = scan.next()? {
+//!     let sum: f64 = view.values().iter().sum();
+//!     println!("{}: {} points, sum {sum}", view.key(), view.len());
 //! }
 //! db.close()?;
 //! # Ok(()) }

@@ -21,6 +21,8 @@ mod flush;
 mod handle;
 mod open;
 mod options;
+mod overlap;
+mod plan;
 mod query;
 mod scan;
 mod stats;

@@ -60,10 +60,6 @@ impl SegmentMeta {
     pub fn extent_overlaps(&self, start: i64, end: i64) -> bool {
         self.ext_min <= end && start <= self.ext_max
     }
-    /// True when the segment's points may touch `[start, end]`.
-    pub fn points_overlap(&self, start: i64, end: i64) -> bool {
-        self.points > 0 && self.min_ts <= end && start <= self.max_ts
-    }
 }
 
 /// The file name of segment `n`.

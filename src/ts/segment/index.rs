@@ -110,28 +110,153 @@ fn check_entry(c: &ChunkMeta, chunk_points: u32) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Where each series' chunks start in the sorted, validated `table`: entry `r` is the
-/// index of the first chunk of the `r`-th series by ascending id, and a last entry
-/// holds `table.len()`. With the series bitmap's rank, a lookup is two array reads.
-pub(crate) fn series_starts(table: &[ChunkMeta]) -> Vec<u32> {
-    let mut starts = Vec::new();
-    let mut prev = None;
-    for (i, c) in table.iter().enumerate() {
-        if prev != Some(c.series_id()) {
-            starts.push(i as u32);
-            prev = Some(c.series_id());
+/// Where each series' chunks lie in a sorted, validated chunk table, by series id:
+/// a lookup is two array reads (dense ids) or a binary search (sparse ids), whatever
+/// the number of series, so a reader that visits a series in many segments pays
+/// `O(log)` per segment, not a scan of the segment's series bitmap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Directory {
+    /// Ids within `base..base + first.len() - 1`: `first[i]` is the index of the first
+    /// chunk whose series id is `>= base + i` (the last entry is the table's length),
+    /// so the chunks of `id` are `first[id - base]..first[id - base + 1]`, empty for an
+    /// id without chunks. Used when that span is at most about twice the series count.
+    Dense { base: u32, first: Vec<u32> },
+    /// The distinct ids, ascending, and where each one's chunks start (`starts` has one
+    /// more entry: the table's length).
+    Sparse { ids: Vec<u32>, starts: Vec<u32> },
+}
+
+impl Directory {
+    /// The directory of `table` (sorted by series id, as `validate` checks).
+    pub fn build(table: &[ChunkMeta]) -> Directory {
+        let mut ids = Vec::new();
+        let mut starts = Vec::new();
+        for (i, c) in table.iter().enumerate() {
+            if ids.last() != Some(&c.series_id()) {
+                ids.push(c.series_id());
+                starts.push(i as u32);
+            }
+        }
+        starts.push(table.len() as u32);
+        let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else {
+            return Directory::Sparse { ids, starts };
+        };
+        let span = (hi - lo) as usize + 1;
+        if span > 2 * ids.len() + 64 {
+            return Directory::Sparse { ids, starts };
+        }
+        // `first[i]` for every id of the span: the start of the next present id.
+        let mut first = Vec::with_capacity(span + 1);
+        for (&id, &start) in ids.iter().zip(&starts) {
+            first.resize((id - lo) as usize + 1, start);
+        }
+        first.push(table.len() as u32);
+        Directory::Dense { base: lo, first }
+    }
+
+    /// The indexes in the table of the chunks of `id` (empty if it has none).
+    pub fn chunks_of(&self, id: u32) -> Range<usize> {
+        let (from, to) = match self {
+            Directory::Dense { base, first } => {
+                let Some(i) = id.checked_sub(*base).map(|i| i as usize) else {
+                    return 0..0;
+                };
+                (first.get(i), first.get(i + 1))
+            }
+            Directory::Sparse { ids, starts } => {
+                let Ok(i) = ids.binary_search(&id) else {
+                    return 0..0;
+                };
+                (starts.get(i), starts.get(i + 1))
+            }
+        };
+        match (from, to) {
+            (Some(&f), Some(&t)) => f as usize..t as usize,
+            _ => 0..0,
         }
     }
-    starts.push(table.len() as u32);
-    starts
 }
 
 /// The chunks of one series' `chunks` holding any timestamp in `start..=end`.
 pub(crate) fn in_range(chunks: &[ChunkMeta], start: i64, end: i64) -> &[ChunkMeta] {
+    chunks
+        .get(in_range_span(chunks, start, end))
+        .unwrap_or_default()
+}
+
+/// Where in one series' `chunks` (sorted, disjoint in time) lie those holding any
+/// timestamp in `start..=end`: two binary searches.
+pub(crate) fn in_range_span(chunks: &[ChunkMeta], start: i64, end: i64) -> Range<usize> {
     if start > end {
-        return &[];
+        return 0..0;
     }
     let lo = chunks.partition_point(|c| c.max_ts() < start);
     let hi = chunks.partition_point(|c| c.min_ts() <= end);
-    chunks.get(lo..hi.max(lo)).unwrap_or_default()
+    lo..hi.max(lo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ts::segment::ChunkStats;
+    use proptest::prelude::*;
+
+    fn table(series: &[(u32, u32)]) -> Vec<ChunkMeta> {
+        let stats = ChunkStats {
+            count: 1,
+            min_ts: 0,
+            max_ts: 0,
+            min_value: 0.0,
+            max_value: 0.0,
+            sum: 0.0,
+        };
+        series
+            .iter()
+            .flat_map(|&(id, chunks)| (0..chunks).map(move |_| ChunkMeta::new(id, &stats, 0, 0, 0)))
+            .collect()
+    }
+
+    fn check(series: &[(u32, u32)]) -> Directory {
+        let t = table(series);
+        let dir = Directory::build(&t);
+        let probe = series
+            .iter()
+            .flat_map(|&(id, _)| [id.wrapping_sub(1), id, id.wrapping_add(1)])
+            .chain([0, 1, u32::MAX - 1, u32::MAX]);
+        for id in probe {
+            let want: Vec<usize> = (0..t.len()).filter(|&i| t[i].series_id() == id).collect();
+            let got: Vec<usize> = dir.chunks_of(id).collect();
+            assert_eq!(got, want, "series {id} in {series:?}");
+        }
+        dir
+    }
+
+    #[test]
+    fn dense_and_sparse_ids() {
+        assert!(matches!(
+            check(&[(3, 2), (4, 1), (6, 3)]),
+            Directory::Dense { .. }
+        ));
+        assert!(matches!(
+            check(&[(0, 1), (1_000_000, 2)]),
+            Directory::Sparse { .. }
+        ));
+        assert!(matches!(check(&[(u32::MAX, 2)]), Directory::Dense { .. }));
+        check(&[(0, 1), (u32::MAX, 1)]);
+        check(&[]);
+    }
+
+    proptest! {
+        #[test]
+        fn lookups_equal_a_filter(
+            ids in proptest::collection::btree_map(0u32..400, 1u32..4, 0..60),
+            far in proptest::option::of(400u32..u32::MAX),
+        ) {
+            let mut series: Vec<(u32, u32)> = ids.into_iter().collect();
+            if let Some(f) = far {
+                series.push((f, 1));
+            }
+            check(&series);
+        }
+    }
 }

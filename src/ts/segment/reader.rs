@@ -37,8 +37,10 @@ pub struct Segment {
     all: RoaringBitmap,
     /// Bit `i` set: chunk `i` of the index passed its checksum.
     verified: Box<[AtomicU64]>,
-    /// Where each series' chunks start in the index ([`index::series_starts`]).
-    starts: Vec<u32>,
+    /// Where each series' chunks lie in the index.
+    directory: index::Directory,
+    /// The time span of the points and tombstones, if there are any.
+    extent: Option<(i64, i64)>,
 }
 
 impl Segment {
@@ -92,7 +94,13 @@ impl Segment {
             .map_err(|(i, what)| corrupt(tombstones.start + i * TOMBSTONE_LEN, what))?;
 
         let chunks = table.len();
-        let starts = index::series_starts(table);
+        let directory = index::Directory::build(table);
+        let points = (totals.points > 0).then_some((totals.min_ts, totals.max_ts));
+        let extent = records
+            .iter()
+            .map(|t| (t.start(), t.end()))
+            .chain(points)
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
         let info = SegmentInfo {
             file_size: bytes.len() as u64,
             points: totals.points,
@@ -115,7 +123,8 @@ impl Segment {
             verified: (0..chunks.div_ceil(64))
                 .map(|_| AtomicU64::new(0))
                 .collect(),
-            starts,
+            directory,
+            extent,
         })
     }
 
@@ -127,6 +136,13 @@ impl Segment {
     /// Counts, time range and size of the segment.
     pub fn info(&self) -> &SegmentInfo {
         &self.info
+    }
+
+    /// The smallest and largest timestamp of any point or tombstone (a tombstone counts
+    /// from its start to its end), from the validated index and tombstones; `None`
+    /// when the segment holds neither.
+    pub fn extent(&self) -> Option<(i64, i64)> {
+        self.extent
     }
 
     /// The ids of every series with points in this segment.
@@ -170,20 +186,12 @@ impl Segment {
     }
 
     /// The chunks of `series_id` in time order (empty if the series has no points here).
-    /// The series' rank in the bitmap of series, then two reads of a table made at
-    /// open (a binary search of the mapped index would touch a dozen far-apart cache
-    /// lines); the slice points into the mapped file.
+    /// Two reads of a directory made at open (or a binary search when the series ids
+    /// are sparse), whatever the number of series; the slice points into the mapped
+    /// file.
     pub fn chunks(&self, series_id: u32) -> &[ChunkMeta] {
-        if !self.all.contains(series_id) {
-            return &[];
-        }
-        // the series is in the bitmap, so its rank (the count of ids <= it) is >= 1
-        let r = (self.all.rank(series_id) as usize).saturating_sub(1);
-        let (Some(&from), Some(&to)) = (self.starts.get(r), self.starts.get(r + 1)) else {
-            return &[];
-        };
         self.all_chunks()
-            .get(from as usize..to as usize)
+            .get(self.directory.chunks_of(series_id))
             .unwrap_or_default()
     }
 
@@ -191,6 +199,50 @@ impl Segment {
     /// time order. Empty if `start > end`.
     pub fn chunks_in_range(&self, series_id: u32, start: i64, end: i64) -> &[ChunkMeta] {
         index::in_range(self.chunks(series_id), start, end)
+    }
+
+    /// Asks the CPU to start loading, without waiting, the index entries of
+    /// `series_id`'s chunks (`data == false`) or the first bytes of its first chunk's
+    /// data (`data == true`, which reads the entry: prefetch it first).
+    pub(crate) fn prefetch(&self, series_id: u32, data: bool) {
+        let range = self.directory.chunks_of(series_id);
+        let Some(first) = self
+            .all_chunks()
+            .get(range.start)
+            .filter(|_| !range.is_empty())
+        else {
+            return;
+        };
+        if data {
+            let at = usize::try_from(first.offset()).unwrap_or(usize::MAX);
+            if let Some(bytes) = self.bytes.get(at..) {
+                for line in bytes.chunks(64).take(4) {
+                    prefetch_line(line.as_ptr());
+                }
+            }
+        } else {
+            let n = range.len().min(4);
+            let entries = self
+                .all_chunks()
+                .get(range.start..range.start + n)
+                .unwrap_or_default();
+            for e in entries {
+                prefetch_line((e as *const ChunkMeta).cast());
+            }
+        }
+    }
+
+    /// [`Segment::chunks_in_range`] as indexes into [`Segment::all_chunks`].
+    pub(crate) fn chunk_indexes_in_range(
+        &self,
+        series_id: u32,
+        start: i64,
+        end: i64,
+    ) -> Range<usize> {
+        let all = self.directory.chunks_of(series_id);
+        let chunks = self.all_chunks().get(all.clone()).unwrap_or_default();
+        let span = index::in_range_span(chunks, start, end);
+        all.start + span.start..all.start + span.end
     }
 
     /// Decodes `chunk` (an entry of this segment), APPENDING its timestamps to `ts` and
@@ -326,4 +378,17 @@ fn validate_tombstones(records: &[TombstoneRecord]) -> Result<(), (usize, &'stat
         }
     }
     Ok(())
+}
+
+/// Starts loading the cache line holding `p` (a hint; no effect elsewhere than x86-64).
+#[inline(always)]
+fn prefetch_line(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults and changes no state the
+    // program can see, whatever the address; `sse` is part of the x86-64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
