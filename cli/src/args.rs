@@ -347,8 +347,9 @@ pub enum KvOp {
     Get {
         /// The key.
         key: String,
-        /// Write the value's raw bytes, with no newline.
-        #[arg(long, conflicts_with = "hex")]
+        /// Write the value's raw bytes, with no newline (--hex and --escapes then
+        /// apply to the key only).
+        #[arg(long)]
         raw: bool,
     },
     /// Set a key to a value (creates the store if needed).

@@ -114,7 +114,7 @@ pub fn from_hex(s: &str) -> Result<Vec<u8>, String> {
     if let Some((i, c)) = digits.iter().find(|(_, c)| !c.is_ascii_hexdigit()) {
         return Err(format!("'{c}' at byte {i} is not a hex digit"));
     }
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits ({})", digits.len()));
     }
     Ok(digits

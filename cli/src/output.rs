@@ -172,7 +172,7 @@ enum Sink<W: Write> {
     /// Straight to the output (table, JSON).
     Plain(W),
     /// Through a CSV writer (which buffers).
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
 }
 
 /// Writes runs of points in a format (see the module docs).
@@ -199,7 +199,7 @@ impl<W: Write> PointWriter<W> {
             Format::Csv => {
                 let mut c = csv::Writer::from_writer(out);
                 c.write_record(POINT_HEADER)?;
-                Sink::Csv(c)
+                Sink::Csv(Box::new(c))
             }
             Format::Table | Format::Json => Sink::Plain(out),
         };
@@ -323,7 +323,9 @@ impl<W: Write> PointWriter<W> {
         }
         let mut out = match self.sink {
             Sink::Plain(out) => out,
-            Sink::Csv(c) => c.into_inner().map_err(|e| CliError::from(e.into_error()))?,
+            Sink::Csv(c) => (*c)
+                .into_inner()
+                .map_err(|e| CliError::from(e.into_error()))?,
         };
         out.flush()?;
         Ok(out)

@@ -183,6 +183,117 @@ fn y_range(lines: &[Line]) -> (f64, f64) {
     (lo - span * 0.05, hi + span * 0.05)
 }
 
+/// Tick steps of a time axis, in seconds: round durations.
+const TIME_STEPS: [i64; 22] = [
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+    172_800, 604_800, 2_592_000, 31_536_000,
+];
+
+/// At most about `max` tick positions in `[x0, x1]`: multiples of a round duration when
+/// the unit is known, else of 1, 2 or 5 times a power of ten.
+fn ticks(x0: i64, x1: i64, unit: Option<Unit>, max: usize) -> Vec<i64> {
+    let span = (i128::from(x1) - i128::from(x0)).max(1);
+    let max = max.max(2) as i128;
+    let fits = |step: i128| step > 0 && span / step <= max;
+    let time_step = unit.and_then(|u| {
+        TIME_STEPS
+            .iter()
+            .map(|s| i128::from(*s) * 1_000_000_000 / u.nanos())
+            .find(|&step| fits(step))
+    });
+    let step = time_step.unwrap_or_else(|| {
+        let mut p: i128 = 1;
+        loop {
+            if let Some(s) = [p, 2 * p, 5 * p].into_iter().find(|&s| fits(s)) {
+                break s;
+            }
+            p *= 10;
+        }
+    });
+    let first = (i128::from(x0) + step - 1).div_euclid(step) * step;
+    (0..)
+        .map(|i| first + i * step)
+        .take_while(|&t| t <= i128::from(x1))
+        .filter_map(|t| i64::try_from(t).ok())
+        .collect()
+}
+
+/// Tag keys that name a thing, preferred in legends.
+const HOST_LIKE: [&str; 5] = ["hostname", "host", "instance", "name", "id"];
+
+/// Legend labels: each line's label without the `{...}` tags every line shares; when
+/// one tag alone tells every line apart (like `hostname`), just that tag; cut to `max`
+/// characters.
+fn legend_labels(lines: &[Line], max: usize) -> Vec<String> {
+    let parts: Vec<(&str, Vec<&str>)> = lines
+        .iter()
+        .map(|l| match l.label.split_once('{') {
+            Some((metric, rest)) => (
+                metric,
+                rest.strip_suffix('}').unwrap_or(rest).split(',').collect(),
+            ),
+            None => (l.label.as_str(), Vec::new()),
+        })
+        .collect();
+    let shared = |tag: &&str| lines.len() > 1 && parts.iter().all(|(_, tags)| tags.contains(tag));
+    let same_metric = parts.windows(2).all(|w| w[0].0 == w[1].0) && lines.len() > 1;
+    // A tag key every line has, with a different value on each: a host-like name if
+    // one is, else the first in key order.
+    fn key_of<'a>(t: &&'a str) -> &'a str {
+        t.split_once('=').map_or(*t, |(k, _)| k)
+    }
+    let telling = parts.first().and_then(|(_, first)| {
+        let mut keys: Vec<&str> = first.iter().map(key_of).collect();
+        keys.sort_by_key(|k| {
+            HOST_LIKE
+                .iter()
+                .position(|h| h == k)
+                .unwrap_or(HOST_LIKE.len())
+        });
+        keys.into_iter().find(|key| {
+            let mut values: Vec<&str> = Vec::with_capacity(parts.len());
+            for (_, tags) in &parts {
+                match tags.iter().find(|t| key_of(t) == *key) {
+                    Some(t) => values.push(t),
+                    None => return false,
+                }
+            }
+            values.sort_unstable();
+            values.dedup();
+            lines.len() > 1 && values.len() == parts.len()
+        })
+    });
+    parts
+        .iter()
+        .map(|(metric, tags)| {
+            let kept: Vec<&str> = tags
+                .iter()
+                .copied()
+                .filter(|t| !shared(t))
+                .filter(|t| telling.is_none_or(|k| key_of(t) == k))
+                .collect();
+            let mut label = if same_metric && !kept.is_empty() {
+                String::new()
+            } else {
+                (*metric).to_owned()
+            };
+            if !kept.is_empty() {
+                label.push('{');
+                label.push_str(&kept.join(","));
+                label.push('}');
+            }
+            if label.chars().count() > max {
+                label = label
+                    .chars()
+                    .take(max.saturating_sub(1))
+                    .collect::<String>()
+                    + "…";
+            }
+            label
+        })
+        .collect()
+}
+
 /// How time labels print, given the span in seconds.
 fn time_label(t: i64, unit: Option<Unit>, span_seconds: f64) -> String {
     let Some(dt) = unit.and_then(|u| to_datetime(t, u)) else {
@@ -263,7 +374,10 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Cli
         .margin(12)
         .x_label_area_size(label_size * 3)
         .y_label_area_size(label_size * 5)
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d(
+            (x0..x1).with_key_points(ticks(x0, x1, unit, (chart.width / 140) as usize)),
+            y0..y1,
+        )
         .map_err(plot_error)?;
     let x_desc = if unit.is_some() {
         "time (UTC)"
@@ -271,7 +385,6 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Cli
         "timestamp"
     };
     ctx.configure_mesh()
-        .x_labels((chart.width / 140).max(2) as usize)
         .y_labels((chart.height / 60).max(2) as usize)
         .x_label_formatter(&|t| time_label(*t, unit, span_seconds))
         .x_desc(x_desc)
@@ -281,7 +394,8 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Cli
         .draw()
         .map_err(plot_error)?;
     let columns = chart.width.max(1);
-    for (i, line) in chart.lines.iter().enumerate() {
+    let labels = legend_labels(&chart.lines, 70);
+    for (i, (line, label)) in chart.lines.iter().zip(labels).enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         let style = ShapeStyle::from(&color).stroke_width(2);
         let points: Vec<(i64, f64)> = thin(line, x0, x1, columns)
@@ -293,7 +407,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Cli
             .map_err(plot_error)?;
         if i < MAX_LEGEND {
             drawn
-                .label(line.label.as_str())
+                .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
         }
     }
@@ -362,6 +476,62 @@ mod tests {
         assert_eq!(thinned.last().map(|p| p.0), Some(99_999));
         // Short lines are kept whole.
         assert_eq!(thin(&line(50), 0, 49, 100).len(), 50);
+    }
+
+    #[test]
+    fn ticks_are_round() {
+        // Six hours in seconds, about 8 ticks: every hour.
+        let t = ticks(
+            1_451_606_400 + 5,
+            1_451_606_400 + 6 * 3600,
+            Some(Unit::S),
+            8,
+        );
+        assert_eq!(t.len(), 6, "{t:?}");
+        assert!(t.iter().all(|x| x % 3600 == 0), "{t:?}");
+        // Nanoseconds work the same.
+        let t = ticks(0, 60_000_000_000, Some(Unit::Ns), 6);
+        assert_eq!(t, (0..=6).map(|i| i * 10_000_000_000).collect::<Vec<_>>());
+        // Without a unit: 1, 2 or 5 times a power of ten.
+        assert_eq!(ticks(3, 97, None, 5), vec![20, 40, 60, 80]);
+        assert_eq!(ticks(-1, 1, None, 10), vec![-1, 0, 1]);
+        assert!(ticks(i64::MIN, i64::MAX, None, 10).len() <= 11);
+        assert!(ticks(i64::MIN, i64::MAX, Some(Unit::Ns), 10).len() <= 11);
+    }
+
+    #[test]
+    fn legends_drop_what_every_line_shares() {
+        let line = |label: &str| Line {
+            label: label.into(),
+            timestamps: vec![],
+            values: vec![],
+        };
+        let lines = [line("cpu{dc=x,host=a,os=l}"), line("cpu{dc=x,host=b,os=m}")];
+        assert_eq!(legend_labels(&lines, 70), ["{host=a}", "{host=b}"]);
+        let lines = [
+            line("cpu{host=a,os=l}"),
+            line("cpu{host=a,os=m}"),
+            line("cpu{host=b,os=m}"),
+        ];
+        assert_eq!(
+            legend_labels(&lines, 70),
+            ["{host=a,os=l}", "{host=a,os=m}", "{host=b,os=m}"]
+        );
+        let lines = [line("cpu{dc=x,host=a,os=l}"), line("cpu{dc=y,host=b,os=l}")];
+        assert_eq!(legend_labels(&lines, 70), ["{host=a}", "{host=b}"]);
+        let lines = [
+            line("cpu{dc=x,host=a,os=l}"),
+            line("cpu{dc=x,host=b,os=m}"),
+            line("cpu{dc=y,host=c,os=m}"),
+        ];
+        assert_eq!(
+            legend_labels(&lines, 70),
+            ["{host=a}", "{host=b}", "{host=c}"]
+        );
+        let lines = [line("cpu{host=a}"), line("mem{host=a}")];
+        assert_eq!(legend_labels(&lines, 70), ["cpu", "mem"]);
+        assert_eq!(legend_labels(&[line("cpu{host=a}")], 70), ["cpu{host=a}"]);
+        assert_eq!(legend_labels(&[line("abcdefgh")], 5), ["abcd…"]);
     }
 
     #[test]

@@ -64,7 +64,7 @@ fn cardinality(keys: &[tidestore::SeriesKey]) -> Vec<Vec<Cell>> {
     }
     let mut rows: Vec<((&str, &str), u64)> = counts.into_iter().collect();
     // Stable: ties keep the map's (tag, value) order.
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     rows.into_iter()
         .map(|((t, v), n)| {
             vec![
