@@ -162,13 +162,18 @@ fn x_range(lines: &[Line]) -> (i64, i64) {
     }
 }
 
-/// The y range: every finite value, with a margin of 5%.
+/// Values beyond this magnitude are drawn at the edge of the chart: the axis of a wider
+/// range would have an infinite span, which plotters cannot place ticks on.
+const Y_LIMIT: f64 = 1e300;
+
+/// The y range: every finite value (clamped to `±Y_LIMIT`), with a margin of 5%.
 fn y_range(lines: &[Line]) -> (f64, f64) {
     let finite = lines
         .iter()
         .flat_map(|l| l.values.iter())
         .copied()
-        .filter(|v| v.is_finite());
+        .filter(|v| v.is_finite())
+        .map(|v| v.clamp(-Y_LIMIT, Y_LIMIT));
     let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
@@ -176,7 +181,7 @@ fn y_range(lines: &[Line]) -> (f64, f64) {
         return (0.0, 1.0);
     }
     let span = hi - lo;
-    if span == 0.0 || !span.is_finite() {
+    if span == 0.0 {
         let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.05 };
         return (lo - pad, hi + pad);
     }
@@ -476,6 +481,28 @@ mod tests {
         assert_eq!(thinned.last().map(|p| p.0), Some(99_999));
         // Short lines are kept whole.
         assert_eq!(thin(&line(50), 0, 49, 100).len(), 50);
+    }
+
+    #[test]
+    fn y_range_stays_finite_for_extreme_values() {
+        let line = |values: Vec<f64>| Line {
+            label: "x".into(),
+            timestamps: (0..values.len() as i64).collect(),
+            values,
+        };
+        for values in [
+            vec![f64::MAX, -0.0, f64::MIN_POSITIVE],
+            vec![f64::MIN, f64::MAX],
+            vec![f64::MAX],
+            vec![f64::NAN, f64::NEG_INFINITY],
+        ] {
+            let (lo, hi) = y_range(&[line(values.clone())]);
+            assert!(
+                lo.is_finite() && hi.is_finite() && lo < hi,
+                "{values:?}: {lo} {hi}"
+            );
+            assert!((hi - lo).is_finite(), "{values:?}");
+        }
     }
 
     #[test]

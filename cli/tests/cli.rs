@@ -809,3 +809,44 @@ fn a_long_series_comes_out_whole() {
         .success();
     assert!(std::fs::metadata(&png).unwrap().len() > 1000);
 }
+
+#[test]
+fn extreme_timestamps_and_values_plot_and_print() {
+    let dir = TempDir::new().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let points = [
+        (i64::MIN, f64::NAN),
+        (-1, f64::NEG_INFINITY),
+        (0, -0.0),
+        (1, f64::MAX),
+        (i64::MAX, f64::MIN_POSITIVE),
+    ];
+    for (t, v) in points {
+        db.insert("x", t, v, &[]).unwrap();
+    }
+    db.insert("y", i64::MAX, 1.0, &[]).unwrap();
+    db.close().unwrap();
+    let d = dir_str(&dir);
+    assert_eq!(
+        stdout_of(tidestore().args(["query", d, "x", "--format", "csv", "--unit", "ns"])),
+        "series,time,value\nx,1677-09-21T00:12:43.145224192Z,NaN\n\
+         x,1969-12-31T23:59:59.999999999Z,-inf\nx,1970-01-01T00:00:00.000000000Z,-0\n\
+         x,1970-01-01T00:00:00.000000001Z,1.7976931348623157e308\n\
+         x,2262-04-11T23:47:16.854775807Z,2.2250738585072014e-308\n"
+    );
+    for unit in ["s", "ns"] {
+        for (sel, ext) in [("x", "png"), ("x", "svg"), ("y", "png"), ("{}", "svg")] {
+            let out = dir.path().join(format!("c.{ext}"));
+            tidestore()
+                .args(["plot", d, sel, "--unit", unit, "-o"])
+                .arg(&out)
+                .assert()
+                .success();
+        }
+    }
+    tidestore()
+        .args(["plot", d, "x", "-o"])
+        .arg(dir.path().join("c.png"))
+        .assert()
+        .success();
+}
