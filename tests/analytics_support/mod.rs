@@ -7,6 +7,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod strategies;
+
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
