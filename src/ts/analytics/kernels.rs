@@ -371,6 +371,24 @@ impl Kernel for StdDev {
     }
 }
 
+
+impl ChunkSummary {
+    /// The summary of the points `(ts, values)` (timestamps ascending; pairs past the
+    /// shorter column ignored), with known first and last values; `None` if empty.
+    pub fn of_columns(ts: &[i64], values: &[f64]) -> Option<ChunkSummary> {
+        let n = ts.len().min(values.len());
+        let (ts, values) = (ts.get(..n)?, values.get(..n)?);
+        Some(ChunkSummary {
+            count: n as u64,
+            first: (*ts.first()?, values.first().copied()),
+            last: (*ts.last()?, values.last().copied()),
+            min: min_of(values),
+            max: max_of(values),
+            sum: sum_of(values),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

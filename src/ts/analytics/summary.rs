@@ -28,23 +28,6 @@ pub struct ChunkSummary {
     pub sum: f64,
 }
 
-impl ChunkSummary {
-    /// The summary of the points `(ts, values)` (timestamps ascending; pairs past the
-    /// shorter column ignored), with known first and last values; `None` if empty.
-    pub fn of_columns(ts: &[i64], values: &[f64]) -> Option<ChunkSummary> {
-        let n = ts.len().min(values.len());
-        let (ts, values) = (ts.get(..n)?, values.get(..n)?);
-        Some(ChunkSummary {
-            count: n as u64,
-            first: (*ts.first()?, values.first().copied()),
-            last: (*ts.last()?, values.last().copied()),
-            min: super::kernels::min_of(values),
-            max: super::kernels::max_of(values),
-            sum: super::kernels::sum_of(values),
-        })
-    }
-}
-
 /// What to do with a chunk for a query ([`super::Aggregator::chunk_action`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChunkAction {
