@@ -371,7 +371,6 @@ impl Kernel for StdDev {
     }
 }
 
-
 impl ChunkSummary {
     /// The summary of the points `(ts, values)` (timestamps ascending; pairs past the
     /// shorter column ignored), with known first and last values; `None` if empty.
