@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example tsbs -- [--hosts 100] [--hours 24] [--flavour int|dec|both]
 //!                                       [--queries 20000] [--seed 42] [--dir PATH]
+//! cargo run --release --example tsbs -- queries [--hosts 100] [--hours 24] [--runs 200]
 //! cargo run --release --example tsbs -- aged [--days 116] [--hosts 100] [--seed 42]
 //!                                       [--repeat 5] [--ranges 1,10,40,all] [--batch N]
 //!                                       [--dir target/tsbs-data]
@@ -25,6 +26,10 @@
 //!   `scan` and as `query_range` (which builds one `Point` per row): median and p99;
 //! - a full scan summing every point, on one thread (`Scan::next`) and on the rayon
 //!   pool (`Scan::fold`): points/s.
+//!
+//! `queries` runs the TSBS devops query set instead (see `tsbs/queries.rs`):
+//! `Db::query` and `Db::last` beside the equivalent loops over `Db::scan`, median of
+//! `--runs` runs (default 200).
 //!
 //! `aged` runs the aged-data scan benchmark instead (see the `aged` module): scans of
 //! the last day, 10 days, 40 days and everything of `days` days of data compacted into
@@ -141,6 +146,8 @@ struct Config {
     ranges: Vec<Option<i64>>,
     /// `Scan::batch_points` of the aged scans (`None`: the default).
     batch: Option<usize>,
+    /// Run the devops query set instead, this many runs per query.
+    queries_runs: Option<usize>,
 }
 
 fn parse_args() -> std::result::Result<Config, String> {
@@ -156,6 +163,7 @@ fn parse_args() -> std::result::Result<Config, String> {
         repeat: 5,
         ranges: vec![Some(1), Some(10), Some(40), None],
         batch: None,
+        queries_runs: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -168,6 +176,8 @@ fn parse_args() -> std::result::Result<Config, String> {
             "--seed" => c.seed = num(value()?)?,
             "--dir" => c.dir = Some(PathBuf::from(value()?)),
             "aged" => c.aged = true,
+            "queries" => c.queries_runs = Some(c.queries_runs.unwrap_or(200)),
+            "--runs" => c.queries_runs = Some((num(value()?)? as usize).max(1)),
             "--days" => {
                 c.days = num(value()?)? as i64;
                 c.aged = true;
@@ -198,6 +208,7 @@ fn parse_args() -> std::result::Result<Config, String> {
                 return Err(
                     "usage: tsbs [--hosts N] [--hours H] [--flavour int|dec|both] \
                             [--queries N] [--seed S] [--dir PATH]\n       \
+                     tsbs queries [--hosts N] [--hours H] [--runs R] [--seed S] [--dir PATH]\n       \
                      tsbs aged [--days D] [--hosts N] [--seed S] [--repeat R] [--dir PATH]\n                \
                      [--ranges 1,10,40,all] [--batch POINTS]"
                         .into(),
@@ -673,6 +684,17 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(runs) = config.queries_runs {
+        let root = config
+            .dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(aged::DEFAULT_DIR));
+        if let Err(e) = queries::run(&config, &root, runs) {
+            eprintln!("query set failed: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if config.aged {
         let root = config
             .dir
@@ -724,6 +746,9 @@ fn main() {
 /// `target/tsbs-data`) and reused by later runs: a file `expected` written last, when
 /// the database is complete, holds the points and the exact sum of every day, which
 /// every scan is checked against. Remove the directory to generate it again.
+#[path = "tsbs/queries.rs"]
+mod queries;
+
 mod aged {
     use super::*;
 

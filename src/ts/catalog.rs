@@ -216,6 +216,16 @@ impl Catalog {
         self.postings.metric(metric).cloned().unwrap_or_default()
     }
 
+    /// The series of `metric`, borrowed (`None` if there is none).
+    pub fn metric_postings(&self, metric: &str) -> Option<&RoaringBitmap> {
+        self.postings.metric(metric)
+    }
+
+    /// The series having tag `key=value`, borrowed (`None` if there is none).
+    pub fn tag_postings(&self, key: &str, value: &str) -> Option<&RoaringBitmap> {
+        self.postings.tag(key, value)
+    }
+
     /// The series having tag `key=value`, whatever their metric.
     pub fn series_with_tag(&self, key: &str, value: &str) -> RoaringBitmap {
         self.postings.tag(key, value).cloned().unwrap_or_default()

@@ -361,6 +361,11 @@ impl Db {
         self.shutdown()
     }
 
+    /// The engine, for the query paths that live in their own modules (analytics).
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
     fn shutdown(&self) -> Result<()> {
         if let Some(handle) = lock(&self.worker).take() {
             background::stop(&self.inner, handle);

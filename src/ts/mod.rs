@@ -3,6 +3,7 @@
 //! [`Db`] is the public face; the rest of the engine is private. See
 //! `docs/design-ts.md` for how the pieces fit together.
 
+pub mod analytics;
 pub mod catalog;
 pub mod head;
 mod key_index;
@@ -31,6 +32,7 @@ mod view;
 mod wal_batch;
 mod write;
 
+pub use analytics::{Aggregation, Group, Matcher, Query, ValueFilter};
 pub use db::Db;
 pub use handle::SeriesHandle;
 pub use options::Options;

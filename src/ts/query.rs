@@ -140,6 +140,15 @@ impl SeriesReader {
         }
     }
 
+    /// Starts series `id` like [`SeriesReader::start`] and returns what the heads give:
+    /// their visible points in range (sorted, one per timestamp) and the ranges their
+    /// tombstones delete (sorted, disjoint), for readers that walk the plan's segments
+    /// themselves (the analytics pushdown).
+    pub fn start_heads(&mut self, id: u32) -> (&Columns, &[(i64, i64)]) {
+        self.start(id);
+        (&self.recent, &self.hidden)
+    }
+
     /// Clears `out`, then fills it with the next visible points of the series being
     /// read, sorted by timestamp, one value per timestamp, after those of earlier
     /// batches: whole chunks until `out` holds at least `limit` points or the series

@@ -18,6 +18,9 @@ pub(crate) struct Counters {
     pub wal_torn_tails: AtomicU64,
     pub wal_damaged_tails: AtomicU64,
     pub wal_records_replayed: AtomicU64,
+    pub query_chunks_decoded: AtomicU64,
+    pub query_chunks_from_index: AtomicU64,
+    pub query_chunks_skipped: AtomicU64,
 }
 
 impl Counters {
@@ -73,6 +76,15 @@ pub struct Stats {
     pub wal_damage: Option<WalDamage>,
     /// WAL records replayed at the last open.
     pub wal_records_replayed: u64,
+    /// Segment chunks that [`Db::query`](crate::ts::Db::query) and
+    /// [`Db::last`](crate::ts::Db::last) decoded since open.
+    pub query_chunks_decoded: u64,
+    /// Segment chunks that queries answered from their chunk index entry, without
+    /// decoding them, since open.
+    pub query_chunks_from_index: u64,
+    /// Segment chunks in a query's range that queries skipped without decoding because
+    /// their index entry showed no value could pass the value filter, since open.
+    pub query_chunks_skipped: u64,
 }
 
 impl Stats {
@@ -89,6 +101,9 @@ impl Stats {
         self.wal_torn_tails = c.wal_torn_tails.load(Relaxed);
         self.wal_damaged_tails = c.wal_damaged_tails.load(Relaxed);
         self.wal_records_replayed = c.wal_records_replayed.load(Relaxed);
+        self.query_chunks_decoded = c.query_chunks_decoded.load(Relaxed);
+        self.query_chunks_from_index = c.query_chunks_from_index.load(Relaxed);
+        self.query_chunks_skipped = c.query_chunks_skipped.load(Relaxed);
         self
     }
 }

@@ -283,6 +283,8 @@ impl Drop for SegmentFile {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Version {
     pub segments: Vec<Arc<SegmentFile>>,
+    /// The newest point of each series in these segments, filled as `Db::last` asks.
+    pub latest: Arc<crate::ts::analytics::LatestCache>,
 }
 
 impl Version {
@@ -291,7 +293,10 @@ impl Version {
         segments.sort_by(|a, b| {
             (b.meta.generation, b.meta.file_number).cmp(&(a.meta.generation, a.meta.file_number))
         });
-        Version { segments }
+        Version {
+            segments,
+            latest: Arc::default(),
+        }
     }
 
     /// This version with `added` segments and without the files numbered in `removed`.

@@ -1,0 +1,132 @@
+//! [`Aggregator`]: the kernels configured for one validated query, and [`evaluate`],
+//! a whole query over columns already in memory.
+
+use super::accumulator::BucketAcc;
+use super::aggregation::Aggregation;
+use super::buckets::Buckets;
+use super::group::{Group, GroupPlan};
+use super::query::Query;
+use super::summary::{ChunkAction, ChunkSummary, chunk_action};
+use super::value_filter::ValueFilter;
+use crate::error::{Error, Result};
+
+/// What the kernels need to know of a query (its aggregation, range, buckets and
+/// value filter), checked once. Cheap to copy, `Send + Sync`: share it across the
+/// workers of a parallel query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Aggregator {
+    aggregation: Option<Aggregation>,
+    buckets: Buckets,
+    filter: Option<ValueFilter>,
+}
+
+impl Aggregator {
+    /// The aggregator of `q`, after [`Query::validate`] (whose error it returns).
+    pub fn new(q: &Query) -> Result<Aggregator> {
+        q.validate()?;
+        Ok(Aggregator {
+            aggregation: q.aggregation(),
+            buckets: q.buckets()?,
+            filter: q.value_filter(),
+        })
+    }
+
+    /// The aggregation (`None`: raw points).
+    pub fn aggregation(&self) -> Option<Aggregation> {
+        self.aggregation
+    }
+
+    /// The range and buckets.
+    pub fn buckets(&self) -> &Buckets {
+        &self.buckets
+    }
+
+    /// The value filter.
+    pub fn value_filter(&self) -> Option<ValueFilter> {
+        self.filter
+    }
+
+    /// An empty accumulator for one series (or group) of this query.
+    pub fn accumulator(&self) -> BucketAcc {
+        BucketAcc::new(self.aggregation, self.buckets, self.filter)
+    }
+
+    /// What to do with a chunk (see [`ChunkAction`]): skip it when it lies outside the
+    /// range or no value can pass the filter; answer it from `s` when it lies inside
+    /// the range and one bucket, every point passes the filter and the aggregation can
+    /// use a summary (with the first/last values for `First`/`Last`); else decode it.
+    /// [`BucketAcc::push_summary`] makes the same decision.
+    pub fn chunk_action(&self, s: &ChunkSummary) -> ChunkAction {
+        chunk_action(s, self.aggregation, &self.buckets, self.filter.as_ref())
+    }
+
+    /// The answer: for each group of `plan` in order, the accumulators of its series
+    /// (`accs[s]` for series `s` of the plan) merged in key order and finished; groups
+    /// without any point are left out.
+    ///
+    /// [`Error::InvalidArgument`] if `accs` does not have one accumulator per series of
+    /// the plan, or they were made for another query.
+    pub fn collect(&self, mut plan: GroupPlan, accs: Vec<BucketAcc>) -> Result<Vec<Group>> {
+        if accs.len() != plan.series_count() {
+            return Err(Error::invalid(format!(
+                "{} accumulators for {} series",
+                accs.len(),
+                plan.series_count()
+            )));
+        }
+        let mut accs: Vec<Option<BucketAcc>> = accs.into_iter().map(Some).collect();
+        let mut out = Vec::with_capacity(plan.len());
+        for g in 0..plan.len() {
+            let mut group: Option<BucketAcc> = None;
+            for &s in plan.members(g) {
+                let Some(acc) = accs.get_mut(s).and_then(Option::take) else {
+                    continue;
+                };
+                match &mut group {
+                    Some(into) => into.merge(&acc)?,
+                    None => group = Some(acc),
+                }
+            }
+            if let Some(mut acc) = group
+                && let Some(answer) = acc.finish_group(plan.take_tags(g))
+            {
+                out.push(answer);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Answers `q` over series already read into memory: each item is a series' tags
+/// (sorted by key) with columns of its points (timestamps ascending). A series may come
+/// as several items in time order (as the views of a [`Scan`](crate::ts::Scan) do) and
+/// the series in any order. Items of another metric must not be given: the metric is
+/// not known here. Series failing the matchers are ignored.
+///
+/// [`Error::InvalidArgument`] for an invalid query, columns of different lengths, or
+/// pieces of a series out of time order.
+pub fn evaluate<'a>(
+    q: &Query,
+    series: impl IntoIterator<Item = (&'a [(String, String)], &'a [i64], &'a [f64])>,
+) -> Result<Vec<Group>> {
+    let agg = Aggregator::new(q)?;
+    let mut items: Vec<_> = series
+        .into_iter()
+        .filter(|(tags, _, _)| q.matches(tags))
+        .collect();
+    // Stable: the pieces of one series keep their order.
+    items.sort_by(|a, b| a.0.cmp(b.0));
+    let mut keys: Vec<&[(String, String)]> = Vec::new();
+    let mut accs: Vec<BucketAcc> = Vec::new();
+    for (tags, ts, values) in items {
+        if keys.last() != Some(&tags) {
+            keys.push(tags);
+            accs.push(agg.accumulator());
+        }
+        if let Some(acc) = accs.last_mut() {
+            acc.push_columns(ts, values)?;
+        }
+    }
+    let plan = GroupPlan::new(q.group_keys(), keys)?;
+    agg.collect(plan, accs)
+}

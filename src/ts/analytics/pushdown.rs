@@ -1,0 +1,209 @@
+//! [`PushdownReader`]: feeds one series of a snapshot into a [`BucketAcc`], answering
+//! whole chunks from their index entries where the query allows, decoding the rest.
+//!
+//! It walks the same sources as the scan's `SeriesReader` (whose head part it reuses):
+//! the heads' visible points and tombstones, then the read plan's groups in time order.
+//! In a group of one segment each chunk's index entry is looked at before its data:
+//! - the entry says no point can pass the value filter: skipped;
+//! - the chunk lies inside the read range and one bucket, every point passes the
+//!   filter, the aggregation can use a summary, and no head point or head tombstone
+//!   falls in its time span (so its points are exactly what the series shows there):
+//!   absorbed from the entry, not decoded;
+//! - otherwise decoded, trimmed to the range, stripped of what head tombstones hide.
+//!
+//! A group of overlapping segments goes through the scan's overlap merge. The heads'
+//! points are laid over the decoded points (newer wins) before they reach the
+//! accumulator, in time order, piece by piece, so memory stays the size of a chunk.
+
+use std::sync::Arc;
+
+use super::accumulator::BucketAcc;
+use super::aggregator::Aggregator;
+use super::summary::{ChunkAction, ChunkSummary};
+use crate::error::Result;
+use crate::ts::columns::{Columns, ranges_overlapping};
+use crate::ts::overlap::OverlapReader;
+use crate::ts::plan::ReadPlan;
+use crate::ts::query::{HeadSnapshot, SeriesReader};
+use crate::ts::segment::ChunkMeta;
+use crate::ts::view::ReadView;
+
+/// Points an overlap merge hands over at a time.
+const OVERLAP_BATCH: usize = 4096;
+
+/// Chunks decoded, answered from the index, and skipped by one reader.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChunkCounts {
+    pub decoded: u64,
+    pub from_index: u64,
+    pub skipped: u64,
+}
+
+impl ChunkCounts {
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: ChunkCounts) {
+        self.decoded += other.decoded;
+        self.from_index += other.from_index;
+        self.skipped += other.skipped;
+    }
+}
+
+/// The summary an index entry gives: count, time span, min, max and sum (first and
+/// last values are not kept by the format).
+pub(crate) fn summary_of(c: &ChunkMeta) -> ChunkSummary {
+    ChunkSummary {
+        count: u64::from(c.count()),
+        first: (c.min_ts(), None),
+        last: (c.max_ts(), None),
+        min: c.min_value(),
+        max: c.max_value(),
+        sum: c.sum(),
+    }
+}
+
+/// Reads series of one snapshot over one range into accumulators, reusing its
+/// buffers from one series to the next. One per thread.
+pub(crate) struct PushdownReader {
+    heads: SeriesReader,
+    plan: Arc<ReadPlan>,
+    overlap: OverlapReader,
+    /// Segment points read but not yet handed to the accumulator.
+    pending: Columns,
+    scratch: Columns,
+    /// What this reader did, over every series it read.
+    pub counts: ChunkCounts,
+}
+
+impl PushdownReader {
+    /// A reader of `plan` (made from `view`'s version) with `head` standing for the
+    /// live head.
+    pub fn new(view: Arc<ReadView>, head: Arc<HeadSnapshot>, plan: Arc<ReadPlan>) -> Self {
+        PushdownReader {
+            heads: SeriesReader::with_plan(view, head, Arc::clone(&plan)),
+            plan,
+            overlap: OverlapReader::default(),
+            pending: Columns::new(),
+            scratch: Columns::new(),
+            counts: ChunkCounts::default(),
+        }
+    }
+
+    /// Feeds every visible point of series `id` in the plan's range to `acc` (in time
+    /// order), or the summaries of the chunks that stand for them.
+    pub fn read(&mut self, id: u32, agg: &Aggregator, acc: &mut BucketAcc) -> Result<()> {
+        let PushdownReader {
+            heads,
+            plan,
+            overlap,
+            pending,
+            scratch,
+            counts,
+        } = self;
+        let range = (plan.start(), plan.end());
+        let (recent, hidden) = heads.start_heads(id);
+        let mut feed = Feed {
+            recent,
+            recent_at: 0,
+            pending,
+            scratch,
+            acc,
+        };
+        for group in plan.groups() {
+            let [only] = group.segments.as_slice() else {
+                overlap.start(group, id, range, hidden);
+                loop {
+                    let more = overlap.fill(group, range, feed.pending, OVERLAP_BATCH)?;
+                    let last = feed.pending.ts().last().copied();
+                    feed.flush_through(last)?;
+                    if !more {
+                        break;
+                    }
+                }
+                continue;
+            };
+            let seg = &only.seg;
+            let span = seg.chunk_indexes_in_range(id, range.0, range.1);
+            for chunk in seg.all_chunks().get(span).unwrap_or_default() {
+                let (lo, hi) = (chunk.min_ts(), chunk.max_ts());
+                let summary = summary_of(chunk);
+                match agg.chunk_action(&summary) {
+                    ChunkAction::Skip => {
+                        counts.skipped += 1;
+                        continue;
+                    }
+                    ChunkAction::Summary(_)
+                        if range.0 <= lo
+                            && hi <= range.1
+                            && ranges_overlapping(hidden, lo, hi).is_empty()
+                            && !feed.recent_within(lo, hi) =>
+                    {
+                        if let Some(before) = lo.checked_sub(1) {
+                            // (at i64::MIN nothing can come before the chunk)
+                            feed.flush_through(Some(before))?;
+                        }
+                        if feed.acc.push_summary(&summary)? != ChunkAction::Decode {
+                            counts.from_index += 1;
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
+                let at = feed.pending.len();
+                seg.decode_chunk_to(chunk, feed.pending)?;
+                counts.decoded += 1;
+                feed.pending.trim_to_range_from(at, range.0, range.1);
+                feed.pending
+                    .retain_outside_from(at, ranges_overlapping(hidden, lo, hi));
+                feed.flush_through(Some(hi))?;
+            }
+        }
+        feed.flush_through(None)
+    }
+}
+
+/// Hands the points of one series to an accumulator in time order: the segment
+/// points gathered in `pending`, with the heads' points laid over them.
+struct Feed<'a> {
+    recent: &'a Columns,
+    /// The heads' points before this one were handed over.
+    recent_at: usize,
+    pending: &'a mut Columns,
+    scratch: &'a mut Columns,
+    acc: &'a mut BucketAcc,
+}
+
+impl Feed<'_> {
+    /// True when a head point not yet handed over lies in `[lo, hi]`.
+    fn recent_within(&self, lo: i64, hi: i64) -> bool {
+        let rest = self.recent.ts().get(self.recent_at..).unwrap_or_default();
+        let from = rest.partition_point(|&t| t < lo);
+        rest.get(from).is_some_and(|&t| t <= hi)
+    }
+
+    /// Hands over the pending points and the heads' points up to `through` (all of
+    /// them for `None`). Every point read later comes after `through`.
+    fn flush_through(&mut self, through: Option<i64>) -> Result<()> {
+        let rest_ts = self.recent.ts().get(self.recent_at..).unwrap_or_default();
+        let n = match through {
+            Some(t) => rest_ts.partition_point(|&x| x <= t),
+            None => rest_ts.len(),
+        };
+        let to = self.recent_at + n;
+        let ts = self.recent.ts().get(self.recent_at..to).unwrap_or_default();
+        let vals = self
+            .recent
+            .vals()
+            .get(self.recent_at..to)
+            .unwrap_or_default();
+        self.recent_at = to;
+        if self.pending.is_empty() {
+            return self.acc.push_columns(ts, vals);
+        }
+        self.pending.overlay(ts, vals, self.scratch);
+        let result = self
+            .acc
+            .push_columns(self.pending.ts(), self.pending.vals());
+        self.pending.clear();
+        result
+    }
+}

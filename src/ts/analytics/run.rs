@@ -1,0 +1,239 @@
+//! [`Db::query`] and [`Db::last`]: an analytic query run over one consistent snapshot
+//! of the database.
+//!
+//! A query takes its snapshot the way a scan does (under the head gate: the current
+//! view, the matching series, a copy of what the live head holds for them), plans the
+//! segments once, then reads each series with a [`PushdownReader`] into its own
+//! [`BucketAcc`] — across the rayon pool when there are many series, each worker with
+//! its own reader and buffers — and merges the accumulators group by group.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::accumulator::BucketAcc;
+use super::aggregation::Aggregation;
+use super::aggregator::Aggregator;
+use super::group::{Group, GroupPlan};
+use super::latest::{LatestReader, newer};
+use super::matcher::Matcher;
+use super::pushdown::{ChunkCounts, PushdownReader};
+use super::query::Query;
+use super::select::matching_series;
+use crate::error::Result;
+use crate::ts::Db;
+use crate::ts::engine::Inner;
+use crate::ts::plan::ReadPlan;
+use crate::ts::query::{HeadSnapshot, SeriesReader};
+use crate::ts::series::SeriesKey;
+use crate::ts::stats::Counters;
+use crate::ts::view::ReadView;
+
+/// Below this many series a query stays on the calling thread.
+const PARALLEL_MIN_SERIES: usize = 16;
+
+/// What a query reads: one consistent view, its matching series (sorted by key), the
+/// live head's copy for them, and the range actually read (the query's, its start
+/// raised to the retention cutoff).
+struct Snapshot {
+    view: Arc<ReadView>,
+    head: Arc<HeadSnapshot>,
+    series: Vec<(u32, Arc<SeriesKey>)>,
+    start: i64,
+    end: i64,
+}
+
+impl Snapshot {
+    fn capture(inner: &Inner, metric: &str, matchers: &[Matcher], start: i64, end: i64) -> Self {
+        let start = match inner.retention_cutoff() {
+            Some(cutoff) => start.max(cutoff),
+            None => start,
+        };
+        // Under the head gate no write reaches the head: the view, the series list and
+        // the head's copy all show the same writes.
+        let gate = inner.head_gate();
+        let view = inner.current_view();
+        let series = matching_series(&inner.catalog(), metric, matchers);
+        let head = HeadSnapshot::capture(&view.head, series.iter().map(|s| s.0), start, end);
+        drop(gate);
+        Snapshot {
+            view,
+            head: Arc::new(head),
+            series,
+            start,
+            end,
+        }
+    }
+
+    fn plan(&self) -> Arc<ReadPlan> {
+        Arc::new(ReadPlan::new(&self.view.version, self.start, self.end))
+    }
+
+    fn reader(&self, plan: &Arc<ReadPlan>) -> PushdownReader {
+        PushdownReader::new(
+            Arc::clone(&self.view),
+            Arc::clone(&self.head),
+            Arc::clone(plan),
+        )
+    }
+}
+
+impl Db {
+    /// Runs an analytic query (see [`Query`]): the matching series of its metric, cut
+    /// into buckets, grouped, aggregated. Groups come sorted by tags; a metric with no
+    /// matching series, or no point in range, gives an empty `Vec`. Reads one
+    /// consistent snapshot, like [`Db::scan`]. Chunks that lie inside one bucket
+    /// are answered from their index entries without decoding (see `docs/analytics.md`
+    /// and the `query_chunks_*` counters of [`Db::stats`]).
+    ///
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a malformed query
+    /// ([`Query::validate`]).
+    ///
+    /// ```
+    /// use tidestore::ts::{Aggregation, Db, Matcher, Query};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Db::open(dir.path())?;
+    /// db.insert("cpu", 0, 10.0, &[("host", "a")])?;
+    /// db.insert("cpu", 30_000, 20.0, &[("host", "a")])?;
+    /// db.insert("cpu", 70_000, 5.0, &[("host", "a")])?;
+    /// let q = Query::new("cpu", Aggregation::Max)
+    ///     .filter(Matcher::eq("host", "a"))
+    ///     .every(60_000);
+    /// let groups = db.query(&q)?;
+    /// assert_eq!(groups[0].timestamps, [0, 60_000]);
+    /// assert_eq!(groups[0].values, [20.0, 5.0]);
+    /// # Ok::<(), tidestore::Error>(())
+    /// ```
+    pub fn query(&self, q: &Query) -> Result<Vec<Group>> {
+        let agg = Aggregator::new(q)?;
+        let (start, end) = q.time_range();
+        let snap = Snapshot::capture(self.inner(), q.metric(), q.matchers(), start, end);
+        if snap.series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plan = snap.plan();
+        let (accs, counts) = read_series(&snap, &plan, &agg)?;
+        record(&self.inner().counters, counts);
+        let groups = GroupPlan::new(
+            q.group_keys(),
+            snap.series.iter().map(|s| s.1.tags.as_slice()),
+        )?;
+        agg.collect(groups, accs)
+    }
+
+    /// The newest live point of every series of `metric` passing `matchers`: one group
+    /// per series with points (its tags sorted by key, one timestamp, one value),
+    /// sorted by tags. Deleted points, retention and overwritten values behave as in
+    /// [`Db::query_range`]. Reads one consistent snapshot. Does not read the series'
+    /// history: the newest point the segments hold is cached per set of live segments
+    /// (see `docs/analytics.md`).
+    ///
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for an invalid metric
+    /// or matcher key.
+    pub fn last(&self, metric: &str, matchers: &[Matcher]) -> Result<Vec<Group>> {
+        let q = matchers
+            .iter()
+            .cloned()
+            .fold(Query::new(metric, Aggregation::Last), Query::filter);
+        q.validate()?;
+        let snap = Snapshot::capture(self.inner(), metric, matchers, i64::MIN, i64::MAX);
+        if snap.series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plan = snap.plan();
+        // The cache holds the newest point over all time of the version's segments.
+        let cache = &snap.view.version.latest;
+        let full = ReadPlan::new(&snap.view.version, i64::MIN, i64::MAX);
+        let mut heads = SeriesReader::with_plan(
+            Arc::clone(&snap.view),
+            Arc::clone(&snap.head),
+            Arc::clone(&plan),
+        );
+        let mut reader = LatestReader::default();
+        let mut out = Vec::new();
+        for (id, key) in &snap.series {
+            let (recent, hidden) = heads.start_heads(*id);
+            let head_last = recent
+                .ts()
+                .last()
+                .copied()
+                .zip(recent.vals().last().copied());
+            let cached = match cache.get(*id) {
+                Some(p) => p,
+                None => {
+                    let p = reader.segments_last(&full, *id, &[])?;
+                    cache.put(*id, p);
+                    p
+                }
+            };
+            let usable = |p: (i64, f64)| !hidden.iter().any(|r| r.0 <= p.0 && p.0 <= r.1);
+            let seg_last = match cached {
+                Some(p) if p.0 < snap.start => None,
+                Some(p) if usable(p) => Some(p),
+                Some(_) => reader.segments_last(&plan, *id, hidden)?,
+                None => None,
+            };
+            if let Some((t, v)) = newer(head_last, seg_last) {
+                out.push(Group {
+                    tags: key.tags.clone(),
+                    timestamps: vec![t],
+                    values: vec![v],
+                });
+            }
+        }
+        record(&self.inner().counters, reader.counts);
+        Ok(out)
+    }
+}
+
+/// One accumulator per series of `snap`, in order, and what the readers did.
+fn read_series(
+    snap: &Snapshot,
+    plan: &Arc<ReadPlan>,
+    agg: &Aggregator,
+) -> Result<(Vec<BucketAcc>, ChunkCounts)> {
+    let read = |reader: &mut PushdownReader, ids: &[(u32, Arc<SeriesKey>)]| {
+        ids.iter()
+            .map(|(id, _)| {
+                let mut acc = agg.accumulator();
+                reader.read(*id, agg, &mut acc)?;
+                Ok(acc)
+            })
+            .collect::<Result<Vec<BucketAcc>>>()
+    };
+    let threads = rayon::current_num_threads();
+    if snap.series.len() < PARALLEL_MIN_SERIES || threads < 2 {
+        let mut reader = snap.reader(plan);
+        let accs = read(&mut reader, &snap.series)?;
+        return Ok((accs, reader.counts));
+    }
+    // A few pieces per thread, so that threads finish together; each worker keeps one
+    // reader (and its buffers) for all the pieces it takes.
+    let piece = snap.series.len().div_ceil(threads * 4).max(1);
+    let parts: Vec<Result<(Vec<BucketAcc>, ChunkCounts)>> = snap
+        .series
+        .par_chunks(piece)
+        .map_init(
+            || snap.reader(plan),
+            |reader, ids| {
+                let accs = read(reader, ids)?;
+                Ok((accs, std::mem::take(&mut reader.counts)))
+            },
+        )
+        .collect();
+    let mut accs = Vec::with_capacity(snap.series.len());
+    let mut counts = ChunkCounts::default();
+    for part in parts {
+        let (a, c) = part?;
+        accs.extend(a);
+        counts.add(c);
+    }
+    Ok((accs, counts))
+}
+
+/// Adds a query's chunk counts to the database's counters.
+fn record(c: &Counters, counts: ChunkCounts) {
+    Counters::add(&c.query_chunks_decoded, counts.decoded);
+    Counters::add(&c.query_chunks_from_index, counts.from_index);
+    Counters::add(&c.query_chunks_skipped, counts.skipped);
+}

@@ -1,0 +1,416 @@
+//! `Db::query` and `Db::last` against the brute-force reference of `analytics_support`
+//! evaluated over `Db::query_range`: random series and tags, points written out of
+//! order, overwritten and deleted, across flushes, compactions and reopens (tiny chunks
+//! and partitions, so segments, overlapping segments and multi-chunk series form), then
+//! random queries (matchers of every kind, ranges, bucket widths from 1 to wider than
+//! the data, every aggregation, raw points, value filters, group-by on zero, one and
+//! several keys). Also: pushdown really happens (the `query_chunks_*` counters), the
+//! latest-point cache stays right across writes, deletes, retention and reopen, and bad
+//! input is an error.
+
+mod analytics_support;
+
+use analytics_support::strategies::{KEYS, VALUES, exact_value, query};
+use analytics_support::{assert_same, exactness};
+use proptest::prelude::*;
+use tidestore::ts::{Aggregation, Matcher, Options, Query, ValueFilter};
+use tidestore::{Db, Error, Point};
+
+/// A series of the pool: metric and tags (sorted, one value per key).
+type Series = (&'static str, Vec<(String, String)>);
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert { s: usize, t: i64, v: f64 },
+    Batch(Vec<(usize, i64, f64)>),
+    Delete { s: Option<usize>, lo: i64, hi: i64 },
+    Flush,
+    Compact,
+    Reopen,
+}
+
+fn series_pool() -> impl Strategy<Value = Vec<Series>> {
+    let one = (
+        prop_oneof![5 => Just("cpu"), 1 => Just("mem")],
+        prop::collection::vec((0..KEYS.len(), 0..VALUES.len()), 0..4),
+    )
+        .prop_map(|(m, tags)| {
+            let mut t: Vec<(String, String)> = tags
+                .into_iter()
+                .map(|(k, v)| (KEYS[k].to_owned(), VALUES[v].to_owned()))
+                .collect();
+            t.sort();
+            t.dedup_by(|a, b| a.0 == b.0);
+            (m, t)
+        });
+    prop::collection::vec(one, 1..7)
+}
+
+fn ops(base: i64, n_series: usize) -> impl Strategy<Value = Vec<Op>> {
+    let t = move || (0i64..120).prop_map(move |o| base.saturating_add(o));
+    let s = 0..n_series;
+    let op = prop_oneof![
+        8 => (s.clone(), t(), exact_value()).prop_map(|(s, t, v)| Op::Insert { s, t, v }),
+        4 => prop::collection::vec((s.clone(), t(), exact_value()), 1..30).prop_map(Op::Batch),
+        1 => (prop::option::of(s), t(), 0i64..30)
+            .prop_map(|(s, lo, d)| Op::Delete { s, lo, hi: lo.saturating_add(d) }),
+        2 => Just(Op::Flush),
+        1 => Just(Op::Compact),
+        1 => Just(Op::Reopen),
+    ];
+    prop::collection::vec(op, 1..40)
+}
+
+fn base() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        4 => Just(0i64),
+        1 => Just(-60i64),
+        1 => Just(i64::MIN),
+        1 => Just(i64::MAX - 119),
+        1 => Just(1_451_606_400_000i64),
+    ]
+}
+
+fn options() -> Options {
+    Options::default()
+        .chunk_points(16)
+        .partition_width(40)
+        .background_work(false)
+}
+
+fn tag_refs(tags: &[(String, String)]) -> Vec<(&str, &str)> {
+    tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Applies `ops` to a database in `dir`; returns it open.
+fn build(dir: &std::path::Path, pool: &[Series], ops: &[Op]) -> Db {
+    let mut db = Db::open_with(dir, options()).unwrap();
+    for op in ops {
+        match op {
+            Op::Insert { s, t, v } => {
+                let (m, tags) = &pool[*s];
+                db.insert(m, *t, *v, &tag_refs(tags)).unwrap();
+            }
+            Op::Batch(points) => {
+                let batch: Vec<Point> = points
+                    .iter()
+                    .map(|&(s, t, v)| {
+                        let (m, tags) = &pool[s];
+                        Point::new(m, t, v, &tag_refs(tags))
+                    })
+                    .collect();
+                db.insert_batch(&batch).unwrap();
+            }
+            Op::Delete { s, lo, hi } => match s {
+                Some(s) => {
+                    let (m, tags) = &pool[*s];
+                    db.delete_range(m, *lo, *hi, &tag_refs(tags)).unwrap();
+                }
+                None => db.delete_range("cpu", *lo, *hi, &[]).unwrap(),
+            },
+            Op::Flush => db.flush().unwrap(),
+            Op::Compact => db.compact().unwrap(),
+            Op::Reopen => {
+                db.close().unwrap();
+                db = Db::open_with(dir, options()).unwrap();
+            }
+        }
+    }
+    db
+}
+
+/// Checks `q` and `last` with `q`'s matchers against the reference over `query_range`.
+fn check(db: &Db, q: &Query) {
+    let points = db.query_range("cpu", i64::MIN, i64::MAX, &[]).unwrap();
+    let want = analytics_support::evaluate(q, &points);
+    let got = db.query(q).unwrap();
+    assert_same(&got, &want, exactness(q.aggregation()));
+    let want = analytics_support::last("cpu", q.matchers(), &points);
+    let got = db.last("cpu", q.matchers()).unwrap();
+    assert_same(&got, &want, analytics_support::Exactness::Bits);
+}
+
+fn case() -> impl Strategy<Value = (Vec<Series>, Vec<Op>, Vec<Query>, Vec<Query>)> {
+    (base(), series_pool()).prop_flat_map(|(base, pool)| {
+        let n = pool.len();
+        (
+            Just(pool),
+            ops(base, n),
+            prop::collection::vec(query(base), 1..4),
+            prop::collection::vec(query(base), 1..4),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn query_and_last_match_the_reference((pool, ops, mid, end) in case()) {
+        let dir = tempfile::tempdir().unwrap();
+        let half = ops.len() / 2;
+        let db = build(dir.path(), &pool, &ops[..half]);
+        // Midway, with whatever the head, frozen heads and segments hold now.
+        for q in &mid {
+            check(&db, q);
+        }
+        drop(db);
+        let db = build(dir.path(), &pool, &ops[half..]);
+        for q in mid.iter().chain(&end) {
+            check(&db, q);
+        }
+        db.compact().unwrap();
+        for q in &end {
+            check(&db, q);
+        }
+    }
+}
+
+/// Writes `hosts` series of `cpu` with one point per second for `seconds` seconds.
+fn fill(db: &Db, hosts: usize, seconds: i64) {
+    for h in 0..hosts {
+        let host = format!("h{h}");
+        let series = db.series("cpu", &[("host", &host)]).unwrap();
+        let ts: Vec<i64> = (0..seconds).map(|s| s * 1000).collect();
+        let vs: Vec<f64> = (0..seconds).map(|s| (s % 100) as f64).collect();
+        db.append(&series, &ts, &vs).unwrap();
+    }
+}
+
+#[test]
+fn whole_chunks_in_one_bucket_are_answered_from_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options::default().chunk_points(16).background_work(false);
+    let db = Db::open_with(dir.path(), opts).unwrap();
+    fill(&db, 3, 640);
+    db.compact().unwrap();
+    let points = db.query_range("cpu", i64::MIN, i64::MAX, &[]).unwrap();
+    let run = |q: &Query| {
+        let s0 = db.stats();
+        let got = db.query(q).unwrap();
+        let s1 = db.stats();
+        let want = analytics_support::evaluate(q, &points);
+        assert_same(&got, &want, exactness(q.aggregation()));
+        (
+            s1.query_chunks_from_index - s0.query_chunks_from_index,
+            s1.query_chunks_decoded - s0.query_chunks_decoded,
+            s1.query_chunks_skipped - s0.query_chunks_skipped,
+        )
+    };
+    // One bucket over everything: every chunk is answered from its index entry.
+    let (chunks, decoded, _) = run(&Query::new("cpu", Aggregation::Sum));
+    assert!(chunks >= 3 * 640 / 16, "{chunks} chunks");
+    assert_eq!(decoded, 0);
+    for a in [
+        Aggregation::Count,
+        Aggregation::Min,
+        Aggregation::Max,
+        Aggregation::Mean,
+    ] {
+        assert_eq!(run(&Query::new("cpu", a).group_by(&[])), (chunks, 0, 0));
+    }
+    // 80 s buckets: only the chunks across a bucket boundary (7 per series at most)
+    // are decoded.
+    let (from_index, decoded, _) = run(&Query::new("cpu", Aggregation::Max).every(80_000));
+    assert_eq!(from_index + decoded, chunks);
+    assert!(decoded <= 3 * 7, "{decoded} decoded");
+    // A range cutting the first and last chunks: those are decoded too.
+    let q = Query::new("cpu", Aggregation::Sum)
+        .range(5_000, 634_999)
+        .every(80_000);
+    let (_, cut_decoded, _) = run(&q);
+    assert!(cut_decoded <= decoded + 6 && cut_decoded > 0);
+    // First needs the first value, which the index does not keep: all decoded.
+    assert_eq!(run(&Query::new("cpu", Aggregation::First)), (0, chunks, 0));
+    // `> 95`: the chunks whose values (second % 100) all lie at or below 95 are
+    // skipped, the others decoded.
+    let q = Query::new("cpu", Aggregation::Count).where_value(ValueFilter::gt(95.0));
+    let (from_index, decoded, skipped) = run(&q);
+    assert_eq!(from_index + decoded + skipped, chunks);
+    assert!(
+        skipped > 2 * decoded && decoded >= 3 * 6,
+        "{decoded} {skipped}"
+    );
+    // `>= 0`: every chunk passes whole: answered from the index.
+    let q = Query::new("cpu", Aggregation::Count).where_value(ValueFilter::ge(0.0));
+    assert_eq!(run(&q), (chunks, 0, 0));
+
+    // A head point or a head delete inside a chunk makes that chunk decoded, and the
+    // answer right.
+    db.insert("cpu", 30_000, 1000.0, &[("host", "h0")]).unwrap();
+    db.delete_range("cpu", 300_000, 300_000, &[("host", "h1")])
+        .unwrap();
+    let points = db.query_range("cpu", i64::MIN, i64::MAX, &[]).unwrap();
+    let q = Query::new("cpu", Aggregation::Max);
+    let s0 = db.stats();
+    assert_same(
+        &db.query(&q).unwrap(),
+        &analytics_support::evaluate(&q, &points),
+        analytics_support::Exactness::Bits,
+    );
+    let s1 = db.stats();
+    assert_eq!(s1.query_chunks_decoded - s0.query_chunks_decoded, 2);
+    assert_eq!(
+        s1.query_chunks_from_index - s0.query_chunks_from_index,
+        chunks - 2
+    );
+}
+
+#[test]
+fn last_uses_its_cache_and_stays_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || Options::default().chunk_points(16).background_work(false);
+    let db = Db::open_with(dir.path(), opts()).unwrap();
+    fill(&db, 4, 100);
+    db.compact().unwrap();
+    let first = db.last("cpu", &[]).unwrap();
+    assert_eq!(first.len(), 4);
+    assert!(
+        first
+            .iter()
+            .all(|g| g.timestamps == [99_000] && g.values == [99.0])
+    );
+    // The second call decodes nothing: the newest points are cached.
+    let s0 = db.stats();
+    assert_eq!(db.last("cpu", &[]).unwrap(), first);
+    assert_eq!(db.stats().query_chunks_decoded, s0.query_chunks_decoded);
+
+    let check = |db: &Db| {
+        let points = db.query_range("cpu", i64::MIN, i64::MAX, &[]).unwrap();
+        for m in [
+            vec![],
+            vec![Matcher::eq("host", "h1")],
+            vec![Matcher::ne("host", "h1")],
+        ] {
+            assert_same(
+                &db.last("cpu", &m).unwrap(),
+                &analytics_support::last("cpu", &m, &points),
+                analytics_support::Exactness::Bits,
+            );
+        }
+    };
+    // An out-of-order write older than the newest point changes nothing; an overwrite
+    // of the newest point and a delete of it do.
+    db.insert("cpu", 5_000, -1.0, &[("host", "h0")]).unwrap();
+    db.insert("cpu", 99_000, -2.0, &[("host", "h1")]).unwrap();
+    db.delete_range("cpu", 95_000, 99_000, &[("host", "h2")])
+        .unwrap();
+    check(&db);
+    let h2 = db.last("cpu", &[Matcher::eq("host", "h2")]).unwrap();
+    assert_eq!(h2[0].timestamps, [94_000]);
+    // Delete every point of h3: it has no newest point any more.
+    db.delete_range("cpu", i64::MIN, i64::MAX, &[("host", "h3")])
+        .unwrap();
+    check(&db);
+    assert!(
+        db.last("cpu", &[Matcher::eq("host", "h3")])
+            .unwrap()
+            .is_empty()
+    );
+    db.flush().unwrap();
+    check(&db);
+    db.compact().unwrap();
+    check(&db);
+    // Dropped without close (the WAL replays) and reopened: the same answers.
+    drop(db);
+    let db = Db::open_with(dir.path(), opts()).unwrap();
+    check(&db);
+    assert_eq!(
+        db.last("cpu", &[Matcher::eq("host", "h1")]).unwrap()[0].values,
+        [-2.0]
+    );
+}
+
+#[test]
+fn retention_hides_old_points_from_query_and_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options::default()
+        .chunk_points(16)
+        .partition_width(10_000)
+        .retention(Some(50_000))
+        .background_work(false);
+    let db = Db::open_with(dir.path(), opts).unwrap();
+    fill(&db, 2, 100);
+    db.insert("cpu", 1_000, 5.0, &[("host", "old")]).unwrap();
+    db.compact().unwrap();
+    let points = db.query_range("cpu", i64::MIN, i64::MAX, &[]).unwrap();
+    assert!(!points.is_empty() && points.iter().all(|p| p.timestamp > 40_000));
+    for q in [
+        Query::new("cpu", Aggregation::Count),
+        Query::new("cpu", Aggregation::Sum).every(7_000),
+        Query::new("cpu", Aggregation::Min)
+            .range(0, 60_000)
+            .group_by(&[]),
+    ] {
+        assert_same(
+            &db.query(&q).unwrap(),
+            &analytics_support::evaluate(&q, &points),
+            analytics_support::Exactness::Bits,
+        );
+    }
+    assert_same(
+        &db.last("cpu", &[]).unwrap(),
+        &analytics_support::last("cpu", &[], &points),
+        analytics_support::Exactness::Bits,
+    );
+    assert!(
+        db.last("cpu", &[Matcher::eq("host", "old")])
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn exact_series_and_supersets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    db.insert("cpu", 1, 1.0, &[("host", "a"), ("dc", "x")])
+        .unwrap();
+    db.insert("cpu", 1, 2.0, &[("host", "a"), ("dc", "x"), ("rack", "1")])
+        .unwrap();
+    db.insert("cpu", 1, 3.0, &[("host", "b"), ("dc", "x")])
+        .unwrap();
+    db.insert("mem", 1, 4.0, &[("host", "a"), ("dc", "x")])
+        .unwrap();
+    let q = Query::new("cpu", Aggregation::Sum)
+        .filter(Matcher::eq("host", "a"))
+        .filter(Matcher::eq("dc", "x"));
+    let got = db.query(&q).unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].values, [1.0]);
+    assert_eq!(got[1].values, [2.0]);
+    let got = db.query(&q.clone().group_by(&[])).unwrap();
+    assert_eq!(got[0].values, [3.0]);
+    assert!(
+        db.query(&Query::new("disk", Aggregation::Sum))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    db.insert("cpu", 1, 1.0, &[("host", "a")]).unwrap();
+    let invalid = |r: Result<_, Error>| matches!(r, Err(Error::InvalidArgument(_)));
+    let q = || Query::new("cpu", Aggregation::Max);
+    assert!(invalid(db.query(&q().every(0))));
+    assert!(invalid(db.query(&q().every(-5))));
+    assert!(invalid(db.query(&q().range(10, 9))));
+    assert!(invalid(db.query(&Query::new("", Aggregation::Max))));
+    assert!(invalid(db.query(&q().filter(Matcher::eq("", "a")))));
+    assert!(invalid(
+        db.query(&q().where_value(ValueFilter::between(2.0, 1.0)))
+    ));
+    assert!(invalid(db.last("", &[])));
+    assert!(invalid(db.last("cpu", &[Matcher::ne("bad\nkey", "a")])));
+    assert!(matches!(
+        Matcher::regex("host", "("),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        Matcher::not_regex("host", "[a-"),
+        Err(Error::InvalidArgument(_))
+    ));
+}
