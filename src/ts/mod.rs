@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod head;
+pub mod ingest;
 mod key_index;
 mod postings_mem;
 pub mod segment;
@@ -33,6 +34,7 @@ mod write;
 
 pub use db::Db;
 pub use handle::SeriesHandle;
+pub use ingest::{LineSummary, Precision};
 pub use options::Options;
 pub use scan::{Scan, SeriesView};
 pub use series::{Point, SeriesKey};
