@@ -451,7 +451,11 @@ fn sink_errors_stop_the_parse_with_the_field_position() {
 }
 
 /// A line to format: measurement, tags, fields.
-type LineParts<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<(&'a str, FieldValue<'a>)>);
+type LineParts<'a> = (
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Vec<(&'a str, FieldValue<'a>)>,
+);
 
 #[test]
 fn formatting_rejects_what_line_protocol_cannot_carry() {

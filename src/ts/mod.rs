@@ -34,7 +34,7 @@ mod write;
 
 pub use db::Db;
 pub use handle::SeriesHandle;
-pub use ingest::{LineSummary, Precision};
+pub use ingest::{LineSummary, Precision, Writer};
 pub use options::Options;
 pub use scan::{Scan, SeriesView};
 pub use series::{Point, SeriesKey};
