@@ -24,7 +24,7 @@ use crate::ts::ingest::point::{PointRef, PointSink};
 use crate::ts::key_index::KeyIndex;
 use crate::ts::series::SeriesKey;
 use crate::ts::wal_batch::MAX_BATCH_POINTS;
-use crate::ts::write::{self, IdHasher, PreparedWrite, Target};
+use crate::ts::write::{self, IdHasher, PreparedWrite, Target, str_eq};
 
 /// The most series a writer's cache keeps past a commit.
 pub const MAX_CACHED_SERIES: usize = 1 << 16;
@@ -33,6 +33,9 @@ pub const MAX_CACHED_SERIES: usize = 1 << 16;
 #[derive(Debug)]
 struct Slot {
     key: SeriesKey,
+    /// The tag order last given: given tag `i` is `key.tags[order[i]]`. Lets a hit
+    /// be verified pair by pair instead of searching the key's tags.
+    order: Vec<u8>,
     /// Its id, once the catalog has it.
     id: Option<u32>,
     ts: Vec<i64>,
@@ -184,11 +187,11 @@ impl<'db> Writer<'db> {
     /// The slot of `metric` + `tags`: from the cache, or made (validating the key).
     fn resolve(&mut self, metric: &str, tags: &[(&str, &str)]) -> Result<u32> {
         let hash = self.index.hash(metric, tags.iter().copied());
-        let slots = &self.slots;
+        let slots = &mut self.slots;
         if let Some(s) = self.index.find(hash, |s| {
             slots
-                .get(s as usize)
-                .is_some_and(|slot| slot.key.matches(metric, tags))
+                .get_mut(s as usize)
+                .is_some_and(|slot| slot.matches(metric, tags))
         }) {
             return Ok(s);
         }
@@ -249,6 +252,7 @@ impl<'db> Writer<'db> {
             .map_err(|_| Error::invalid("too many series in one writer"))?;
         self.slots.push(Slot {
             key,
+            order: Vec::new(),
             id,
             ts: Vec::new(),
             vals: Vec::new(),
@@ -293,6 +297,38 @@ impl<'db> Writer<'db> {
             }
         }
         write::sync_if_always(inner)
+    }
+}
+
+impl Slot {
+    /// True when this slot's series is `metric` + `tags` (tags in any order). Checks
+    /// the pairs in the order the tags came last time first (equal names, no search);
+    /// only another order pays for [`SeriesKey::matches`], and is remembered.
+    fn matches(&mut self, metric: &str, tags: &[(&str, &str)]) -> bool {
+        let key = &self.key;
+        if !str_eq(&key.metric, metric) || key.tags.len() != tags.len() {
+            return false;
+        }
+        // `order` is a permutation of the key's tags (made only after a full match),
+        // so pairwise equality through it is set equality.
+        let same_order = self.order.len() == tags.len()
+            && self.order.iter().zip(tags).all(|(&i, &(k, v))| {
+                key.tags
+                    .get(usize::from(i))
+                    .is_some_and(|(sk, sv)| str_eq(sk, k) && str_eq(sv, v))
+            });
+        if same_order {
+            return true;
+        }
+        if !key.matches(metric, tags) {
+            return false;
+        }
+        self.order.clear();
+        for &(k, _) in tags {
+            let i = key.tags.iter().position(|(sk, _)| sk == k).unwrap_or(0);
+            self.order.push(u8::try_from(i).unwrap_or(0));
+        }
+        true
     }
 }
 
