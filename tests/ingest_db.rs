@@ -27,12 +27,14 @@ fn content(db: &Db) -> Content {
 }
 
 /// The series the model test writes: metric and tags (sorted, as stored).
-const SERIES: [(&str, &[(&str, &str)]); 5] = [
+/// Series 0 and 5 share their tags (as the metrics of one host do).
+const SERIES: [(&str, &[(&str, &str)]); 6] = [
     ("cpu", &[("dc", "x"), ("host", "a")]),
     ("cpu", &[("dc", "x"), ("host", "b")]),
     ("cpu", &[]),
     ("mem", &[("dc", "y"), ("host", "a"), ("rack", "7")]),
     ("disk io", &[("dev", "sd a")]),
+    ("mem", &[("dc", "x"), ("host", "a")]),
 ];
 
 #[derive(Debug, Clone)]
@@ -154,6 +156,10 @@ fn a_handle_of_another_database_is_refused_and_the_batch_kept() {
     let (da, db) = (Db::open(a.path()).unwrap(), Db::open(b.path()).unwrap());
     let foreign = db.series("cpu", &[("host", "a")]).unwrap();
     let mut w = da.writer();
+    // the same id (0) is cached in this writer from its own database's handle
+    let own = da.series("cpu", &[("host", "a")]).unwrap();
+    w.add_series(&own, 0, 0.0).unwrap();
+    w.clear();
     w.add("cpu", &[("host", "a")], 1, 1.0).unwrap();
     let err = w.add_series(&foreign, 2, 2.0).unwrap_err();
     assert!(err.to_string().contains("another database"), "{err}");
