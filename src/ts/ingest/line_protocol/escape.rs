@@ -78,39 +78,18 @@ impl Name {
 /// Reads the name of kind `kind` that starts at byte `i` of `line`; returns where it
 /// is and the offset of the byte that ended it (`line.len()` at the end of the line).
 /// Unescapes into `scratch` only when the name has an escape.
-pub(crate) fn scan_name(
-    line: &str,
-    mut i: usize,
-    kind: Name,
-    scratch: &mut String,
-) -> (Span, usize) {
+pub(crate) fn scan_name(line: &str, i: usize, kind: Name, scratch: &mut String) -> (Span, usize) {
     let b = line.as_bytes();
     let start = i;
-    let mask = kind.stop() | BACKSLASH;
     // The common case: no escape, the name is a slice of the line.
-    loop {
-        while let Some(&c) = b.get(i) {
-            if CLASS[usize::from(c)] & mask != 0 {
-                break;
-            }
-            i += 1;
-        }
-        match b.get(i) {
-            Some(b'\\') => match b.get(i + 1) {
-                Some(&e) if kind.escapes(e) => break,
-                _ => i += 1, // a literal backslash
-            },
-            _ => {
-                return (
-                    Span {
-                        start,
-                        end: i,
-                        in_scratch: false,
-                    },
-                    i,
-                );
-            }
-        }
+    let (mut i, escaped) = run(b, i, kind);
+    if !escaped {
+        let span = Span {
+            start,
+            end: i,
+            in_scratch: false,
+        };
+        return (span, i);
     }
     // An escape at `i`: copy the name into the scratch buffer, unescaped.
     let from = scratch.len();
@@ -121,32 +100,39 @@ pub(crate) fn scan_name(
         if let Some(&e) = b.get(i + 1) {
             scratch.push(char::from(e));
         }
-        i += 2;
-        piece = i;
-        loop {
-            while let Some(&c) = b.get(i) {
-                if CLASS[usize::from(c)] & mask != 0 {
-                    break;
-                }
-                i += 1;
+        piece = i + 2;
+        let (end, escaped) = run(b, piece, kind);
+        i = end;
+        if !escaped {
+            scratch.push_str(line.get(piece..i).unwrap_or_default());
+            let span = Span {
+                start: from,
+                end: scratch.len(),
+                in_scratch: true,
+            };
+            return (span, i);
+        }
+    }
+}
+
+/// Skips the bytes of a name of kind `kind` from `i` up to the byte that ends it or
+/// to a backslash that escapes the next byte (then `true`); a backslash that escapes
+/// nothing is skipped as an ordinary byte.
+fn run(b: &[u8], mut i: usize, kind: Name) -> (usize, bool) {
+    let mask = kind.stop() | BACKSLASH;
+    loop {
+        while let Some(&c) = b.get(i) {
+            if CLASS[usize::from(c)] & mask != 0 {
+                break;
             }
-            match b.get(i) {
-                Some(b'\\') => match b.get(i + 1) {
-                    Some(&e) if kind.escapes(e) => break,
-                    _ => i += 1,
-                },
-                _ => {
-                    scratch.push_str(line.get(piece..i).unwrap_or_default());
-                    return (
-                        Span {
-                            start: from,
-                            end: scratch.len(),
-                            in_scratch: true,
-                        },
-                        i,
-                    );
-                }
-            }
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'\\') => match b.get(i + 1) {
+                Some(&e) if kind.escapes(e) => return (i, true),
+                _ => i += 1, // a literal backslash
+            },
+            _ => return (i, false),
         }
     }
 }
@@ -174,6 +160,15 @@ fn write_escaped(out: &mut String, s: &str, special: impl Fn(u8) -> bool) {
         }
     }
     out.push_str(s.get(piece..).unwrap_or_default());
+}
+
+/// The index of the first byte at or after `i` that is not a space or a tab (the
+/// separators between a line's sections).
+pub(crate) fn skip_blanks(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 use crate::error::Result;
 use crate::ts::ingest::error::{ParseError, column_of, locate};
 use crate::ts::ingest::keys::{check_metric, check_tags};
-use crate::ts::ingest::line_protocol::escape::Span;
-use crate::ts::ingest::line_protocol::parser::skip_blanks;
+use crate::ts::ingest::line_protocol::escape::{Span, skip_blanks};
 use crate::ts::ingest::line_protocol::value::FieldValue;
 use crate::ts::ingest::point::{PointRef, field_metric};
 use crate::ts::ingest::reuse::recycle;

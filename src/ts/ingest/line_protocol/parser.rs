@@ -10,7 +10,7 @@ use memchr::memchr;
 
 use crate::error::Result;
 use crate::ts::ingest::error::ParseError;
-use crate::ts::ingest::line_protocol::escape::{Name, Span, scan_name};
+use crate::ts::ingest::line_protocol::escape::{Name, Span, scan_name, skip_blanks};
 use crate::ts::ingest::line_protocol::parsed::{Field, FieldRaw, ParsedLine};
 use crate::ts::ingest::line_protocol::value::parse_token;
 use crate::ts::ingest::number::parse_i64;
@@ -430,13 +430,6 @@ fn token_end(b: &[u8], i: usize, stop: impl Fn(u8) -> bool) -> usize {
     b.get(i..)
         .and_then(|rest| rest.iter().position(|&c| stop(c)))
         .map_or(b.len(), |n| i + n)
-}
-
-pub(crate) fn skip_blanks(b: &[u8], mut i: usize) -> usize {
-    while matches!(b.get(i), Some(b' ' | b'\t')) {
-        i += 1;
-    }
-    i
 }
 
 /// True when `line` holds data: it is not blank and not a `#` comment.
