@@ -7,6 +7,8 @@
 //! cargo run --release --example tsbs -- aged [--days 116] [--hosts 100] [--seed 42]
 //!                                       [--repeat 5] [--ranges 1,10,40,all] [--batch N]
 //!                                       [--dir target/tsbs-data]
+//! cargo run --release --example tsbs -- ingest [--hosts 100] [--steps 2000]
+//!                                       [--series 1000000]   (see examples/tsbs_ingest)
 //! ```
 //!
 //! Data (as TSBS generates it): `hosts` hosts, each with the ten `cpu` fields as metrics
@@ -676,7 +678,16 @@ fn print_table(c: &Config, figures: &[Figures]) {
     );
 }
 
+#[path = "tsbs_ingest/mod.rs"]
+mod ingest;
+
 fn main() {
+    // `tsbs ingest ...`: the ingest paths and 1 M series (examples/tsbs_ingest).
+    match std::env::args().nth(1).as_deref() {
+        Some("ingest") => std::process::exit(ingest::main(std::env::args().skip(2))),
+        Some("ingest-open") => std::process::exit(ingest::open_child(std::env::args().skip(2))),
+        _ => {}
+    }
     let config = match parse_args() {
         Ok(c) => c,
         Err(e) => {

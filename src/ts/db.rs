@@ -50,7 +50,7 @@ use crate::ts::{background, compaction, flush, open};
 /// threads by reference or in an `Arc`. Dropping it stops background work and syncs
 /// the WAL, ignoring errors; [`Db::close`] does the same and reports them.
 pub struct Db {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 

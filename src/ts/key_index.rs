@@ -109,7 +109,13 @@ impl KeyIndex {
         metric: &str,
         tags: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
     ) -> u64 {
-        let n = tags.len() as u64;
+        let n = tags.len();
+        self.hash_with_tags(metric, self.tags_hash(tags), n)
+    }
+
+    /// The tags' part of [`KeyIndex::hash`] (order-independent), for a caller that
+    /// hashes many metrics under one tag set.
+    pub(crate) fn tags_hash<'a>(&self, tags: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
         let mut sum = 0u64;
         for (k, v) in tags {
             let pair = fold_mul(
@@ -118,8 +124,14 @@ impl KeyIndex {
             );
             sum = sum.wrapping_add(pair);
         }
+        sum
+    }
+
+    /// [`KeyIndex::hash`] of `metric` under `n` tags whose [`KeyIndex::tags_hash`] is
+    /// `tags_hash`.
+    pub(crate) fn hash_with_tags(&self, metric: &str, tags_hash: u64, n: usize) -> u64 {
         let m = self.seeds.bytes(0, metric.as_bytes());
-        fold_mul(fold_mul(m ^ sum, K[1] ^ n), self.seeds.0[3])
+        fold_mul(fold_mul(m ^ tags_hash, K[1] ^ n as u64), self.seeds.0[3])
     }
 
     /// The id with this hash for which `is_key(id)` holds.

@@ -6,6 +6,7 @@
 pub mod analytics;
 pub mod catalog;
 pub mod head;
+pub mod ingest;
 mod key_index;
 mod postings_mem;
 pub mod segment;
@@ -35,6 +36,7 @@ mod write;
 pub use analytics::{Aggregation, Group, Matcher, Query, ValueFilter};
 pub use db::Db;
 pub use handle::SeriesHandle;
+pub use ingest::{LineSummary, Precision, Writer};
 pub use options::Options;
 pub use scan::{Scan, SeriesView};
 pub use series::{Point, SeriesKey};

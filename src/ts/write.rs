@@ -30,7 +30,7 @@ use crate::ts::{compaction, flush};
 
 /// Which series a group of points belongs to.
 #[derive(Debug)]
-enum Target {
+pub(crate) enum Target {
     Known(u32),
     New(SeriesKey),
 }
@@ -98,6 +98,38 @@ impl PreparedWrite {
             max_ts: ts.iter().copied().max(),
             ..Default::default()
         };
+        w.encode();
+        Ok(w)
+    }
+
+    /// Points of many series, each given as its own columns (the engine's
+    /// [`crate::ts::Writer`] batch): the columns are copied into the write's flat
+    /// columns and their WAL bodies encoded straight from them.
+    pub(crate) fn series<'a>(
+        series: impl Iterator<Item = (Target, &'a [i64], &'a [f64])>,
+        points: usize,
+    ) -> Result<Self> {
+        check_batch_size(points)?;
+        let mut w = PreparedWrite {
+            ts: Vec::with_capacity(points),
+            vals: Vec::with_capacity(points),
+            ..Default::default()
+        };
+        let mut max_ts = i64::MIN;
+        for (target, ts, vals) in series {
+            if ts.len() != vals.len() {
+                return Err(Error::invalid("a series' columns differ in length"));
+            }
+            let mut g = Group::new(target);
+            let start = w.ts.len();
+            w.ts.extend_from_slice(ts);
+            w.vals.extend_from_slice(vals);
+            g.points = start..w.ts.len();
+            max_ts = ts.iter().fold(max_ts, |m, &t| m.max(t));
+            w.groups.push(g);
+        }
+        w.points = w.ts.len();
+        w.max_ts = (w.points > 0).then_some(max_ts);
         w.encode();
         Ok(w)
     }
@@ -397,7 +429,7 @@ fn tags_eq(a: &[(String, String)], b: &[(String, String)]) -> bool {
 /// String equality through at most two overlapping loads per side for strings up to
 /// 16 bytes (the first and the last 8, 4 or 1 bytes cover the whole string).
 #[inline]
-fn str_eq(a: &str, b: &str) -> bool {
+pub(crate) fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
@@ -432,7 +464,7 @@ fn str_eq(a: &str, b: &str) -> bool {
 /// A fast multiplicative hasher for batch-local maps keyed by series ids or by
 /// already-mixed hashes (FxHash-style: one rotate, xor and multiply per word).
 #[derive(Default, Clone, Copy)]
-struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl IdHasher {
     const K: u64 = 0x517c_c1b7_2722_0a95;

@@ -1,0 +1,249 @@
+//! A [`crate::ts::Writer`]'s cache: the series it has seen, each with the batch's
+//! column pair, found from borrowed names without allocating.
+//!
+//! Series are found through the catalog's order-independent hash of metric and tags
+//! (`KeyIndex`). Their tag sets are interned: series that share their tags (the ten
+//! metrics of one host) share one [`TagSet`], which remembers the order the caller gave
+//! the tags in last. Data arrives host by host, so an add whose tags equal the previous
+//! add's, pair by pair in that order, reuses the tags' hash and is verified by comparing
+//! the metric and the tag set's number only. Tags in another order fall back to
+//! [`SeriesKey::matches`], and the new order is remembered. A refused name never
+//! enters the cache: a new series is validated (`SeriesKey::new`) before it is added.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use crate::error::{Error, Result};
+use crate::ts::catalog::Catalog;
+use crate::ts::key_index::KeyIndex;
+use crate::ts::series::SeriesKey;
+use crate::ts::write::{IdHasher, str_eq};
+
+/// A series seen, with the batch's points of it.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub(crate) key: SeriesKey,
+    /// Its tag set in [`SeriesCache::tagsets`].
+    tagset: u32,
+    /// Its id, once the catalog has it.
+    pub(crate) id: Option<u32>,
+    pub(crate) ts: Vec<i64>,
+    pub(crate) vals: Vec<f64>,
+}
+
+/// A tag set some cached series have (sorted, as in their keys).
+#[derive(Debug)]
+struct TagSet {
+    tags: Vec<(String, String)>,
+    /// The order the tags came in last: given tag `i` is `tags[order[i]]`; always a
+    /// permutation, so pairwise equality through it is set equality.
+    order: Vec<u8>,
+    /// `KeyIndex::tags_hash` of the tags.
+    hash: u64,
+}
+
+impl TagSet {
+    /// True when `tags` are these, given in the order remembered.
+    fn same_as_given(&self, tags: &[(&str, &str)]) -> bool {
+        self.order.len() == tags.len()
+            && self.order.iter().zip(tags).all(|(&i, &(k, v))| {
+                self.tags
+                    .get(usize::from(i))
+                    .is_some_and(|(sk, sv)| str_eq(sk, k) && str_eq(sv, v))
+            })
+    }
+
+    /// Remembers the order of `tags`, which are these tags (checked by the caller).
+    fn remember(&mut self, tags: &[(&str, &str)]) {
+        if self.same_as_given(tags) {
+            return;
+        }
+        self.order.clear();
+        for &(k, _) in tags {
+            let i = self.tags.iter().position(|(sk, _)| sk == k).unwrap_or(0);
+            self.order.push(u8::try_from(i).unwrap_or(0));
+        }
+    }
+}
+
+/// The series a writer has seen; see the module docs.
+#[derive(Default)]
+pub(crate) struct SeriesCache {
+    /// Hash of metric and tags -> slot.
+    index: KeyIndex,
+    /// Series id -> slot, for handles and series met under both forms.
+    by_id: HashMap<u32, u32, BuildHasherDefault<IdHasher>>,
+    slots: Vec<Slot>,
+    tagsets: Vec<TagSet>,
+    /// Tags' hash -> tag set.
+    tagset_index: KeyIndex,
+    /// The tag set of the previous add.
+    last: Option<u32>,
+}
+
+impl SeriesCache {
+    /// Series cached.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub(crate) fn slot(&self, s: u32) -> Option<&Slot> {
+        self.slots.get(s as usize)
+    }
+
+    pub(crate) fn slot_mut(&mut self, s: u32) -> Option<&mut Slot> {
+        self.slots.get_mut(s as usize)
+    }
+
+    /// The slot of `metric` + `tags` (any order): cached, or made after a look-up in
+    /// the catalog `catalog` gives (a new series is validated first).
+    pub(crate) fn resolve<'c>(
+        &mut self,
+        catalog: impl FnOnce() -> std::sync::RwLockReadGuard<'c, Catalog>,
+        metric: &str,
+        tags: &[(&str, &str)],
+    ) -> Result<u32> {
+        let last = self.last.filter(|&t| {
+            self.tagsets
+                .get(t as usize)
+                .is_some_and(|ts| ts.same_as_given(tags))
+        });
+        let tags_hash = match last.and_then(|t| self.tagsets.get(t as usize)) {
+            Some(ts) => ts.hash,
+            None => self.index.tags_hash(tags.iter().copied()),
+        };
+        let hash = self.index.hash_with_tags(metric, tags_hash, tags.len());
+        let (slots, tagsets) = (&self.slots, &self.tagsets);
+        let found = self.index.find(hash, |s| {
+            slots.get(s as usize).is_some_and(|slot| {
+                str_eq(&slot.key.metric, metric)
+                    && match last {
+                        Some(t) => slot.tagset == t,
+                        None => {
+                            tagsets
+                                .get(slot.tagset as usize)
+                                .is_some_and(|ts| ts.same_as_given(tags))
+                                || slot.key.matches(metric, tags)
+                        }
+                    }
+            })
+        });
+        if let Some(s) = found {
+            self.seen(s, tags);
+            return Ok(s);
+        }
+        let (key, id) = {
+            let catalog = catalog();
+            match catalog.lookup(metric, tags) {
+                Some(id) => match catalog.key(id) {
+                    Some(key) => (key.clone(), Some(id)),
+                    None => (SeriesKey::new(metric, tags)?, None),
+                },
+                None => (SeriesKey::new(metric, tags)?, None),
+            }
+        };
+        // A handle may have brought this series in already.
+        let s = match id.and_then(|id| self.by_id.get(&id)) {
+            Some(&s) => s,
+            None => self.new_slot(key, id, tags_hash)?,
+        };
+        self.index.insert(hash, s);
+        self.seen(s, tags);
+        Ok(s)
+    }
+
+    /// The slot of series `id`, if cached.
+    pub(crate) fn by_id(&self, id: u32) -> Option<u32> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// The slot of series `key` whose id is `id` (from a handle), cached or made.
+    pub(crate) fn resolve_key(&mut self, key: &SeriesKey, id: u32) -> Result<u32> {
+        let tags_hash = self.index.tags_hash(key.tag_refs());
+        let hash = self
+            .index
+            .hash_with_tags(&key.metric, tags_hash, key.tags.len());
+        let slots = &self.slots;
+        let named = self.index.find(hash, |s| {
+            slots.get(s as usize).is_some_and(|slot| slot.key == *key)
+        });
+        let s = match named {
+            // Added by name before the catalog had it: the same series.
+            Some(s) => s,
+            None => {
+                let s = self.new_slot(key.clone(), Some(id), tags_hash)?;
+                self.index.insert(hash, s);
+                s
+            }
+        };
+        if let Some(slot) = self.slots.get_mut(s as usize) {
+            slot.id = Some(id);
+        }
+        self.by_id.insert(id, s);
+        Ok(s)
+    }
+
+    /// Records that slot `s` (a new series when the write was made) is `id`.
+    pub(crate) fn learn_id(&mut self, s: u32, id: u32) {
+        if let Some(slot) = self.slots.get_mut(s as usize)
+            && slot.id.is_none()
+        {
+            slot.id = Some(id);
+            self.by_id.insert(id, s);
+        }
+    }
+
+    /// Empties the cache (no slot may hold points).
+    pub(crate) fn forget(&mut self) {
+        *self = SeriesCache::default();
+    }
+
+    /// Slot `s` was found for `tags`, which are its tags: remember their order.
+    fn seen(&mut self, s: u32, tags: &[(&str, &str)]) {
+        let Some(t) = self.slots.get(s as usize).map(|slot| slot.tagset) else {
+            return;
+        };
+        if let Some(ts) = self.tagsets.get_mut(t as usize) {
+            ts.remember(tags);
+        }
+        self.last = Some(t);
+    }
+
+    fn new_slot(&mut self, key: SeriesKey, id: Option<u32>, tags_hash: u64) -> Result<u32> {
+        let s = u32::try_from(self.slots.len())
+            .map_err(|_| Error::invalid("too many series in one writer"))?;
+        let tagset = self.intern(&key.tags, tags_hash)?;
+        self.slots.push(Slot {
+            key,
+            tagset,
+            id,
+            ts: Vec::new(),
+            vals: Vec::new(),
+        });
+        if let Some(id) = id {
+            self.by_id.insert(id, s);
+        }
+        Ok(s)
+    }
+
+    /// The tag set of sorted `tags`, made if new (in sorted order).
+    fn intern(&mut self, tags: &[(String, String)], hash: u64) -> Result<u32> {
+        let tagsets = &self.tagsets;
+        if let Some(t) = self.tagset_index.find(hash, |t| {
+            tagsets.get(t as usize).is_some_and(|ts| ts.tags == tags)
+        }) {
+            return Ok(t);
+        }
+        let t = u32::try_from(self.tagsets.len())
+            .map_err(|_| Error::invalid("too many tag sets in one writer"))?;
+        self.tagsets.push(TagSet {
+            tags: tags.to_vec(),
+            order: (0..tags.len())
+                .filter_map(|i| u8::try_from(i).ok())
+                .collect(),
+            hash,
+        });
+        self.tagset_index.insert(hash, t);
+        Ok(t)
+    }
+}
