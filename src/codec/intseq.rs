@@ -117,6 +117,14 @@ pub fn encode_best(values: &[i64], orders: &[Order], out: &mut Vec<u8>) {
     }
 }
 
+/// The order the sequence at the front of `buf` is stored in.
+pub fn order(buf: &[u8]) -> Result<Order, DecodeError> {
+    let byte = *buf
+        .first()
+        .ok_or(DecodeError("integer sequence truncated"))?;
+    Order::from_byte(byte).ok_or(DecodeError("unknown integer sequence order"))
+}
+
 /// Fails fast when `buf` is too short to hold `count` values in any encoding, so a
 /// caller can refuse a huge count before allocating for it. Passing says nothing
 /// more: [`decode`] still checks everything.
