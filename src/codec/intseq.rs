@@ -50,6 +50,16 @@ impl Order {
         Order::Lanes,
     ];
 
+    /// Its name in reports: `values`, `deltas`, `delta-of-deltas` or `lanes`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::Values => "values",
+            Order::Deltas => "deltas",
+            Order::DeltaDeltas => "delta-of-deltas",
+            Order::Lanes => "lanes",
+        }
+    }
+
     /// The order stored as `byte`.
     fn from_byte(byte: u8) -> Option<Order> {
         Order::ALL.get(usize::from(byte)).copied()

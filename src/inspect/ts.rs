@@ -7,8 +7,6 @@ use std::sync::Arc;
 use super::dir::Dir;
 use super::report::{Checked, FileKind, Problem};
 use super::stats::{CodecUse, SegmentSummary, TsStats, WalSummary};
-use crate::codec::float::ValueCodec;
-use crate::codec::intseq::Order;
 use crate::error::{Error, Result};
 use crate::ts::catalog::Catalog;
 use crate::ts::catalog_log::CatalogLog;
@@ -16,25 +14,6 @@ use crate::ts::open::{apply_manifest_record, check_manifest_complete};
 use crate::ts::segment::{Segment, SegmentLayout};
 use crate::ts::version::{ManifestState, SegmentMeta, catalog_file_name, segment_file_name};
 use crate::ts::wal_batch;
-
-/// The name of a timestamp order in reports.
-pub(crate) fn order_name(o: Order) -> &'static str {
-    match o {
-        Order::Values => "values",
-        Order::Deltas => "deltas",
-        Order::DeltaDeltas => "delta-of-deltas",
-        Order::Lanes => "lanes",
-    }
-}
-
-/// The name of a value codec in reports.
-pub(crate) fn value_codec_name(c: ValueCodec) -> &'static str {
-    match c {
-        ValueCodec::Constant => "constant",
-        ValueCodec::Xor => "xor",
-        ValueCodec::Decimal => "decimal",
-    }
-}
 
 /// The manifest's state and the name of the file it came from.
 fn read_state(dir: &Dir<'_>) -> Result<(ManifestState, String)> {
@@ -210,14 +189,10 @@ pub(crate) fn stats(dir: &Dir<'_>) -> Result<TsStats> {
             for (map, codec, bytes) in [
                 (
                     &mut ts_codecs,
-                    order_name(codecs.timestamps),
+                    codecs.timestamps.name(),
                     codecs.timestamp_bytes,
                 ),
-                (
-                    &mut value_codecs,
-                    value_codec_name(codecs.values),
-                    codecs.value_bytes,
-                ),
+                (&mut value_codecs, codecs.values.name(), codecs.value_bytes),
             ] {
                 let e = map.entry(codec).or_insert(CodecUse {
                     codec,
