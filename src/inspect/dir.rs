@@ -86,11 +86,16 @@ impl<'a> Dir<'a> {
         self.path.join(name)
     }
 
-    /// The size of file `name` in bytes (0 if it vanished).
+    /// The size of file `name` in bytes (0 if it vanished). Only immutable files
+    /// (segments, tables) are mapped; the others, which a running writer may be
+    /// appending to, are read.
     pub fn size(&self, name: &str) -> u64 {
-        self.fs
-            .map(&self.file(name))
-            .map_or(0, |bytes| bytes.len() as u64)
+        let path = self.file(name);
+        match FileKind::of(name) {
+            FileKind::Segment | FileKind::Table => self.fs.map(&path).map(|b| b.len()),
+            _ => self.fs.read(&path).map(|b| b.len()),
+        }
+        .map_or(0, |len| len as u64)
     }
 
     /// The names of the files of `kind`.
