@@ -25,6 +25,7 @@
 
 pub mod codec;
 mod error;
+pub mod inspect;
 pub mod io;
 pub mod kv;
 pub mod ts;

@@ -62,13 +62,20 @@ pub enum Command {
                             tidestore series ./metrics --cardinality"
     )]
     Series(SeriesArgs),
-    /// Sizes and counts of a database.
-    #[command(after_help = "Example:\n  tidestore stats ./metrics")]
+    /// Counts and sizes of a database of either kind: points, series, segments and
+    /// their time ranges, chunk codecs, bytes per kind of file (time series); column
+    /// families, levels, tables, entries (key-value).
+    #[command(after_help = "Examples:\n  tidestore stats ./metrics\n  \
+                            tidestore stats ./store --format json")]
     Stats(StatsArgs),
-    /// Show the layout of one segment or SSTable file.
-    #[command(after_help = "Example:\n  tidestore dump ./metrics 000012.seg")]
+    /// Show the layout of one segment (*.seg) or SSTable (*.sst): sections, chunk
+    /// index with codecs and sizes, or blocks, index and Bloom filter.
+    #[command(after_help = "Examples:\n  tidestore dump ./metrics 000012.seg\n  \
+                            tidestore dump ./store 000007.sst --format csv")]
     Dump(DumpArgs),
-    /// Read every file of a database and check every checksum and invariant.
+    /// Read every file of a database of either kind and check every checksum and
+    /// invariant, without changing anything. Exit status 3 on damage, naming the file
+    /// and byte offset; files the manifest does not list are warnings.
     #[command(after_help = "Example:\n  tidestore verify ./metrics && echo intact")]
     Verify(VerifyArgs),
     /// Compact a database (time-series or key-value) and wait for it.
@@ -240,6 +247,9 @@ pub struct DumpArgs {
     pub db: DbDir,
     /// The file to show (a segment `*.seg` or an SSTable `*.sst`), by name or path.
     pub file: PathBuf,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `verify`.

@@ -8,7 +8,7 @@
 //! | 0 | success (also when stdout was closed early, as by `... \| head`) |
 //! | 1 | runtime error: I/O, a locked or damaged database, the wrong kind of directory |
 //! | 2 | usage error: bad arguments, a bad selector, time or duration |
-//! | 3 | `verify` found damage (reserved: `verify` is not in this build yet) |
+//! | 3 | `verify` found damage |
 //! | 4 | not found: `kv get` of a missing key |
 
 use std::fmt;
@@ -18,6 +18,8 @@ use std::io;
 pub const EXIT_RUNTIME: i32 = 1;
 /// Exit code of a usage error (clap uses the same code for its own errors).
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code of `verify` finding damage.
+pub const EXIT_DAMAGE: i32 = 3;
 /// Exit code of a lookup that found nothing.
 pub const EXIT_NOT_FOUND: i32 = 4;
 
@@ -28,6 +30,8 @@ pub enum CliError {
     Usage(String),
     /// Something failed while running (exit 1).
     Runtime(String),
+    /// `verify` found damage (exit 3).
+    Damage(String),
     /// The thing asked for does not exist (exit 4).
     NotFound(String),
     /// stdout was closed by its reader: stop quietly (exit 0).
@@ -53,6 +57,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Runtime(_) => EXIT_RUNTIME,
+            CliError::Damage(_) => EXIT_DAMAGE,
             CliError::NotFound(_) => EXIT_NOT_FOUND,
             CliError::BrokenPipe => 0,
         }
@@ -63,6 +68,7 @@ impl CliError {
         match self {
             CliError::Usage(m) => CliError::Usage(format!("{context}: {m}")),
             CliError::Runtime(m) => CliError::Runtime(format!("{context}: {m}")),
+            CliError::Damage(m) => CliError::Damage(format!("{context}: {m}")),
             CliError::NotFound(m) => CliError::NotFound(format!("{context}: {m}")),
             CliError::BrokenPipe => CliError::BrokenPipe,
         }
@@ -72,7 +78,7 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Usage(m) | CliError::Runtime(m) => f.write_str(m),
+            CliError::Usage(m) | CliError::Runtime(m) | CliError::Damage(m) => f.write_str(m),
             CliError::NotFound(m) => write!(f, "not found: {m}"),
             CliError::BrokenPipe => f.write_str("broken pipe"),
         }
@@ -137,6 +143,7 @@ mod tests {
         assert_eq!(CliError::usage("x").exit_code(), 2);
         assert_eq!(CliError::runtime("x").exit_code(), 1);
         assert_eq!(CliError::NotFound("k".into()).exit_code(), 4);
+        assert_eq!(CliError::Damage("d".into()).exit_code(), 3);
         let e = CliError::usage("bad").context("--from");
         assert_eq!(e.to_string(), "--from: bad");
         assert_eq!(e.exit_code(), 2);

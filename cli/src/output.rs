@@ -43,6 +43,10 @@ pub enum Cell {
     Text(String),
     /// A count.
     Count(u64),
+    /// A signed integer (a timestamp in the database's own unit).
+    Int(i64),
+    /// A measurement (printed like values).
+    Float(f64),
 }
 
 impl Cell {
@@ -50,6 +54,8 @@ impl Cell {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Count(v) => v.to_string(),
+            Cell::Int(v) => v.to_string(),
+            Cell::Float(v) => format_value(*v),
         }
     }
 
@@ -57,6 +63,8 @@ impl Cell {
         match self {
             Cell::Text(s) => Value::String(s.clone()),
             Cell::Count(v) => json!(v),
+            Cell::Int(v) => json!(v),
+            Cell::Float(v) => json!(v),
         }
     }
 
@@ -126,23 +134,28 @@ pub fn write_records(
             w.flush()?;
         }
         Format::Json => {
-            let array: Vec<Value> = rows
-                .iter()
-                .map(|row| {
-                    let object: Map<String, Value> = header
-                        .iter()
-                        .zip(row)
-                        .map(|(h, c)| ((*h).to_owned(), c.json()))
-                        .collect();
-                    Value::Object(object)
-                })
-                .collect();
-            serde_json::to_writer_pretty(&mut *out, &array)?;
+            serde_json::to_writer_pretty(&mut *out, &records_json(header, rows))?;
             writeln!(out)?;
         }
     }
     out.flush()?;
     Ok(())
+}
+
+/// `rows` under `header` as a JSON array of objects keyed by the header.
+pub fn records_json(header: &[&str], rows: &[Vec<Cell>]) -> Value {
+    let array: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let object: Map<String, Value> = header
+                .iter()
+                .zip(row)
+                .map(|(h, c)| ((*h).to_owned(), c.json()))
+                .collect();
+            Value::Object(object)
+        })
+        .collect();
+    Value::Array(array)
 }
 
 /// What a run of points belongs to: a series, or a group of an aggregation.

@@ -741,13 +741,15 @@ fn usage_errors_and_unfinished_commands() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--every"));
-    for cmd in ["stats", "verify"] {
-        tidestore()
-            .args([cmd, dir_str(&dir)])
-            .assert()
-            .code(1)
-            .stderr(predicate::str::contains("not available in this build yet"));
-    }
+    tidestore()
+        .args(["dump", dir_str(&dir), "CURRENT"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("dump shows segments"));
+    tidestore()
+        .args(["stats", dir_str(&dir), "--format", "xml"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -849,4 +851,244 @@ fn extreme_timestamps_and_values_plot_and_print() {
         .arg(dir.path().join("c.png"))
         .assert()
         .success();
+}
+
+// ---- stats, dump, verify -----------------------------------------------------------
+
+/// A database with a flushed segment (2 series x 600 points, one of them constant)
+/// and a few points left in the WAL.
+fn flushed_db(dir: &Path) {
+    let db = Db::open(dir).unwrap();
+    for t in 0..600 {
+        db.insert("cpu", T0 + t, 1.5, &[("host", "a")]).unwrap();
+        db.insert("cpu", T0 + t, (t % 13) as f64, &[("host", "b")])
+            .unwrap();
+    }
+    db.flush().unwrap();
+    db.insert("cpu", T0 + 1000, 9.0, &[("host", "a")]).unwrap();
+    db.close().unwrap();
+}
+
+/// A store with a flushed table (300 keys, 10 deleted) and one more put in the WAL.
+fn flushed_store(dir: &Path) {
+    let store = Store::open(dir).unwrap();
+    for i in 0..300u32 {
+        store
+            .put("default", format!("key{i:04}"), [7u8; 30])
+            .unwrap();
+    }
+    for i in 0..10u32 {
+        store.delete("default", format!("key{i:04}")).unwrap();
+    }
+    store.flush().unwrap();
+    store.put("other", "late", "v").unwrap();
+    store.close().unwrap();
+}
+
+fn file_with_suffix(dir: &Path, suffix: &str) -> String {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.ends_with(suffix))
+        .unwrap()
+}
+
+fn flip_byte(path: &Path, at: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at] ^= 0x10;
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn verify_passes_on_good_databases_and_fails_with_3_naming_the_damaged_file() {
+    for (make, suffix) in [
+        (flushed_db as fn(&Path), ".seg"),
+        (flushed_store as fn(&Path), ".sst"),
+    ] {
+        let dir = TempDir::new().unwrap();
+        make(dir.path());
+        let out = stdout_of(tidestore().args(["verify", dir_str(&dir)]));
+        assert!(out.contains("intact"), "{out}");
+        let name = file_with_suffix(dir.path(), suffix);
+        // A byte inside the first data block or chunk.
+        flip_byte(&dir.path().join(&name), 20);
+        tidestore()
+            .args(["verify", dir_str(&dir)])
+            .assert()
+            .code(3)
+            .stdout(
+                predicate::str::contains(format!("damage: {}", dir.path().join(&name).display()))
+                    .and(predicate::str::contains(" at byte "))
+                    .and(predicate::str::contains("DAMAGED (1 files)")),
+            )
+            .stderr(predicate::str::contains(&name).and(predicate::str::contains("is damaged")));
+    }
+    // Damage in the manifest of a time-series database, and a missing directory.
+    let dir = TempDir::new().unwrap();
+    flushed_db(dir.path());
+    let manifest = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|n| n.starts_with("MANIFEST-"))
+        .unwrap();
+    flip_byte(&dir.path().join(&manifest), 12);
+    tidestore()
+        .args(["verify", dir_str(&dir)])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(&manifest));
+    tidestore()
+        .args(["verify"])
+        .arg(dir.path().join("nope"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no such directory"));
+}
+
+#[test]
+fn verify_warns_about_files_the_manifest_does_not_list() {
+    let dir = TempDir::new().unwrap();
+    flushed_db(dir.path());
+    std::fs::write(dir.path().join("stray.txt"), "x").unwrap();
+    let out = stdout_of(tidestore().args(["verify", dir_str(&dir)]));
+    assert!(
+        out.contains("warning: ") && out.contains("stray.txt"),
+        "{out}"
+    );
+    assert!(out.contains("intact, 1 warnings"), "{out}");
+}
+
+#[test]
+fn stats_in_every_format_for_both_kinds() {
+    let ts = TempDir::new().unwrap();
+    flushed_db(ts.path());
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(tidestore().args([
+        "stats",
+        dir_str(&ts),
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let summary = |json: &serde_json::Value, name: &str| {
+        json["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["value"]
+            .clone()
+    };
+    assert_eq!(summary(&json, "points"), 1200);
+    assert_eq!(summary(&json, "series"), 2);
+    assert_eq!(summary(&json, "wal points"), 1);
+    assert_eq!(summary(&json, "first timestamp"), T0);
+    assert_eq!(json["segments"].as_array().unwrap().len(), 1);
+    let values: Vec<&str> = json["codecs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["column"] == "values")
+        .map(|c| c["codec"].as_str().unwrap())
+        .collect();
+    assert!(values.contains(&"constant"), "{values:?}");
+    let csv = stdout_of(tidestore().args(["stats", dir_str(&ts), "--format", "csv"]));
+    assert!(
+        csv.starts_with("name,value\nkind,time-series\npoints,1200\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\n\ncolumn,codec,chunks,points,bytes\n"),
+        "{csv}"
+    );
+    let table = stdout_of(tidestore().args(["stats", dir_str(&ts)]));
+    assert!(
+        table.contains("segments:") && table.contains("segment bytes per point"),
+        "{table}"
+    );
+
+    let kv = TempDir::new().unwrap();
+    flushed_store(kv.path());
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(tidestore().args([
+        "stats",
+        dir_str(&kv),
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(summary(&json, "entries"), 300);
+    assert_eq!(summary(&json, "tombstones"), 10);
+    assert_eq!(summary(&json, "wal operations"), 1);
+    let names: Vec<&str> = json["column families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "other"]);
+    let csv = stdout_of(tidestore().args(["stats", dir_str(&kv), "--format", "csv"]));
+    assert!(
+        csv.contains("level,tables,entries,bytes\n0,1,300,"),
+        "{csv}"
+    );
+    let table = stdout_of(tidestore().args(["stats", dir_str(&kv)]));
+    assert!(
+        table.contains("key-value") && table.contains("tables:"),
+        "{table}"
+    );
+}
+
+#[test]
+fn dump_shows_a_segment_and_a_table_in_every_format() {
+    let ts = TempDir::new().unwrap();
+    flushed_db(ts.path());
+    let seg = file_with_suffix(ts.path(), ".seg");
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(tidestore().args([
+        "dump",
+        dir_str(&ts),
+        &seg,
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let chunks = json["chunks"].as_array().unwrap();
+    // 600 points per series in chunks of at most 4096: one chunk each.
+    assert_eq!(chunks.len(), 2);
+    assert_eq!(chunks[0]["series"], "cpu{host=a}");
+    assert_eq!(chunks[0]["points"], 600);
+    assert_eq!(chunks[0]["value codec"], "constant");
+    assert_eq!(chunks[0]["offset"], 16);
+    assert_eq!(chunks[0]["min"], 1.5);
+    let csv = stdout_of(tidestore().args(["dump", dir_str(&ts), &seg, "--format", "csv"]));
+    assert!(csv.contains("\nchunk,series id,series,points,"), "{csv}");
+    assert!(csv.contains("\n0,0,cpu{host=a},600,"), "{csv}");
+    let table = stdout_of(tidestore().args(["dump", dir_str(&ts), &seg]));
+    assert!(
+        table.contains("chunk index") && (table.contains("lanes") || table.contains("deltas")),
+        "{table}"
+    );
+
+    let kv = TempDir::new().unwrap();
+    flushed_store(kv.path());
+    let sst = file_with_suffix(kv.path(), ".sst");
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(tidestore().args([
+        "dump",
+        dir_str(&kv),
+        &sst,
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let blocks = json["data blocks"].as_array().unwrap();
+    let entries: u64 = blocks.iter().map(|b| b["entries"].as_u64().unwrap()).sum();
+    assert_eq!(entries, 300);
+    assert_eq!(blocks[0]["first key"], "1:key0000");
+    let csv = stdout_of(tidestore().args(["dump", dir_str(&kv), &sst, "--format", "csv"]));
+    assert!(csv.contains("\nfilter,"), "{csv}");
+    let table = stdout_of(tidestore().args(["dump", dir_str(&kv), &sst]));
+    assert!(table.contains("bloom probes"), "{table}");
+    tidestore()
+        .args(["dump", dir_str(&kv), "000999.sst"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no such file"));
 }

@@ -222,6 +222,16 @@ impl<'a> BloomFilter<'a> {
         }
     }
 
+    /// The number of probes per key (0 for the "no filter" encoding).
+    pub fn probes(&self) -> u8 {
+        self.k
+    }
+
+    /// The number of bits of the filter.
+    pub fn bits(&self) -> u64 {
+        self.bits.len() as u64 * 8
+    }
+
     /// True when this is the "no filter" encoding, which answers "maybe" for every key.
     pub fn is_disabled(&self) -> bool {
         self.k == 0

@@ -34,6 +34,17 @@ pub enum ValueCodec {
     Decimal,
 }
 
+impl ValueCodec {
+    /// Its name in reports: `constant`, `xor` or `decimal`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueCodec::Constant => "constant",
+            ValueCodec::Xor => "xor",
+            ValueCodec::Decimal => "decimal",
+        }
+    }
+}
+
 /// Appends the encoding of `values` to `out`. Every bit pattern round-trips exactly
 /// (NaN payloads, -0.0, subnormals, infinities).
 pub fn encode(values: &[f64], out: &mut Vec<u8>) {

@@ -50,6 +50,16 @@ impl Order {
         Order::Lanes,
     ];
 
+    /// Its name in reports: `values`, `deltas`, `delta-of-deltas` or `lanes`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::Values => "values",
+            Order::Deltas => "deltas",
+            Order::DeltaDeltas => "delta-of-deltas",
+            Order::Lanes => "lanes",
+        }
+    }
+
     /// The order stored as `byte`.
     fn from_byte(byte: u8) -> Option<Order> {
         Order::ALL.get(usize::from(byte)).copied()
@@ -115,6 +125,14 @@ pub fn encode_best(values: &[i64], orders: &[Order], out: &mut Vec<u8>) {
     if let Some(pick) = encodings.iter().find(|e| e.len() <= good_enough) {
         out.extend_from_slice(pick);
     }
+}
+
+/// The order the sequence at the front of `buf` is stored in.
+pub fn order(buf: &[u8]) -> Result<Order, DecodeError> {
+    let byte = *buf
+        .first()
+        .ok_or(DecodeError("integer sequence truncated"))?;
+    Order::from_byte(byte).ok_or(DecodeError("unknown integer sequence order"))
 }
 
 /// Fails fast when `buf` is too short to hold `count` values in any encoding, so a

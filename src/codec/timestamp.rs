@@ -64,6 +64,12 @@ pub fn count(buf: &[u8]) -> Result<usize, DecodeError> {
     Ok(read_header(buf)?.0)
 }
 
+/// The order ([`Order`]) and number of timestamps of the chunk at the front of `buf`.
+pub fn describe(buf: &[u8]) -> Result<(Order, usize), DecodeError> {
+    let (count, header) = read_header(buf)?;
+    Ok((intseq::order(buf.get(header..).unwrap_or_default())?, count))
+}
+
 /// Reads the tag and count; returns the count and the header's length.
 fn read_header(buf: &[u8]) -> Result<(usize, usize), DecodeError> {
     let mut r = Reader::new(buf);

@@ -90,17 +90,10 @@ pub(crate) fn check(
     names: &[String],
     kind: Kind,
 ) -> Result<Claim> {
-    if names.iter().any(|n| n == IDENTITY) {
-        let path = dir.join(IDENTITY);
-        let bytes = fs.read(&path)?;
-        return match [Kind::TimeSeries, Kind::KeyValue]
-            .into_iter()
-            .find(|k| k.contents() == bytes.as_slice())
-        {
-            Some(found) if found == kind => Ok(Claim::Ours),
-            Some(found) => Err(wrong_kind(dir, found, kind)),
-            None => Err(Error::corruption(path, 0, "not a tidestore IDENTITY file")),
-        };
+    match read(fs, dir, names)? {
+        Some(found) if found == kind => return Ok(Claim::Ours),
+        Some(found) => return Err(wrong_kind(dir, found, kind)),
+        None => {}
     }
     if names.iter().any(|n| kind.other().owns_name(n)) {
         return Err(wrong_kind(dir, kind.other(), kind));
@@ -113,6 +106,30 @@ pub(crate) fn check(
     }
     write(fs, dir, kind)?;
     Ok(Claim::Ours)
+}
+
+/// The engine `dir`'s `IDENTITY` file names, without writing anything: `None` when
+/// `names` (the directory's files) has no `IDENTITY`; [`Error::Corruption`] when it
+/// names no engine.
+pub(crate) fn read(fs: &dyn FileSystem, dir: &Path, names: &[String]) -> Result<Option<Kind>> {
+    if !names.iter().any(|n| n == IDENTITY) {
+        return Ok(None);
+    }
+    let path = dir.join(IDENTITY);
+    let bytes = fs.read(&path)?;
+    [Kind::TimeSeries, Kind::KeyValue]
+        .into_iter()
+        .find(|k| k.contents() == bytes.as_slice())
+        .map(Some)
+        .ok_or_else(|| Error::corruption(path, 0, "not a tidestore IDENTITY file"))
+}
+
+/// The engine whose files are among `names`, for a directory without a readable
+/// `IDENTITY` (one from before it existed): `None` when no file tells.
+pub(crate) fn by_files(names: &[String]) -> Option<Kind> {
+    [Kind::TimeSeries, Kind::KeyValue]
+        .into_iter()
+        .find(|k| names.iter().any(|n| k.owns_name(n)))
 }
 
 /// Writes `dir`'s `IDENTITY` for `kind` (temporary name, fsync, rename, directory

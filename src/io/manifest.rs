@@ -250,7 +250,7 @@ pub(crate) fn rewrite_due(size: u64, snapshot: u64, threshold: u64) -> bool {
 }
 
 /// Reads and parses `CURRENT`.
-fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<u64> {
+pub(crate) fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<u64> {
     let path = dir.join(CURRENT);
     let text = fs.read(&path)?;
     std::str::from_utf8(&text)
@@ -261,7 +261,7 @@ fn read_current(fs: &dyn FileSystem, dir: &Path) -> Result<u64> {
 }
 
 /// Checks the header of manifest `number` and passes every committed record to `f`.
-fn read_manifest(
+pub(crate) fn read_manifest(
     data: &[u8],
     number: u64,
     path: &Path,

@@ -10,7 +10,7 @@
 
 mod background;
 pub mod batch;
-mod cf;
+pub(crate) mod cf;
 mod compaction;
 pub mod compaction_filter;
 mod flush;
@@ -22,19 +22,19 @@ pub mod memtable;
 pub mod merge;
 mod options;
 mod read;
-mod recovery;
+pub(crate) mod recovery;
 mod snapshot;
 pub mod sstable;
 mod stats;
 mod store;
 mod super_version;
-mod table_file;
+pub(crate) mod table_file;
 mod table_writer;
 #[cfg(test)]
 mod test_util;
 mod version;
-mod version_edit;
-mod version_set;
+pub(crate) mod version_edit;
+pub(crate) mod version_set;
 pub mod visible;
 mod write;
 

@@ -188,7 +188,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
 /// the segment the log number names exists. And a table is only written after the
 /// first open's edit (which sets a log number) is durable: so with no log number there
 /// is no table.
-fn check_manifest_complete(
+pub(crate) fn check_manifest_complete(
     rec: &Recovered,
     names: &[String],
     segments: &[u64],
@@ -208,7 +208,7 @@ fn check_manifest_complete(
 }
 
 /// Decodes one MANIFEST record.
-fn decode_edit(bytes: &[u8], dir: &Path) -> Result<VersionEdit> {
+pub(crate) fn decode_edit(bytes: &[u8], dir: &Path) -> Result<VersionEdit> {
     let file = dir.join("MANIFEST");
     if let Some(&v) = bytes.first()
         && v > EDIT_VERSION

@@ -14,23 +14,23 @@ pub mod series;
 mod series_buf;
 
 mod background;
-mod catalog_log;
+pub(crate) mod catalog_log;
 mod columns;
 mod compaction;
 mod db;
 mod engine;
 mod flush;
 mod handle;
-mod open;
+pub(crate) mod open;
 mod options;
 mod overlap;
 mod plan;
 mod query;
 mod scan;
 mod stats;
-mod version;
+pub(crate) mod version;
 mod view;
-mod wal_batch;
+pub(crate) mod wal_batch;
 mod write;
 
 pub use analytics::{Aggregation, Group, Matcher, Query, ValueFilter};

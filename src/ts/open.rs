@@ -56,20 +56,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let mut records = 0u64;
     let opened = Manifest::open(Arc::clone(&fs), dir, |payload| {
         records += 1;
-        if let Some(&v) = payload.first()
-            && v > EDIT_VERSION
-        {
-            return Err(Error::UnsupportedVersion {
-                file: manifest_path.clone(),
-                found: u32::from(v),
-                supported: u32::from(EDIT_VERSION),
-            });
-        }
-        let edit = Edit::decode(payload)
-            .map_err(|e| Error::corruption(&manifest_path, 0, format!("manifest edit: {e}")))?;
-        state
-            .apply(&edit)
-            .map_err(|e| Error::corruption(&manifest_path, 0, e.0))
+        apply_manifest_record(&mut state, payload, &manifest_path)
     });
     // A directory from before IDENTITY files, with manifest edits but no catalog file:
     // every edit of a time-series manifest comes after its first catalog file was
@@ -233,7 +220,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
 /// below the log number of a durable edit, so the segment it names exists. The first
 /// open's edit sets a log number before any segment is written, so with no log number
 /// there is no segment file.
-fn check_manifest_complete(
+pub(crate) fn check_manifest_complete(
     fs: &dyn FileSystem,
     dir: &Path,
     state: &ManifestState,
@@ -253,6 +240,31 @@ fn check_manifest_complete(
         return Ok(());
     };
     Err(Error::corruption(manifest_path, 0, what))
+}
+
+/// Decodes one manifest record and applies it to `state`. An edit of a newer version
+/// is [`Error::UnsupportedVersion`], an undecodable or inconsistent one
+/// [`Error::Corruption`] (naming `manifest_path`; the manifest reader puts in the
+/// record's file and offset).
+pub(crate) fn apply_manifest_record(
+    state: &mut ManifestState,
+    payload: &[u8],
+    manifest_path: &Path,
+) -> Result<()> {
+    if let Some(&v) = payload.first()
+        && v > EDIT_VERSION
+    {
+        return Err(Error::UnsupportedVersion {
+            file: manifest_path.to_path_buf(),
+            found: u32::from(v),
+            supported: u32::from(EDIT_VERSION),
+        });
+    }
+    let edit = Edit::decode(payload)
+        .map_err(|e| Error::corruption(manifest_path, 0, format!("manifest edit: {e}")))?;
+    state
+        .apply(&edit)
+        .map_err(|e| Error::corruption(manifest_path, 0, e.0))
 }
 
 /// What WAL replay found.

@@ -2,6 +2,7 @@
 //! a [`CliResult`]. Arguments are checked before any database is opened, so a usage
 //! error never touches a directory.
 
+mod inspect;
 mod kv;
 mod maintenance;
 mod pending;
@@ -31,9 +32,9 @@ pub fn run(cli: Cli, out: &mut impl Write) -> CliResult {
         Command::Kv(a) => kv::run(&a, out),
         Command::Generate(GenerateCommand::Tsbs(a)) => generate_tsbs(&a, quiet, out),
         Command::Import(a) => pending::import(&a),
-        Command::Stats(a) => pending::stats(&a),
-        Command::Dump(a) => pending::dump(&a),
-        Command::Verify(a) => pending::verify(&a),
+        Command::Stats(a) => inspect::stats(&a, out),
+        Command::Dump(a) => inspect::dump(&a, out),
+        Command::Verify(a) => inspect::verify(&a, out),
     }
 }
 

@@ -1,9 +1,8 @@
 //! The commands whose engine support is not in the library yet: their arguments are
-//! checked, then they say so (exit status 1). Each lists what it waits for.
+//! checked, then they say so (exit status 1). Each says what it waits for.
 
-use crate::args::{DumpArgs, ImportArgs, StatsArgs, VerifyArgs};
+use crate::args::ImportArgs;
 use crate::error::{CliError, CliResult};
-use crate::open::require_database;
 
 fn not_yet(command: &str, needs: &str) -> CliError {
     CliError::runtime(format!(
@@ -22,22 +21,4 @@ pub fn import(a: &ImportArgs) -> CliResult {
         "import",
         "the engine's line-protocol and CSV ingest",
     ))
-}
-
-/// `stats`: waits for the engine's inspection API.
-pub fn stats(a: &StatsArgs) -> CliResult {
-    require_database(&a.db.dir)?;
-    Err(not_yet("stats", "the engine's inspection API"))
-}
-
-/// `dump`: waits for the engine's inspection API.
-pub fn dump(a: &DumpArgs) -> CliResult {
-    require_database(&a.db.dir)?;
-    Err(not_yet("dump", "the engine's inspection API"))
-}
-
-/// `verify`: waits for the engine's inspection API.
-pub fn verify(a: &VerifyArgs) -> CliResult {
-    require_database(&a.db.dir)?;
-    Err(not_yet("verify", "the engine's inspection API"))
 }

@@ -96,6 +96,7 @@ mod tests {
                     .map(|c| match c {
                         Cell::Text(s) => s.clone(),
                         Cell::Count(n) => n.to_string(),
+                        other => panic!("unexpected cell {other:?}"),
                     })
                     .collect::<Vec<_>>()
                     .join(" ")

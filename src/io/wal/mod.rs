@@ -22,6 +22,7 @@ mod replay;
 mod writer;
 
 pub use recovery::{WalDamage, WalDamageHook, WalRecovery};
+pub(crate) use replay::read_segment;
 pub use replay::{
     ReplayStats, list_segments, remove_segments_below, replay, replay_with, sync_segments,
 };

@@ -97,34 +97,17 @@ pub fn replay_with(
         let data = fs.read(&path)?;
         stats.segments += 1;
         stats.last_segment = Some(id);
-        let mut reader = LogReader::new(&data);
-        let header = reader.next_record();
-        if header.is_none()
-            && let Some(LogEnd::Corrupt { offset, what }) = reader.end()
-        {
-            return Err(Error::corruption(&path, offset, what));
-        }
-        if let Some(header) = header {
-            let named = log_header::decode(&header, WAL_MAGIC, &path)?;
-            if named != id {
-                return Err(Error::corruption(
-                    &path,
-                    0,
-                    format!("segment header names segment {named}"),
-                ));
-            }
-        }
-        while let Some(payload) = reader.next_record() {
+        let end = read_segment(&data, id, &path, |_, payload| {
             stats.records += 1;
             stats.bytes += payload.len() as u64;
-            f(id, &payload)?;
-        }
-        match reader.end() {
-            Some(LogEnd::Torn { dropped_bytes, .. }) => {
+            f(id, payload)
+        })?;
+        match end {
+            LogEnd::Torn { dropped_bytes, .. } => {
                 stats.torn_tails += 1;
                 stats.dropped_bytes += dropped_bytes;
             }
-            Some(LogEnd::Corrupt { offset, what })
+            LogEnd::Corrupt { offset, what }
                 if Some(id) == last && mode == WalRecovery::TolerateTornTail =>
             {
                 let dropped_bytes = (data.len() as u64).saturating_sub(offset);
@@ -137,13 +120,52 @@ pub fn replay_with(
                     what,
                 });
             }
-            Some(LogEnd::Corrupt { offset, what }) => {
+            LogEnd::Corrupt { offset, what } => {
                 return Err(Error::corruption(&path, offset, what));
             }
-            Some(LogEnd::Clean) | None => {}
+            LogEnd::Clean => {}
         }
     }
     Ok(stats)
+}
+
+/// Reads one WAL segment, segment `id` with contents `data` (`path` names it in
+/// errors): checks its header, calls `f(offset, payload)` for every record after it,
+/// and returns how the segment ended ([`LogEnd::Torn`] also for an empty segment or a
+/// torn header). A damaged header, or one naming another segment, is
+/// [`Error::Corruption`]; an error from `f` stops the read and is returned.
+pub(crate) fn read_segment(
+    data: &[u8],
+    id: u64,
+    path: &Path,
+    mut f: impl FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<LogEnd> {
+    let mut reader = LogReader::new(data);
+    match reader.next_record() {
+        None => {
+            if let Some(LogEnd::Corrupt { offset, what }) = reader.end() {
+                return Err(Error::corruption(path, offset, what));
+            }
+        }
+        Some(header) => {
+            let named = log_header::decode(&header, WAL_MAGIC, path)?;
+            if named != id {
+                return Err(Error::corruption(
+                    path,
+                    0,
+                    format!("segment header names segment {named}"),
+                ));
+            }
+        }
+    }
+    loop {
+        let offset = reader.position();
+        let Some(payload) = reader.next_record() else {
+            break;
+        };
+        f(offset, &payload)?;
+    }
+    Ok(reader.end().unwrap_or(LogEnd::Clean))
 }
 
 /// Makes every segment in `dir` with an id of at least `min_segment_id` durable (an

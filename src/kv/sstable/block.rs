@@ -193,6 +193,11 @@ impl BlockIter {
         })
     }
 
+    /// Bytes of the block's contents (after decompression) and its restart points.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.data.bytes().len(), self.num_restarts)
+    }
+
     /// True when the block holds no entry.
     pub fn is_empty(&self) -> bool {
         self.num_restarts == 0

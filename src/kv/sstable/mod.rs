@@ -21,10 +21,12 @@ mod format;
 mod frame;
 mod index;
 mod iter;
+mod layout;
 mod table;
 
 pub use builder::TableBuilder;
 pub use iter::TableIter;
+pub use layout::{DataBlockLayout, StoredBlock, TableLayout};
 pub use table::{Table, TableStats};
 
 use crate::{Error, Result};

@@ -178,6 +178,11 @@ impl Table {
         &self.path
     }
 
+    /// The file's bytes (for the inspection tools, which re-read its blocks).
+    pub(crate) fn file_bytes(&self) -> &FileBytes {
+        &self.file
+    }
+
     /// What the table holds: key range, counts, sequence numbers, file size.
     pub fn info(&self) -> &TableInfo {
         &self.info

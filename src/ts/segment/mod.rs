@@ -16,11 +16,13 @@ mod chunk;
 mod format;
 mod frame;
 mod index;
+mod layout;
 mod postings;
 mod reader;
 mod writer;
 
 pub use format::{ChunkMeta, ChunkStats, FORMAT_VERSION, MAX_CHUNK_POINTS, TombstoneRecord};
+pub use layout::{ChunkCodecs, ChunkLayout, Section, SegmentLayout};
 pub use reader::Segment;
 pub use writer::write_segment;
 

@@ -153,6 +153,23 @@ impl Postings {
         Ok((postings, all))
     }
 
+    /// The file byte ranges of every term's bitmap, in term order.
+    pub(crate) fn bitmap_ranges(&self, file: &[u8]) -> Vec<Range<usize>> {
+        let Some(table) = file
+            .get(self.entries.clone())
+            .and_then(|b| <[TermEntry]>::ref_from_bytes(b).ok())
+        else {
+            return Vec::new();
+        };
+        (0..table.len())
+            .filter_map(|i| {
+                let start = bitmap_start(table, i)?;
+                let end = usize::try_from(table.get(i)?.bitmap_end.get()).ok()?;
+                Some(self.bitmaps.start + start..self.bitmaps.start + end)
+            })
+            .collect()
+    }
+
     /// The file byte range of the bitmap of `(kind, key, value)`, if the term exists.
     pub(crate) fn find(
         &self,

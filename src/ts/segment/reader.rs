@@ -133,6 +133,11 @@ impl Segment {
         &self.path
     }
 
+    /// The file's bytes (for the inspection tools, which re-read its sections).
+    pub(crate) fn file_bytes(&self) -> &FileBytes {
+        &self.bytes
+    }
+
     /// Counts, time range and size of the segment.
     pub fn info(&self) -> &SegmentInfo {
         &self.info
