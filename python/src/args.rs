@@ -162,7 +162,7 @@ pub fn size(py: Python<'_>, name: &str, v: i64) -> PyResult<usize> {
     usize::try_from(v).map_err(|_| invalid(py, format!("{name} must not be negative, not {v}")))
 }
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
         .map(|n| n.to_string())

@@ -9,13 +9,14 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList, PyTuple};
-use tidestore::ts::{Options, Stats};
+use tidestore::ts::{Options, Precision, Stats};
 use tidestore::{Db, Point, SeriesHandle};
 
 use crate::args::{self, Tags, tag_refs};
 use crate::columns::{Columns, key_list};
 use crate::error::invalid;
 use crate::handle::Handle;
+use crate::query::{self, GroupColumns};
 use crate::seed;
 
 /// An open time-series database.
@@ -202,6 +203,73 @@ impl NativeDb {
             )?)?)
         })?;
         cols.into_py(py)
+    }
+
+    /// `(tags, offsets, timestamps, values)` of a query's groups; `agg` None asks
+    /// for the raw points.
+    #[pyo3(signature = (
+        metric, agg = None, start = None, end = None, every = None, group_by = None,
+        tags = None, matchers = None, value_filter = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        metric: Metric,
+        agg: Option<PyBackedStr>,
+        start: Option<&Bound<'_, PyAny>>,
+        end: Option<&Bound<'_, PyAny>>,
+        every: Option<i64>,
+        group_by: Option<Vec<String>>,
+        tags: Option<&Bound<'_, PyAny>>,
+        matchers: Option<&Bound<'_, PyAny>>,
+        value_filter: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let args = query::QueryArgs {
+            agg: agg.as_deref(),
+            start,
+            end,
+            every,
+            group_by,
+            tags,
+            matchers,
+            value_filter,
+        };
+        let q = query::query(py, &metric, &args)?;
+        let groups = self.db.run(py, |db| Ok(db.query(&q)?))?;
+        GroupColumns::from_groups(groups).into_py(py)
+    }
+
+    /// `(tags, offsets, timestamps, values)`: the newest point of each matching series.
+    #[pyo3(signature = (metric, tags = None, matchers = None))]
+    fn last<'py>(
+        &self,
+        py: Python<'py>,
+        metric: Metric,
+        tags: Option<&Bound<'_, PyAny>>,
+        matchers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let m = query::matchers(py, tags, matchers)?;
+        let groups = self.db.run(py, |db| Ok(db.last(&metric, &m)?))?;
+        GroupColumns::from_groups(groups).into_py(py)
+    }
+
+    /// Writes InfluxDB line protocol in one atomic write; `(points, lines,
+    /// skipped_string_fields)`.
+    #[pyo3(signature = (text, precision = "ns"))]
+    fn write_lines(
+        &self,
+        py: Python<'_>,
+        text: PyBackedStr,
+        precision: &str,
+    ) -> PyResult<(usize, usize, usize)> {
+        let precision: Precision = precision
+            .parse()
+            .map_err(|e| crate::error::engine(py, e))?;
+        let s = self
+            .db
+            .run(py, |db| Ok(db.write_lines(&text, precision)?))?;
+        Ok((s.points, s.lines, s.skipped_string_fields))
     }
 
     /// The handle of series `metric` + `tags`, defining the series if it is new.

@@ -7,7 +7,8 @@
 //! Modules: [`handle`] (a closable handle shared by threads, GIL released during every
 //! engine call), [`args`] (Python arguments into engine values), [`error`] (engine
 //! errors into the exceptions of `tidestore._errors`), [`columns`] (scans gathered into
-//! numpy arrays), [`seed`] (the seed's result shapes), [`db`] and [`kv`] (the classes).
+//! numpy arrays), [`query`] (queries from Python arguments, answers as columns),
+//! [`seed`] (the seed's result shapes), [`db`] and [`kv`] (the classes).
 
 use pyo3::prelude::*;
 
@@ -17,6 +18,7 @@ mod db;
 mod error;
 mod handle;
 mod kv;
+mod query;
 mod seed;
 
 #[pymodule]

@@ -11,8 +11,8 @@ Errors derive from :class:`Error`; see :mod:`tidestore._errors` for the classes.
 Documentation: docs/python.md in the repository.
 """
 
-from ._columns import ScanResult, SeriesData, SeriesKey
-from ._db import Db
+from ._columns import GroupData, QueryResult, ScanResult, SeriesData, SeriesKey
+from ._db import Db, LineSummary
 from ._errors import (
     ClosedError,
     CorruptionError,
@@ -36,6 +36,9 @@ __all__ = [
     "TimeSeriesDB",
     "LSMTree",
     "ScanResult",
+    "QueryResult",
+    "GroupData",
+    "LineSummary",
     "SeriesData",
     "SeriesKey",
     "Series",

@@ -1,11 +1,12 @@
-"""Scan results as numpy columns: :class:`ScanResult`, :class:`SeriesKey`,
-:class:`SeriesData`.
+"""Scan and query results as numpy columns: :class:`ScanResult`, :class:`SeriesKey`,
+:class:`SeriesData`, :class:`QueryResult`, :class:`GroupData`.
 
 A scan returns every point of the matching series back to back in two arrays
 (``timestamps`` as ``int64``, ``values`` as ``float64``), series after series in key
 order, with ``offsets`` telling where each series starts. The arrays are the buffers
 the engine filled (handed to numpy without a copy); per-series views are slices of
-them, also without a copy.
+them, also without a copy. A query's answer has the same shape, with one entry per
+group (its tags) instead of one per series.
 """
 
 from __future__ import annotations
@@ -120,17 +121,14 @@ class ScanResult:
     @property
     def series_index(self) -> np.ndarray:
         """For every point, the index of its series in ``keys`` (``int64``)."""
-        counts = np.diff(self.offsets)
-        return np.repeat(np.arange(len(self.keys), dtype=np.int64), counts)
+        return _owner_index(self.offsets)
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def __getitem__(self, i: int) -> SeriesData:
         key = self.keys[i]  # IndexError as a list would raise
-        if i < 0:
-            i += len(self.keys)
-        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        lo, hi = _span(self.offsets, i, len(self.keys))
         return SeriesData(key, self.timestamps[lo:hi], self.values[lo:hi])
 
     def __iter__(self) -> Iterator[SeriesData]:
@@ -159,15 +157,143 @@ class ScanResult:
         columns: Dict[str, Any] = {}
         columns["metric"] = _categorical(pd, [k.metric for k in self.keys], index)
         tag_keys = sorted({t for k in self.keys for t, _ in k._tags})
-        for t in tag_keys:
-            per_series = [dict(k._tags).get(t) for k in self.keys]
-            columns[t] = _categorical(pd, per_series, index)
-        if time_unit is None:
-            columns["timestamp"] = self.timestamps
-        else:
-            columns["timestamp"] = pd.to_datetime(self.timestamps, unit=time_unit)
-        columns["value"] = self.values
-        return pd.DataFrame(columns)
+        _add_tag_columns(pd, columns, tag_keys, [k._tags for k in self.keys], index)
+        return _frame(pd, columns, self.timestamps, self.values, time_unit)
+
+
+class GroupData(NamedTuple):
+    """One group of a :class:`QueryResult`: its tags and its rows (views, no copy)."""
+
+    tags: Dict[str, str]
+    timestamps: np.ndarray
+    values: np.ndarray
+
+
+class QueryResult:
+    """A query's answer as columns: one entry per group.
+
+    - ``groups``: each group's tags as a tuple of ``(key, value)`` pairs (the series'
+      tags sorted by key without ``group_by``; the ``group_by`` keys in their order
+      with it, leaving out keys the group's series lack), groups sorted by tags;
+    - ``offsets``: ``int64`` array of ``len(groups) + 1``; the rows of group ``i``
+      are ``timestamps[offsets[i]:offsets[i + 1]]``;
+    - ``timestamps`` (``int64``): bucket starts, ascending within a group (for raw
+      queries, the points' timestamps); ``values`` (``float64``): one per row.
+
+    ``len(result)`` is the number of groups; iterating yields :class:`GroupData`;
+    ``result[i]`` is the i-th. :meth:`to_pandas` makes a DataFrame.
+    """
+
+    __slots__ = ("groups", "offsets", "timestamps", "values")
+
+    groups: List[Tuple[Tuple[str, str], ...]]
+    offsets: np.ndarray
+    timestamps: np.ndarray
+    values: np.ndarray
+
+    def __init__(
+        self,
+        groups: Sequence[Tuple[Tuple[str, str], ...]],
+        offsets: np.ndarray,
+        timestamps: np.ndarray,
+        values: np.ndarray,
+    ) -> None:
+        self.groups = list(groups)
+        self.offsets = offsets
+        self.timestamps = timestamps
+        self.values = values
+
+    @classmethod
+    def _from_native(cls, raw: Tuple[Any, np.ndarray, np.ndarray, np.ndarray]) -> "QueryResult":
+        return cls(*raw)
+
+    @property
+    def rows(self) -> int:
+        """The number of rows, over every group."""
+        return int(self.timestamps.shape[0])
+
+    @property
+    def group_index(self) -> np.ndarray:
+        """For every row, the index of its group in ``groups`` (``int64``)."""
+        return _owner_index(self.offsets)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, i: int) -> GroupData:
+        tags = dict(self.groups[i])  # IndexError as a list would raise
+        lo, hi = _span(self.offsets, i, len(self.groups))
+        return GroupData(tags, self.timestamps[lo:hi], self.values[lo:hi])
+
+    def __iter__(self) -> Iterator[GroupData]:
+        for i in range(len(self.groups)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"<QueryResult: {len(self.groups)} groups, {self.rows} rows>"
+
+    def to_pandas(self, time_unit: Optional[str] = None) -> Any:
+        """The rows as a pandas DataFrame in long form, one row per bucket of a group.
+
+        Columns: one per tag key of any group (categorical; missing where a group lacks
+        it), ``timestamp`` (``datetime64`` read in ``time_unit`` when given) and
+        ``value``. Needs pandas; it is not a dependency of tidestore.
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("QueryResult.to_pandas() needs pandas: pip install pandas") from e
+
+        index = self.group_index
+        columns: Dict[str, Any] = {}
+        tag_keys: List[str] = []
+        for g in self.groups:
+            for k, _ in g:
+                if k not in tag_keys:
+                    tag_keys.append(k)
+        _add_tag_columns(pd, columns, tag_keys, self.groups, index)
+        return _frame(pd, columns, self.timestamps, self.values, time_unit)
+
+
+def _owner_index(offsets: np.ndarray) -> np.ndarray:
+    """For every row, the index of the entry (series or group) it belongs to."""
+    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+
+
+def _span(offsets: np.ndarray, i: int, n: int) -> Tuple[int, int]:
+    """The rows of entry ``i`` (negative counts from the end) of ``n`` entries."""
+    if i < 0:
+        i += n
+    return int(offsets[i]), int(offsets[i + 1])
+
+
+def _add_tag_columns(
+    pd: Any,
+    columns: Dict[str, Any],
+    tag_keys: Sequence[str],
+    tags_per_entry: Sequence[Tuple[Tuple[str, str], ...]],
+    index: np.ndarray,
+) -> None:
+    """One categorical column per tag key, from the tags of each entry."""
+    as_dicts = [dict(t) for t in tags_per_entry]
+    for t in tag_keys:
+        columns[t] = _categorical(pd, [d.get(t) for d in as_dicts], index)
+
+
+def _frame(
+    pd: Any,
+    columns: Dict[str, Any],
+    timestamps: np.ndarray,
+    values: np.ndarray,
+    time_unit: Optional[str],
+) -> Any:
+    """The DataFrame of ``columns`` plus ``timestamp`` and ``value``."""
+    if time_unit is None:
+        columns["timestamp"] = timestamps
+    else:
+        columns["timestamp"] = pd.to_datetime(timestamps, unit=time_unit)
+    columns["value"] = values
+    return pd.DataFrame(columns)
 
 
 def _categorical(pd: Any, per_series: List[Optional[str]], index: np.ndarray) -> Any:

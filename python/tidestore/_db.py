@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _arrays
-from ._columns import ScanResult, SeriesKey
+from ._columns import QueryResult, ScanResult, SeriesKey
 from ._handle import Handle
 from ._tidestore import Series, _Db
 
 Tags = Optional[Mapping[str, str]]
 PathLike = Union[str, "os.PathLike[str]"]
+#: ``(key, op, value)``: ``op`` one of ``"="``, ``"!="``, ``"=~"``, ``"!~"`` (a
+#: fully anchored regex) or ``"in"`` (``value`` a sequence of str).
+MatcherSpec = Tuple[str, str, Any]
+
+
+class LineSummary(NamedTuple):
+    """What :meth:`Db.write_lines` wrote."""
+
+    #: Points written: one per numeric or boolean field.
+    points: int
+    #: Lines that held data (blank lines and ``#`` comments are not counted).
+    lines: int
+    #: String fields, parsed but not stored.
+    skipped_string_fields: int
 
 
 class Db(Handle):
@@ -126,6 +140,19 @@ class Db(Handle):
             list(series), _arrays.timestamps(timestamps), _arrays.values(values, ndim=2)
         )
 
+    def write_lines(self, text: str, precision: str = "ns") -> LineSummary:
+        """Writes InfluxDB line protocol (v2 grammar) in one atomic write.
+
+        Each numeric field of a line becomes a point of metric ``measurement_field``
+        (a field named ``value``: metric ``measurement``); booleans are 1.0 / 0.0;
+        string fields are counted, not stored. ``precision`` (``"s"``, ``"ms"``,
+        ``"us"``, ``"ns"``) is the unit of the timestamps in the text; a line without
+        one gets the current time in that unit. A malformed line raises
+        :class:`tidestore.InvalidArgumentError` naming its line and column, and
+        nothing of the call is written.
+        """
+        return LineSummary(*self._native.write_lines(text, precision))
+
     def delete_range(
         self,
         metric: str,
@@ -150,6 +177,65 @@ class Db(Handle):
         ``start <= timestamp <= end`` (None: no bound), as numpy columns. Reads one
         consistent snapshot."""
         return ScanResult._from_native(self._native.scan(metric, start, end, tags))
+
+    def query(
+        self,
+        metric: str,
+        agg: Optional[str] = None,
+        *,
+        tags: Tags = None,
+        match: Optional[Sequence[MatcherSpec]] = None,
+        start: Optional[int] = None,
+        end: Optional[int] = None,
+        every: Optional[int] = None,
+        group_by: Optional[Sequence[str]] = None,
+        where: Optional[Tuple[Any, ...]] = None,
+    ) -> QueryResult:
+        """Aggregates the series of ``metric`` that pass every matcher, per group and
+        per time bucket, in the engine (chunks answered from the index where
+        possible), over one consistent snapshot.
+
+        - ``agg``: ``"count"``, ``"sum"``, ``"min"``, ``"max"``, ``"mean"`` (or
+          ``"avg"``), ``"first"``, ``"last"``, ``"stddev"``, ``"median"`` or ``"pNN"``
+          (a quantile in percent, ``"p99"``); None: the raw points.
+        - ``tags``: a dict of equalities; ``match``: more matchers as
+          ``(key, op, value)`` triples (``=``, ``!=``, ``=~``, ``!~``, ``in``), with
+          Prometheus' semantics (a missing tag counts as the empty string).
+        - ``start``/``end``: inclusive bounds (None: no bound).
+        - ``every``: bucket width; a point at ``t`` goes to the bucket starting at
+          ``t // every * every``; without it the range is one bucket.
+        - ``group_by``: tag keys; series with the same values form one group
+          (``[]``: one group of everything); default one group per series.
+        - ``where``: a value predicate applied before aggregating: ``(">", x)``,
+          ``(">=", x)``, ``("<", x)``, ``("<=", x)`` or ``("between", lo, hi)``.
+        """
+        return QueryResult._from_native(
+            self._native.query(
+                metric,
+                agg,
+                start,
+                end,
+                every,
+                None if group_by is None else list(group_by),
+                tags,
+                None if match is None else list(match),
+                where,
+            )
+        )
+
+    def last(
+        self,
+        metric: str,
+        tags: Tags = None,
+        *,
+        match: Optional[Sequence[MatcherSpec]] = None,
+    ) -> QueryResult:
+        """The newest live point of each series of ``metric`` that passes the
+        matchers (``tags`` and ``match`` as in :meth:`query`): one group per series,
+        with one row each."""
+        return QueryResult._from_native(
+            self._native.last(metric, tags, None if match is None else list(match))
+        )
 
     def get(self, metric: str, timestamp: int, tags: Tags = None) -> ScanResult:
         """The point at ``timestamp`` of every series of ``metric`` matching ``tags``
@@ -182,4 +268,4 @@ class Db(Handle):
         return self._native.stats()
 
 
-__all__ = ["Db"]
+__all__ = ["Db", "LineSummary"]

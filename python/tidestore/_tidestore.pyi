@@ -17,6 +17,13 @@ _KeyTuple = Tuple[str, Tuple[Tuple[str, str], ...]]
 _Columns = Tuple[
     List[_KeyTuple], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]
 ]
+_Groups = Tuple[
+    List[Tuple[Tuple[str, str], ...]],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+]
+_Matchers = Optional[List[Tuple[str, str, Any]]]
 
 class Series:
     """A resolved series of one database (from `Db.series`), for `append`."""
@@ -69,6 +76,25 @@ class _Db:
         end: Optional[int] = None,
         tags: _Tags = None,
     ) -> _Columns: ...
+    def query(
+        self,
+        metric: str,
+        agg: Optional[str] = None,
+        start: Optional[int] = None,
+        end: Optional[int] = None,
+        every: Optional[int] = None,
+        group_by: Optional[List[str]] = None,
+        tags: _Tags = None,
+        matchers: _Matchers = None,
+        value_filter: Optional[Tuple[Any, ...]] = None,
+    ) -> _Groups: ...
+    def last(
+        self,
+        metric: str,
+        tags: _Tags = None,
+        matchers: _Matchers = None,
+    ) -> _Groups: ...
+    def write_lines(self, text: str, precision: str = "ns") -> Tuple[int, int, int]: ...
     def series(self, metric: str, tags: _Tags = None) -> Series: ...
     def append(
         self, series: Series, timestamps: npt.NDArray[np.int64], values: npt.NDArray[np.float64]
