@@ -263,9 +263,7 @@ impl NativeDb {
         text: PyBackedStr,
         precision: &str,
     ) -> PyResult<(usize, usize, usize)> {
-        let precision: Precision = precision
-            .parse()
-            .map_err(|e| crate::error::engine(py, e))?;
+        let precision: Precision = precision.parse().map_err(|e| crate::error::engine(py, e))?;
         let s = self
             .db
             .run(py, |db| Ok(db.write_lines(&text, precision)?))?;

@@ -93,7 +93,10 @@ pub fn value_filter(obj: &Bound<'_, PyAny>) -> PyResult<ValueFilter> {
         )
     };
     let tuple = obj.cast::<PyTuple>().map_err(|_| shape())?;
-    let op: String = tuple.get_item(0).and_then(|o| o.extract()).map_err(|_| shape())?;
+    let op: String = tuple
+        .get_item(0)
+        .and_then(|o| o.extract())
+        .map_err(|_| shape())?;
     let number = |i: usize| -> PyResult<f64> { args::value(&tuple.get_item(i)?) };
     let filter = match (op.as_str(), tuple.len()) {
         (">", 2) => ValueFilter::gt(number(1)?),
