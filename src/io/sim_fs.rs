@@ -45,7 +45,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::fs::{DirLockGuard, FileBytes, FileSystem, WritableFile};
 use crate::error::{Error, Result};
@@ -194,9 +194,9 @@ impl State {
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    // The state stays consistent even if a holder panicked: every critical section
-    // either completes its mutation or returns before making one.
-    state.lock().unwrap_or_else(PoisonError::into_inner)
+    // Every critical section either completes its mutation or returns before making
+    // one (see `crate::engine::lock`).
+    crate::engine::lock::lock(state)
 }
 
 impl SimFs {

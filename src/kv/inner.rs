@@ -1,5 +1,5 @@
 //! The state a store shares between its handle, its writers, its readers and its
-//! background threads, and the small locking helpers they all use.
+//! background threads.
 //!
 //! Lock order (a thread holding one may only take those after it): write-queue leader
 //! role -> `compaction_lock` -> `flush_lock` -> `state` -> `cfs` -> `sv`. The snapshot
@@ -7,11 +7,13 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{
-    Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard,
-};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 
+use crate::Error;
+use crate::engine::lock::{lock, read, write};
+use crate::engine::poison::Poison;
+use crate::engine::worker::Wakeup;
 use crate::io::fs::{DirLockGuard, FileSystem};
 use crate::io::wal::Wal;
 use crate::kv::cf::CfRegistry;
@@ -22,7 +24,6 @@ use crate::kv::stats::Counters;
 use crate::kv::super_version::SuperVersion;
 use crate::kv::version_set::VersionSet;
 use crate::kv::write::WriteQueue;
-use crate::{Error, Result};
 
 /// A memtable that no longer takes writes and waits for its flush.
 #[derive(Debug, Clone)]
@@ -49,8 +50,6 @@ pub(crate) struct State {
     pub frozen: VecDeque<Frozen>,
     /// Every memtable up to this generation is flushed.
     pub flushed_generation: u64,
-    /// Set when the store shuts down: background threads exit.
-    pub shutdown: bool,
 }
 
 /// The shared core of a store.
@@ -75,8 +74,9 @@ pub(crate) struct Inner {
     pub sv: RwLock<Arc<SuperVersion>>,
     /// Version set and memtables.
     pub state: Mutex<State>,
-    /// Wakes background threads (new frozen memtable, new version, shutdown).
-    pub work_cv: Condvar,
+    /// Wakes the background workers (new frozen memtable, new version); stopped at
+    /// shutdown, which long jobs poll to stop early.
+    pub wakeup: Arc<Wakeup>,
     /// Wakes threads waiting for background progress (stalled writers, `flush()`).
     pub progress_cv: Condvar,
     /// Held while a compaction runs: one at a time.
@@ -87,38 +87,44 @@ pub(crate) struct Inner {
     pub snapshots: SnapshotList,
     /// Counters behind `Stats`.
     pub counters: Counters,
-    /// The damaged WAL tail the open tolerated, if any.
-    pub wal_damage: Option<crate::io::wal::WalDamage>,
+    /// What the open's WAL replay found (torn or damaged tails).
+    pub wal_replay: crate::io::wal::ReplayStats,
     /// Set by the first failed write, fsync or background job: no more writes.
-    pub poison: OnceLock<String>,
-    /// Set at shutdown; long jobs poll it and stop early.
-    pub shutting_down: AtomicBool,
+    pub poison: Poison,
     /// The directory lock, released last.
     pub _dir_lock: Box<dyn DirLockGuard>,
 }
 
 impl Inner {
-    /// [`Error::Poisoned`] once an earlier failure poisoned the store.
-    pub(crate) fn check_poison(&self) -> Result<()> {
-        match self.poison.get() {
-            Some(why) => Err(Error::Poisoned(why.clone())),
-            None => Ok(()),
-        }
-    }
-
     /// Poisons the store after `err` (the first cause is kept) and wakes everyone
     /// waiting for progress, so they see it.
     pub(crate) fn poison_with(&self, err: &Error) {
+        self.poison_because(err.to_string());
+    }
+
+    /// [`Inner::poison_with`], with the cause as text.
+    pub(crate) fn poison_because(&self, why: String) {
         let _guard = lock(&self.state);
-        self.poison_with_locked(err);
+        self.poison.set(why);
+        self.wake_waiters();
     }
 
     /// [`Inner::poison_with`] for a caller that holds the state lock (notifying under
     /// it means no waiter can miss the wake-up between its check and its wait).
     pub(crate) fn poison_with_locked(&self, err: &Error) {
-        let _ = self.poison.set(err.to_string());
+        self.poison.set(err.to_string());
+        self.wake_waiters();
+    }
+
+    /// Wakes writers waiting for progress and the background workers.
+    pub(crate) fn wake_waiters(&self) {
         self.progress_cv.notify_all();
-        self.work_cv.notify_all();
+        self.wakeup.wake();
+    }
+
+    /// Whether the store is shutting down (long jobs stop early).
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.wakeup.is_stopping()
     }
 
     /// The current read state.
@@ -151,28 +157,6 @@ impl Inner {
     pub(crate) fn file_number_watermark(&self) -> u64 {
         self.next_file_number.load(Ordering::SeqCst)
     }
-}
-
-/// Locks a mutex. A panic while holding one of the store's mutexes cannot leave its
-/// data half-updated in a way later code relies on (every update is a single
-/// assignment or is followed by a poison check), so a poisoned lock is taken over.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Read-locks an `RwLock` (see [`lock`] about lock poisoning).
-pub(crate) fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Write-locks an `RwLock` (see [`lock`] about lock poisoning).
-pub(crate) fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Waits on a condition variable (see [`lock`] about lock poisoning).
-pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-    cv.wait(guard).unwrap_or_else(|e| e.into_inner())
 }
 
 /// A copy of `e` for the other writers of a failed group (I/O errors keep their kind

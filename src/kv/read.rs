@@ -10,9 +10,10 @@
 use std::ops::{Bound, Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
 
 use crate::Result;
+use crate::engine::lock::read;
 use crate::kv::batch;
 use crate::kv::cf;
-use crate::kv::inner::{Inner, read};
+use crate::kv::inner::Inner;
 use crate::kv::iter::KvIterator;
 use crate::kv::key::ValueKind;
 use crate::kv::level_iter::LevelIter;

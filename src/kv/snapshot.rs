@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Result;
-use crate::kv::inner::{Inner, lock};
+use crate::engine::lock::lock;
+use crate::kv::inner::Inner;
 use crate::kv::read::{KeyRange, RangeIter};
 
 /// The sequence numbers of live snapshots (a multiset: several may share one).

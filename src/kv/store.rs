@@ -21,14 +21,15 @@
 //! ```
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use crate::Result;
+use crate::engine::lock::read;
+use crate::engine::worker::Workers;
 use crate::kv::background;
 use crate::kv::batch::WriteBatch;
-use crate::kv::inner::{Inner, lock, read};
+use crate::kv::inner::Inner;
 use crate::kv::options::Options;
 use crate::kv::read::{KeyRange, RangeIter};
 use crate::kv::recovery;
@@ -44,7 +45,7 @@ use crate::kv::stats::Stats;
 /// does what [`Store::close`] does, ignoring errors.
 pub struct Store {
     inner: Arc<Inner>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    workers: Workers,
 }
 
 impl std::fmt::Debug for Store {
@@ -68,23 +69,18 @@ impl Store {
     /// Opens the store in directory `path` with `options`.
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
         let inner = recovery::open(path.as_ref(), options)?;
-        let threads = if inner.opts.background_work {
-            background::start(&inner)?
-        } else {
-            inner.run_inline_work()?;
-            Vec::new()
-        };
-        // Recovered memtables are flushed by the threads just started.
-        {
-            let _st = lock(&inner.state);
-            inner.work_cv.notify_all();
-        }
         let store = Store {
             inner,
-            threads: Mutex::new(threads),
+            workers: Workers::default(),
         };
-        let stats = store.stats();
-        if stats.wal_torn_tails > 0 || stats.wal_dropped_bytes > 0 {
+        if store.inner.opts.shared.background_work {
+            background::start(&store.inner, &store.workers)?;
+            // Recovered memtables are flushed by the workers just started.
+            store.inner.wakeup.wake();
+        } else {
+            store.inner.run_inline_work()?;
+        }
+        if store.inner.wal_replay.cut_tail() {
             // Replay cut a torn or damaged WAL tail. Flushing now moves the recovered
             // writes into a table and retires that WAL segment, so the next open does
             // not meet the damage again in a segment that is no longer the last.
@@ -173,7 +169,10 @@ impl Store {
     pub fn stats(&self) -> Stats {
         let inner = &self.inner;
         let mut s = inner.counters.snapshot();
-        s.wal_damage = inner.wal_damage.clone();
+        s.wal_torn_tails = inner.wal_replay.torn_tails;
+        s.wal_damaged_tails = u64::from(inner.wal_replay.damaged_tail);
+        s.wal_dropped_bytes = inner.wal_replay.dropped_bytes;
+        s.wal_damage = inner.wal_replay.damage.clone();
         let sv = inner.super_version();
         s.memtable_bytes = sv.active.approximate_bytes();
         s.frozen_memtables = sv.frozen.len();
@@ -193,9 +192,9 @@ impl Store {
     }
 
     fn shutdown(&self) -> Result<()> {
-        let threads = std::mem::take(&mut *lock(&self.threads));
-        background::stop(&self.inner, threads);
-        self.inner.check_poison()?;
+        self.inner.wakeup.stop();
+        self.workers.stop();
+        self.inner.poison.check()?;
         self.inner.wal.sync()
     }
 }

@@ -11,25 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::io::file_number::TABLE;
 use crate::io::fs::FileSystem;
 use crate::kv::sstable::Table;
 use crate::kv::version_edit::FileMeta;
 use crate::{Error, Result};
-
-/// Suffix of files being written (deleted at open if a crash left them behind).
-pub(crate) const TMP_SUFFIX: &str = ".tmp";
-const TABLE_SUFFIX: &str = ".sst";
-
-/// The name of table file `number`.
-pub(crate) fn table_file_name(number: u64) -> String {
-    format!("{number:06}{TABLE_SUFFIX}")
-}
-
-/// The number of a file named like [`table_file_name`], if `name` is one with a number
-/// the store hands out (see `crate::io::file_number`).
-pub(crate) fn parse_table_file_name(name: &str) -> Option<u64> {
-    crate::io::file_number::parse(name.strip_suffix(TABLE_SUFFIX)?)
-}
 
 /// One table file of the current (or an older, still referenced) version.
 pub(crate) struct TableFile {
@@ -54,7 +40,7 @@ impl TableFile {
     /// one the MANIFEST names (same size). A missing or damaged file is
     /// [`Error::Corruption`] naming it.
     pub(crate) fn open(fs: Arc<dyn FileSystem>, dir: &Path, meta: FileMeta) -> Result<Arc<Self>> {
-        let path = dir.join(table_file_name(meta.number));
+        let path = dir.join(TABLE.name(meta.number));
         if !fs.exists(&path) {
             return Err(Error::corruption(
                 &path,
@@ -140,17 +126,6 @@ impl Drop for TableFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        assert_eq!(table_file_name(12), "000012.sst");
-        assert_eq!(parse_table_file_name("000012.sst"), Some(12));
-        assert_eq!(parse_table_file_name("12345678.sst"), Some(12_345_678));
-        assert_eq!(parse_table_file_name("000012.sst.tmp"), None);
-        assert_eq!(parse_table_file_name(".sst"), None);
-        assert_eq!(parse_table_file_name("-1.sst"), None);
-        assert_eq!(parse_table_file_name("99999999999999999999999.sst"), None);
-    }
 
     #[test]
     fn overlap_respects_bound_kinds() {

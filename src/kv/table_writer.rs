@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::Result;
+use crate::io::file_number::TABLE;
 use crate::io::fs::FileSystem;
 use crate::kv::key::ValueKind;
 use crate::kv::sstable::{TableBuilder, TableOptions};
-use crate::kv::table_file::{TMP_SUFFIX, table_file_name};
 use crate::kv::version_edit::FileMeta;
 
 struct Output {
@@ -80,9 +80,7 @@ impl<'a> TableWriter<'a> {
         }
         if self.current.is_none() {
             let number = (self.next_number)();
-            let tmp = self
-                .dir
-                .join(format!("{}{TMP_SUFFIX}", table_file_name(number)));
+            let tmp = self.dir.join(TABLE.tmp_name(number));
             self.created.push(tmp.clone());
             let builder = TableBuilder::new(self.fs.as_ref(), &tmp, self.opts)?;
             self.current = Some(Output {
@@ -105,7 +103,7 @@ impl<'a> TableWriter<'a> {
             return Ok(());
         };
         let info = o.builder.finish()?;
-        let path = self.dir.join(table_file_name(o.number));
+        let path = self.dir.join(TABLE.name(o.number));
         self.fs.rename(&o.tmp, &path)?;
         if let Some(slot) = self.created.iter_mut().find(|p| **p == o.tmp) {
             *slot = path;

@@ -181,37 +181,48 @@ impl VersionSet {
         }
         self.current = Arc::new(version);
 
-        if self.manifest.rewrite_due(self.rewrite_bytes) {
-            // The edit above is committed and applied whatever happens here: a failed
-            // rewrite must not be reported as a failed edit (the caller would undo work
-            // that is already durable). The manifest poisons itself on failure, so the
-            // next edit returns `Error::Poisoned` and the store stops accepting writes.
-            let snapshot = self.snapshot_edit(next_file_number).encode();
-            let _poisoned_on_failure = self.manifest.rewrite(&snapshot);
-        }
+        // The edit is committed: a rewrite cannot fail it (see `rewrite_if_due`).
+        let (current, cfs, pointers) = (&self.current, &self.cfs, &self.compact_pointers);
+        let (log_number, last_seq) = (self.log_number, self.last_seq);
+        self.manifest.rewrite_if_due(self.rewrite_bytes, || {
+            snapshot_edit(
+                current,
+                cfs,
+                log_number,
+                last_seq,
+                pointers,
+                next_file_number,
+            )
+            .encode()
+        });
         Ok(())
     }
+}
 
-    /// The whole state as one edit (the first record of a rewritten MANIFEST).
-    pub(crate) fn snapshot_edit(&self, next_file_number: u64) -> VersionEdit {
-        VersionEdit {
-            log_number: Some(self.log_number),
-            next_file_number: Some(next_file_number),
-            last_seq: Some(self.last_seq),
-            new_cfs: self.cfs.iter().map(|(id, n)| (id, n.to_owned())).collect(),
-            deleted_files: Vec::new(),
-            new_files: self
-                .current
-                .all_files()
-                .map(|(l, f)| (l, f.meta().clone()))
-                .collect(),
-            compact_pointers: self
-                .compact_pointers
-                .iter()
-                .enumerate()
-                .filter(|(_, k)| !k.is_empty())
-                .map(|(l, k)| (l, k.clone()))
-                .collect(),
-        }
+/// The whole state as one edit (the first record of a rewritten MANIFEST).
+fn snapshot_edit(
+    current: &Version,
+    cfs: &CfRegistry,
+    log_number: u64,
+    last_seq: u64,
+    compact_pointers: &[Vec<u8>; NUM_LEVELS],
+    next_file_number: u64,
+) -> VersionEdit {
+    VersionEdit {
+        log_number: Some(log_number),
+        next_file_number: Some(next_file_number),
+        last_seq: Some(last_seq),
+        new_cfs: cfs.iter().map(|(id, n)| (id, n.to_owned())).collect(),
+        deleted_files: Vec::new(),
+        new_files: current
+            .all_files()
+            .map(|(l, f)| (l, f.meta().clone()))
+            .collect(),
+        compact_pointers: compact_pointers
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| !k.is_empty())
+            .map(|(l, k)| (l, k.clone()))
+            .collect(),
     }
 }

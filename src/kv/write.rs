@@ -14,10 +14,11 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
+use crate::engine::lock::{lock, read, wait, write};
 use crate::io::record::MAX_PAYLOAD_LEN;
 use crate::kv::batch::{self, ResolvedOp, WriteBatch};
 use crate::kv::cf;
-use crate::kv::inner::{Frozen, Inner, duplicate_error, lock, wait};
+use crate::kv::inner::{Frozen, Inner, duplicate_error};
 use crate::kv::key::{MAX_SEQ, ValueKind};
 use crate::kv::memtable::Memtable;
 use crate::kv::stats;
@@ -123,7 +124,7 @@ impl Inner {
     }
 
     fn commit(&self, work: Work, bytes: usize) -> Result<()> {
-        self.check_poison()?;
+        self.poison.check()?;
         let me = Arc::new(Request {
             work,
             bytes,
@@ -176,7 +177,7 @@ impl Inner {
     }
 
     fn commit_group(&self, group: &[Arc<Request>]) -> Result<()> {
-        self.check_poison()?;
+        self.poison.check()?;
         let force = group.iter().any(|r| matches!(r.work, Work::Freeze));
         self.make_room(force)?;
         let count: u64 = group.iter().map(|r| r.work.ops().count() as u64).sum();
@@ -219,12 +220,12 @@ impl Inner {
     /// `force`d and not empty), and stalls while too many frozen memtables or level-0
     /// files wait for background work. Only the leader calls it.
     fn make_room(&self, force: bool) -> Result<()> {
-        let background = self.opts.background_work;
+        let background = self.opts.shared.background_work;
         let mut stall_start: Option<Instant> = None;
         let mut froze = false;
         let mut st = lock(&self.state);
         loop {
-            self.check_poison()?;
+            self.poison.check()?;
             let l0 = st.versions.current().files(0).len();
             let must_wait_l0 = background && l0 >= self.opts.l0_stall_trigger;
             let wants_freeze = !st.active.is_empty() && (force || self.memtable_full(&st.active));
@@ -235,7 +236,7 @@ impl Inner {
                     stall_start = Some(Instant::now());
                     stats::add(&self.counters.stalls, 1);
                 }
-                self.work_cv.notify_all();
+                self.wakeup.wake();
                 st = wait(&self.progress_cv, st);
                 continue;
             }
@@ -255,7 +256,7 @@ impl Inner {
                 st.active_first_segment = segment;
                 st.active_generation += 1;
                 self.install_super_version(&st);
-                self.work_cv.notify_all();
+                self.wakeup.wake();
                 froze = true;
             }
             break;
@@ -289,8 +290,8 @@ impl Inner {
         let mut st = lock(&self.state);
         let target = st.active_generation.saturating_sub(1);
         while st.flushed_generation < target {
-            self.check_poison()?;
-            self.work_cv.notify_all();
+            self.poison.check()?;
+            self.wakeup.wake();
             st = wait(&self.progress_cv, st);
         }
         Ok(())
@@ -298,18 +299,18 @@ impl Inner {
 
     /// Looks up (and with `create`, creates durably) the id of column family `name`.
     pub(crate) fn resolve_cf(&self, name: &str, create: bool) -> Result<Option<u32>> {
-        if let Some(id) = crate::kv::inner::read(&self.cfs).id(name) {
+        if let Some(id) = read(&self.cfs).id(name) {
             return Ok(Some(id));
         }
         if !create {
             return Ok(None);
         }
-        self.check_poison()?;
+        self.poison.check()?;
         let mut st = lock(&self.state);
-        if let Some(id) = crate::kv::inner::read(&self.cfs).id(name) {
+        if let Some(id) = read(&self.cfs).id(name) {
             return Ok(Some(id));
         }
-        let id = crate::kv::inner::read(&self.cfs)
+        let id = read(&self.cfs)
             .next_id()
             .ok_or_else(|| Error::invalid("too many column families"))?;
         let edit = crate::kv::version_edit::VersionEdit {
@@ -324,7 +325,7 @@ impl Inner {
             self.poison_with(&e);
             return Err(e);
         }
-        crate::kv::inner::write(&self.cfs)
+        write(&self.cfs)
             .insert(id, name)
             .map_err(|_| Error::invalid("column family registered twice"))?;
         Ok(Some(id))

@@ -24,10 +24,10 @@ use std::sync::Arc;
 
 use crate::codec::varint::Reader;
 use crate::error::{Error, Result};
+use crate::io::file_number::CATALOG;
 use crate::io::fs::FileSystem;
 use crate::io::record::{Compression, LogEnd, LogReader, LogWriter};
 use crate::ts::catalog::Catalog;
-use crate::ts::version::catalog_file_name;
 
 const MAGIC: &[u8; 8] = b"TIDE-CAT";
 
@@ -46,7 +46,7 @@ impl CatalogLog {
     /// Reads catalog file `n` in `dir`. A torn tail is ignored (see the module docs);
     /// any other damage is [`Error::Corruption`] naming the file.
     pub fn load(fs: &dyn FileSystem, dir: &Path, n: u64) -> Result<Catalog> {
-        let path = dir.join(catalog_file_name(n));
+        let path = dir.join(CATALOG.name(n));
         let bytes = fs.read(&path)?;
         let mut reader = LogReader::new(&bytes);
         let first = reader
@@ -85,7 +85,7 @@ impl CatalogLog {
         n: u64,
         catalog: &Catalog,
     ) -> Result<CatalogLog> {
-        let path = dir.join(catalog_file_name(n));
+        let path = dir.join(CATALOG.name(n));
         let mut payload = Vec::with_capacity(catalog.len() * 48 + 16);
         payload.extend_from_slice(MAGIC);
         catalog.encode_snapshot(&mut payload);
@@ -181,7 +181,7 @@ mod tests {
         let mut log = CatalogLog::create(&fs, dir, 1, &cat).unwrap();
         cat.get_or_insert("mem", &[]).unwrap();
         log.persist(&cat).unwrap();
-        let path = dir.join(catalog_file_name(1));
+        let path = dir.join(CATALOG.name(1));
         let bytes = fs.read(&path).unwrap();
         let snapshot_end = {
             let mut r = LogReader::new(&bytes);

@@ -42,9 +42,10 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
+use crate::engine::lock::lock;
 use crate::error::Result;
 use crate::ts::columns::Columns;
-use crate::ts::engine::{Inner, lock};
+use crate::ts::engine::Inner;
 use crate::ts::head::{Head, SeriesColumns};
 use crate::ts::query::{HeadSnapshot, SeriesReader};
 use crate::ts::stats::Counters;
@@ -61,8 +62,8 @@ const MAX_OUTPUTS: i64 = 256;
 /// trigger. Returns whether anything changed.
 pub(crate) fn compact_auto(inner: &Inner) -> Result<bool> {
     let _serial = lock(&inner.compaction_lock);
-    inner.check_writable()?;
-    let expired = inner.poison_on_err(drop_expired(inner))?;
+    inner.poison.check()?;
+    let expired = inner.poison.on_err(drop_expired(inner))?;
     let segs = inner.current_view().version.segments.clone();
     let Some(inputs) = pick(
         &segs,
@@ -71,15 +72,15 @@ pub(crate) fn compact_auto(inner: &Inner) -> Result<bool> {
     ) else {
         return Ok(expired);
     };
-    inner.poison_on_err(run(inner, inputs))?;
+    inner.poison.on_err(run(inner, inputs))?;
     Ok(true)
 }
 
 /// Compacts every segment together (if there is anything to gain).
 pub(crate) fn compact_all(inner: &Inner) -> Result<()> {
     let _serial = lock(&inner.compaction_lock);
-    inner.check_writable()?;
-    inner.poison_on_err(drop_expired(inner))?;
+    inner.poison.check()?;
+    inner.poison.on_err(drop_expired(inner))?;
     let segs = inner.current_view().version.segments.clone();
     let clean_single = match segs.as_slice() {
         [] => true,
@@ -96,7 +97,7 @@ pub(crate) fn compact_all(inner: &Inner) -> Result<()> {
     if clean_single {
         return Ok(());
     }
-    inner.poison_on_err(run(inner, segs))
+    inner.poison.on_err(run(inner, segs))
 }
 
 /// Removes whole segments whose points and tombstones all lie before the retention
@@ -320,10 +321,11 @@ fn install(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::file_number::SEGMENT;
     use crate::io::fs::FileSystem;
     use crate::io::sim_fs::SimFs;
     use crate::ts::segment::{SegmentOptions, write_segment};
-    use crate::ts::version::{SegmentMeta, segment_file_name};
+    use crate::ts::version::SegmentMeta;
     use std::path::Path;
 
     /// Live segments with hand-made metadata (generation, extent); the files behind
@@ -336,7 +338,7 @@ mod tests {
             .iter()
             .zip(1u64..)
             .map(|(&(generation, lo, hi), n)| {
-                let path = dir.join(segment_file_name(n));
+                let path = dir.join(SEGMENT.name(n));
                 write_segment(fs.as_ref(), &path, &[], &[], &SegmentOptions::default()).unwrap();
                 let meta = SegmentMeta {
                     file_number: n,

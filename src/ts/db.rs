@@ -31,12 +31,12 @@
 //!   [`Error::InvalidArgument`] and writes nothing; a batch is all or nothing.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
+use crate::engine::lock::lock;
+use crate::engine::worker::Workers;
 use crate::error::{Error, Result};
-use crate::ts::engine::{Inner, lock};
+use crate::ts::engine::Inner;
 use crate::ts::handle::SeriesHandle;
 use crate::ts::options::Options;
 use crate::ts::query::HeadSnapshot;
@@ -51,7 +51,7 @@ use crate::ts::{background, compaction, flush, open};
 /// the WAL, ignoring errors; [`Db::close`] does the same and reports them.
 pub struct Db {
     inner: Arc<Inner>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    workers: Workers,
 }
 
 impl std::fmt::Debug for Db {
@@ -72,21 +72,16 @@ impl Db {
     /// Opens the database in `path` with `opts`, creating it if needed.
     pub fn open_with(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
         let inner = Arc::new(open::open(path.as_ref(), opts)?);
-        let worker = if inner.opts.background_work {
-            let handle = background::spawn(Arc::clone(&inner))?;
-            // A first round at once: segments left by the last run may want compacting.
-            inner.wake_background();
-            Some(handle)
-        } else {
-            None
-        };
-        let recovered_from_damage =
-            inner.counters.wal_torn_tails.load(Ordering::Relaxed) > 0 || inner.wal_damage.is_some();
         let db = Db {
             inner,
-            worker: Mutex::new(worker),
+            workers: Workers::default(),
         };
-        if recovered_from_damage {
+        if db.inner.opts.shared.background_work {
+            db.workers.push(background::spawn(&db.inner)?);
+            // A first round at once: segments left by the last run may want compacting.
+            db.inner.wakeup.wake();
+        }
+        if db.inner.wal_replay.cut_tail() {
             // Replay cut a torn or damaged WAL tail. Flushing now moves the recovered
             // points into a segment and retires that WAL segment, so the next open does
             // not meet the damage again in a segment that is no longer the last.
@@ -338,7 +333,7 @@ impl Db {
         if !froze {
             // An empty head: the current WAL segment can only hold series definitions
             // (a point or a delete would be in the head), which no rotation sealed.
-            self.inner.poison_on_err(self.inner.wal.sync())?;
+            self.inner.poison.on_err(self.inner.wal.sync())?;
         }
         Ok(())
     }
@@ -362,10 +357,9 @@ impl Db {
     }
 
     fn shutdown(&self) -> Result<()> {
-        if let Some(handle) = lock(&self.worker).take() {
-            background::stop(&self.inner, handle);
-        }
-        self.inner.check_writable()?;
+        self.inner.wakeup.stop();
+        self.workers.stop();
+        self.inner.poison.check()?;
         self.inner.wal.sync()
     }
 }

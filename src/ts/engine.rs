@@ -9,12 +9,15 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
+use crate::engine::lock::{read, write};
+use crate::engine::poison::Poison;
+use crate::engine::worker::Wakeup;
 use crate::error::{Error, Result};
 use crate::io::fs::{DirLockGuard, FileSystem};
 use crate::io::manifest::Manifest;
-use crate::io::wal::Wal;
+use crate::io::wal::{ReplayStats, Wal};
 use crate::ts::catalog::Catalog;
 use crate::ts::catalog_log::CatalogLog;
 use crate::ts::options::Options;
@@ -22,12 +25,6 @@ use crate::ts::stats::Counters;
 use crate::ts::version::{Edit, ManifestState};
 use crate::ts::view::ReadView;
 use crate::ts::write::WriteCache;
-
-/// Locks a mutex, ignoring poisoning: every critical section of the engine leaves its
-/// data consistent, and failures are reported through [`Inner::poison`] instead.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// Scratch state of the (single, serialized) writer.
 #[derive(Debug, Default)]
@@ -43,15 +40,6 @@ pub(crate) struct FileState {
     pub manifest: Manifest,
     pub state: ManifestState,
     pub catalog_log: CatalogLog,
-}
-
-/// What wakes the background thread.
-#[derive(Debug, Default)]
-pub(crate) struct BgState {
-    /// A head was frozen or a flush landed: look for flushes and compactions.
-    pub pending: bool,
-    /// The handle is closing: exit.
-    pub shutdown: bool,
 }
 
 /// Everything a database handle and its background thread share.
@@ -72,9 +60,9 @@ pub(crate) struct Inner {
     pub files: Mutex<FileState>,
     pub flush_lock: Mutex<()>,
     pub compaction_lock: Mutex<()>,
-    pub bg: Mutex<BgState>,
-    /// Signalled when there is background work (or on shutdown).
-    pub bg_wake: Condvar,
+    /// Wakes the background worker (a head was frozen or a flush landed: look for
+    /// flushes and compactions); stopped at shutdown.
+    pub wakeup: Arc<Wakeup>,
     /// The next file number to hand out (segments, WAL segments, catalog files).
     pub next_file: AtomicU64,
     /// The newest timestamp ever written (`i64::MIN` before the first point).
@@ -84,10 +72,11 @@ pub(crate) struct Inner {
     /// points relative to it, never relative to a write a power cut could still
     /// take back.
     pub durable_max_ts: AtomicI64,
-    pub poisoned: Mutex<Option<String>>,
+    /// Set by the first failure that leaves the durable state uncertain.
+    pub poison: Poison,
     pub counters: Counters,
-    /// The damaged WAL tail the open tolerated, if any.
-    pub wal_damage: Option<crate::io::wal::WalDamage>,
+    /// What the open's WAL replay found (records, torn or damaged tails).
+    pub wal_replay: ReplayStats,
     /// A process-unique id, so a series handle is only used with its own database.
     pub instance: u64,
     /// Held for the handle's lifetime; dropped last.
@@ -105,64 +94,28 @@ impl std::fmt::Debug for Inner {
 impl Inner {
     /// The current read view.
     pub fn current_view(&self) -> Arc<ReadView> {
-        Arc::clone(&self.view.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&read(&self.view))
     }
 
     /// Replaces the read view with `f(current)`.
     pub fn update_view(&self, f: impl FnOnce(&ReadView) -> ReadView) {
-        let mut v = self.view.write().unwrap_or_else(PoisonError::into_inner);
+        let mut v = write(&self.view);
         *v = Arc::new(f(&v));
     }
 
     /// The head gate, shared (see [`Inner::head_gate`]).
     pub fn head_gate(&self) -> RwLockReadGuard<'_, ()> {
-        self.head_gate
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        read(&self.head_gate)
     }
 
     /// A read lock on the catalog.
     pub fn catalog(&self) -> RwLockReadGuard<'_, Catalog> {
-        self.catalog.read().unwrap_or_else(PoisonError::into_inner)
+        read(&self.catalog)
     }
 
     /// Hands out a new file number.
     pub fn new_file_number(&self) -> u64 {
         self.next_file.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// `Err(Poisoned)` once an earlier failure poisoned the handle.
-    pub fn check_writable(&self) -> Result<()> {
-        match &*lock(&self.poisoned) {
-            Some(why) => Err(Error::Poisoned(why.clone())),
-            None => Ok(()),
-        }
-    }
-
-    /// Records that `e` left the durable state uncertain: no more writes, flushes or
-    /// compactions; reads keep working. Returns `e` for convenience.
-    pub fn poison(&self, e: Error) -> Error {
-        let mut p = lock(&self.poisoned);
-        if p.is_none() {
-            *p = Some(e.to_string());
-        }
-        drop(p);
-        e
-    }
-
-    /// Passes `r` through, poisoning the handle if it is an error other than bad
-    /// input or an earlier poisoning.
-    pub fn poison_on_err<T>(&self, r: Result<T>) -> Result<T> {
-        r.map_err(|e| match e {
-            Error::Poisoned(_) | Error::InvalidArgument(_) => e,
-            other => self.poison(other),
-        })
-    }
-
-    /// Wakes the background thread.
-    pub fn wake_background(&self) {
-        lock(&self.bg).pending = true;
-        self.bg_wake.notify_one();
     }
 
     /// Appends `edit` to the manifest (stamped with the file counter), rewriting the
@@ -177,10 +130,13 @@ impl Inner {
         if let Some(t) = edit.max_ts {
             self.durable_max_ts.fetch_max(t, Ordering::Relaxed);
         }
-        if files.manifest.rewrite_due(self.opts.manifest_rewrite_bytes) {
-            let snapshot = files.state.snapshot().encode();
-            files.manifest.rewrite(&snapshot)?;
-        }
+        // The edit is committed: a rewrite cannot fail it (see `rewrite_if_due`).
+        let state = &files.state;
+        files
+            .manifest
+            .rewrite_if_due(self.opts.shared.manifest_rewrite_bytes, || {
+                state.snapshot().encode()
+            });
         Ok(())
     }
 

@@ -15,15 +15,17 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::engine::lock::lock;
 use crate::error::{Error, Result};
+use crate::io::file_number::SEGMENT;
 use crate::io::wal;
 use crate::ts::catalog_log::CatalogLog;
-use crate::ts::engine::{FileState, Inner, lock};
+use crate::ts::engine::{FileState, Inner};
 use crate::ts::head::{SeriesColumns, Tombstone as HeadTombstone};
 use crate::ts::segment::{SegmentOptions, SeriesInput, Tombstone, write_segment};
 use crate::ts::series::SeriesKey;
 use crate::ts::stats::Counters;
-use crate::ts::version::{Edit, SegmentFile, SegmentMeta, segment_file_name};
+use crate::ts::version::{Edit, SegmentFile, SegmentMeta};
 use crate::ts::view::ReadView;
 
 /// Flushes every frozen head, oldest first.
@@ -35,14 +37,14 @@ pub(crate) fn flush_all(inner: &Inner) -> Result<()> {
 /// Flushes the oldest frozen head, if any. Returns whether there was one.
 pub(crate) fn flush_one(inner: &Inner) -> Result<bool> {
     let _serial = lock(&inner.flush_lock);
-    inner.check_writable()?;
+    inner.poison.check()?;
     let view = inner.current_view();
     let Some(sealed) = view.sealed.last().cloned() else {
         return Ok(false);
     };
     drop(view);
     let result = flush_sealed(inner, &sealed.head.to_sorted(), sealed.wal_next, &sealed);
-    inner.poison_on_err(result)?;
+    inner.poison.on_err(result)?;
     Ok(true)
 }
 
@@ -140,9 +142,8 @@ pub(crate) fn write_segment_file(
             end,
         })
         .collect();
-    let name = segment_file_name(n);
-    let tmp = inner.dir.join(format!("{name}.tmp"));
-    let path = inner.dir.join(&name);
+    let tmp = inner.dir.join(SEGMENT.tmp_name(n));
+    let path = inner.dir.join(SEGMENT.name(n));
     let opts = SegmentOptions {
         chunk_points: inner.opts.chunk_points,
     };

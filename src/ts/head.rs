@@ -15,12 +15,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use super::series_buf::SeriesBuf;
+use crate::engine::lock::{into_inner, into_inner_rw, lock, read, write};
 use crate::error::{Error, Result};
 use crate::ts::columns::Columns;
 
@@ -105,12 +106,6 @@ impl fmt::Debug for Head {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while holding these locks; if something ever did, the data is
-    // still consistent (every mutation keeps the columns equally long).
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// `(points, heap bytes)` of a series, to account a change.
 fn stats(b: &SeriesBuf) -> (usize, usize) {
     (b.len(), b.heap_bytes())
@@ -123,15 +118,14 @@ impl Head {
     }
 
     fn get(&self, id: u32) -> Option<Arc<Mutex<SeriesBuf>>> {
-        let map = self.series.read().unwrap_or_else(PoisonError::into_inner);
-        map.get(&id).cloned()
+        read(&self.series).get(&id).cloned()
     }
 
     fn get_or_create(&self, id: u32) -> Arc<Mutex<SeriesBuf>> {
         if let Some(s) = self.get(id) {
             return s;
         }
-        let mut map = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        let mut map = write(&self.series);
         map.entry(id)
             .or_insert_with(|| {
                 self.bytes.fetch_add(SERIES_OVERHEAD, Relaxed);
@@ -339,7 +333,7 @@ impl Head {
     }
 
     fn all_series(&self) -> Vec<(u32, Arc<Mutex<SeriesBuf>>)> {
-        let map = self.series.read().unwrap_or_else(PoisonError::into_inner);
+        let map = read(&self.series);
         let mut v: Vec<_> = map.iter().map(|(&id, s)| (id, Arc::clone(s))).collect();
         v.sort_unstable_by_key(|e| e.0);
         v
@@ -372,10 +366,7 @@ impl Head {
     /// Consumes the head into its sorted, deduplicated columns, without copying them.
     /// Sorts series in parallel.
     pub fn into_sorted(self) -> FrozenHead {
-        let map = self
-            .series
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
+        let map = into_inner_rw(self.series);
         let mut all: Vec<(u32, Arc<Mutex<SeriesBuf>>)> = map.into_iter().collect();
         all.sort_unstable_by_key(|e| e.0);
         let series = all
@@ -384,7 +375,7 @@ impl Head {
                 // The head is owned, so no other reference to a series can be alive;
                 // fall back to taking the columns through the lock all the same.
                 let buf = match Arc::try_unwrap(s) {
-                    Ok(m) => m.into_inner().unwrap_or_else(PoisonError::into_inner),
+                    Ok(m) => into_inner(m),
                     Err(shared) => std::mem::take(&mut *lock(&shared)),
                 };
                 let (timestamps, values) = buf.into_columns();
@@ -397,10 +388,7 @@ impl Head {
             .collect();
         FrozenHead {
             series,
-            tombstones: self
-                .tombstones
-                .into_inner()
-                .unwrap_or_else(PoisonError::into_inner),
+            tombstones: into_inner(self.tombstones),
         }
     }
 }

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::codec::DecodeError;
 use crate::codec::varint::{self, Reader};
+use crate::io::file_number::SEGMENT;
 use crate::io::fs::FileSystem;
 use crate::ts::segment::Segment;
 
@@ -60,16 +61,6 @@ impl SegmentMeta {
     pub fn extent_overlaps(&self, start: i64, end: i64) -> bool {
         self.ext_min <= end && start <= self.ext_max
     }
-}
-
-/// The file name of segment `n`.
-pub(crate) fn segment_file_name(n: u64) -> String {
-    format!("{n:06}.seg")
-}
-
-/// The file name of catalog file `n`.
-pub(crate) fn catalog_file_name(n: u64) -> String {
-    format!("CATALOG-{n:06}")
 }
 
 /// One manifest edit.
@@ -230,7 +221,7 @@ pub(crate) struct SegmentFile {
 impl SegmentFile {
     /// Opens segment `meta.file_number` in `dir`.
     pub fn open(fs: &Arc<dyn FileSystem>, dir: &Path, meta: SegmentMeta) -> crate::Result<Self> {
-        let path = dir.join(segment_file_name(meta.file_number));
+        let path = dir.join(SEGMENT.name(meta.file_number));
         let seg = Segment::open(fs.as_ref(), &path)?;
         Ok(SegmentFile {
             meta,

@@ -14,6 +14,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::engine::lock::write;
 use crate::error::{Error, Result};
 use crate::io::record::MAX_PAYLOAD_LEN;
 use crate::io::wal::SyncMode;
@@ -517,7 +518,7 @@ pub(crate) fn prepare_one(
 /// freezes the head if it is full. Returns the ids of the write's series, in group
 /// order.
 pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) -> Result<Vec<u32>> {
-    inner.check_writable()?;
+    inner.poison.check()?;
     // Give new series their ids. Under the writer lock nobody else adds series.
     let mut defs: Vec<(u32, usize)> = Vec::new();
     let mut ids = Vec::with_capacity(prep.groups.len());
@@ -571,28 +572,22 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
             w.payload.len()
         )));
     }
-    inner.poison_on_err(inner.wal.append(&w.payload))?;
+    inner.poison.on_err(inner.wal.append(&w.payload))?;
 
     // In the OS (and fsync'd already, except under `SyncMode::Always`, whose fsync runs
     // after the writer lock is released so writers share it: readers may see the write
     // a moment before it is durable, the writer's acknowledgement never is). Now make it
     // visible, as one step for readers.
-    let gate = inner
-        .head_gate
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let gate = write(&inner.head_gate);
     if !defs.is_empty() {
-        let mut catalog = inner
-            .catalog
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut catalog = write(&inner.catalog);
         for &(id, i) in &defs {
             if let Some(Target::New(key)) = prep.groups.get(i).map(|g| &g.target)
                 && let Err(e) = catalog.insert_with_id(id, key.clone())
             {
-                return Err(inner.poison(Error::Poisoned(format!(
-                    "catalog rejected a series the WAL already holds: {e}"
-                ))));
+                let why = format!("catalog rejected a series the WAL already holds: {e}");
+                inner.poison.set(why.clone());
+                return Err(Error::Poisoned(why));
             }
         }
     }
@@ -624,8 +619,8 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
 /// After a commit in [`SyncMode::Always`]: waits until the WAL is durable. Called
 /// without the writer lock, so concurrent writers share one fsync (group commit).
 pub(crate) fn sync_if_always(inner: &Inner) -> Result<()> {
-    if inner.opts.sync_mode == SyncMode::Always {
-        inner.poison_on_err(inner.wal.sync())?;
+    if inner.opts.shared.sync_mode == SyncMode::Always {
+        inner.poison.on_err(inner.wal.sync())?;
     }
     Ok(())
 }
@@ -649,14 +644,14 @@ pub(crate) fn wal_mode(mode: SyncMode) -> SyncMode {
 /// compaction trigger, every stall did). A stall now lasts one flush, or the end of
 /// the flush another thread is running.
 fn make_room(inner: &Inner, w: &mut WriterState) -> Result<()> {
-    if !inner.opts.background_work {
+    if !inner.opts.shared.background_work {
         freeze(inner, w)?;
         flush::flush_all(inner)?;
         return compaction::compact_auto(inner).map(|_| ());
     }
     let mut stalled = false;
     while inner.current_view().sealed.len() >= inner.opts.max_frozen_heads {
-        inner.check_writable()?;
+        inner.poison.check()?;
         if !stalled {
             stalled = true;
             Counters::add(&inner.counters.write_stalls, 1);
@@ -664,20 +659,20 @@ fn make_room(inner: &Inner, w: &mut WriterState) -> Result<()> {
         flush::flush_one(inner)?;
     }
     freeze(inner, w)?;
-    inner.wake_background();
+    inner.wakeup.wake();
     Ok(())
 }
 
 /// Turns the head into a frozen head (if it holds anything) and starts a new head and
 /// a new WAL segment. Called with the writer lock held.
 pub(crate) fn freeze(inner: &Inner, _w: &mut WriterState) -> Result<bool> {
-    inner.check_writable()?;
+    inner.poison.check()?;
     let view = inner.current_view();
     if view.head.is_empty() && view.head.tombstones().is_empty() {
         return Ok(false);
     }
     let next_wal = inner.new_file_number();
-    inner.poison_on_err(inner.wal.rotate(next_wal))?;
+    inner.poison.on_err(inner.wal.rotate(next_wal))?;
     inner.update_view(|v| {
         let mut sealed = Vec::with_capacity(v.sealed.len() + 1);
         sealed.push(Arc::new(SealedHead::new(Arc::clone(&v.head), next_wal)));

@@ -79,11 +79,6 @@ pub(crate) fn inclusive(
     )
 }
 
-/// Whether some level scores >= 1.
-pub(crate) fn needs_compaction(version: &Version, opts: &Options) -> bool {
-    (0..NUM_LEVELS - 1).any(|l| score(version, opts, l) >= 1.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,12 +106,11 @@ mod tests {
         let a = puts(&fs, &dir, 1, 1, &["a", "c"]);
         let v = Version::default().apply(&[], &[(0, a)]).unwrap();
         assert!(pick(&v, &opts(), |_| &[]).is_none());
-        assert!(!needs_compaction(&v, &opts()));
+        assert!(pick(&v, &opts(), |_| &[]).is_none());
         let b = puts(&fs, &dir, 2, 2, &["b", "d"]);
         let under = puts(&fs, &dir, 3, 0, &["c", "cc"]);
         let away = puts(&fs, &dir, 4, 0, &["x", "y"]);
         let v = v.apply(&[], &[(0, b), (1, under), (1, away)]).unwrap();
-        assert!(needs_compaction(&v, &opts()));
         let c = pick(&v, &opts(), |_| &[]).unwrap();
         assert_eq!((c.level, c.output_level), (0, 1));
         assert_eq!(c.inputs.len(), 2);
