@@ -508,3 +508,28 @@ fn a_damaged_final_manifest_edit_is_never_silent_data_loss() {
     );
     assert!(matches!(outcome, Outcome::Reported | Outcome::Exact));
 }
+
+/// Found by the `wal` fuzz target (a manifest edit naming a catalog file that is not
+/// there): a segment or catalog file the manifest lists but the directory lost was an
+/// `Error::Io` (not found), which reads as a passing I/O trouble; like a missing table
+/// of the key-value store it is `Error::Corruption` naming the file.
+#[test]
+fn a_missing_live_file_is_corruption_naming_it() {
+    let fs = SimFs::new();
+    let (files, _) = build(&fs);
+    let live: Vec<&String> = files
+        .keys()
+        .filter(|n| n.ends_with(".seg") || n.starts_with("CATALOG-"))
+        .collect();
+    assert_eq!(live.len(), 3, "two segments and a catalog file: {live:?}");
+    for name in live {
+        restore(&fs, &files);
+        let path = Path::new(DIR).join(name);
+        fs.remove_file(&path).unwrap();
+        match Db::open_with(DIR, options(&fs)) {
+            Err(Error::Corruption { file, .. }) => assert_eq!(file, path, "{name}"),
+            Err(e) => panic!("{name} missing: {e:?}"),
+            Ok(_) => panic!("{name} missing: opened"),
+        }
+    }
+}

@@ -3,6 +3,9 @@
 //! with every bound kind, multi-family batch, flush, compact, reopen, snapshots) over
 //! its 21 keys in 3 column families.
 //!
+//! The input also varies the tables (compression, Bloom filters, restart interval) and
+//! how often the manifest is rewritten.
+//!
 //! The input picks how every session ends (at each `Reopen` and at the end), and so
 //! what recovery must give back:
 //!
@@ -64,6 +67,10 @@ pub struct Tuning {
     pub bloom: bool,
     /// Restart interval, 1 + this % 4.
     pub restart: u8,
+    /// `manifest_rewrite_bytes`: the default (4 MiB, never reached here), 0, 256 or
+    /// 2048, so the manifest is also rewritten (at every edit, or every few), across
+    /// kills and power cuts.
+    pub manifest: u8,
 }
 
 /// One run of the `kv_model` target.
@@ -166,6 +173,12 @@ fn options(fs: Arc<dyn FileSystem>, sync: SyncMode, t: Tuning) -> Options {
         .level_size_multiplier(2)
         .target_file_bytes(4096)
         .max_subcompactions(2)
+        .manifest_rewrite_bytes(match t.manifest % 4 {
+            0 => Options::default().shared.manifest_rewrite_bytes,
+            1 => 0,
+            2 => 256,
+            _ => 2048,
+        })
         .table(TableOptions {
             block_size: 256,
             restart_interval: 1 + usize::from(t.restart % 4),

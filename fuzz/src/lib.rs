@@ -4,6 +4,11 @@
 //! - [`codecs`]: timestamp and value column codecs: garbage decodes, round trips;
 //! - [`segment`]: time-series segment files: garbage, damaged valid files, and
 //!   damaged files with recomputed checksums;
+//! - [`sstable`]: key-value table files, the same way;
+//! - [`catalog`]: series keys, catalog entries and snapshots: garbage decodes, and a
+//!   catalog built against a model;
+//! - [`wal`]: log records, WAL payloads, and both engines' recovery from damaged WAL
+//!   segments, manifests and catalog files;
 //! - [`kv`]: `kv::Store` against a `BTreeMap` model, across reopens, process kills
 //!   and power cuts;
 //! - [`ts`]: `Db` against a `BTreeMap<(series, ts), value>` model, the same way.
@@ -13,12 +18,15 @@
 //! proptest in `tests/kv_model.rs`) and `tests/ts_support/mod.rs` (shared with
 //! `tests/ts_model.rs`) are compiled into this crate as they are.
 
+pub mod catalog;
 pub mod codecs;
 pub mod gate_fs;
 pub mod history;
 pub mod kv;
 pub mod segment;
+pub mod sstable;
 pub mod ts;
+pub mod wal;
 
 /// `tests/common/mod.rs`: the key-value op language (`Op`), its model and `run_ops`.
 #[path = "../../tests/common/mod.rs"]

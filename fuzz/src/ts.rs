@@ -12,6 +12,10 @@
 //! whole database (`query_metric` of both metrics, `list_keys`, `metrics`) must equal
 //! the model.
 //!
+//! An input whose first byte is `0xFE` also picks how often the manifest and the
+//! catalog file are rewritten ([`Tuning`]); other inputs (those saved before) keep the
+//! defaults.
+//!
 //! The input picks the sync mode. A reopen and a kill keep exactly the acknowledged
 //! state in both; a power cut keeps exactly it under `SyncMode::Always`, and under
 //! `SyncMode::Os` the state after SOME prefix of the acknowledged writes, no shorter
@@ -52,20 +56,54 @@ pub enum Sync {
 /// One run of the `ts_model` target.
 #[derive(Debug)]
 pub struct Input {
+    /// Options beyond those of the proptest.
+    pub tuning: Tuning,
     /// The sync mode.
     pub sync: Sync,
     /// The operations.
     pub ops: Vec<Op>,
 }
 
+/// How often the manifest and the catalog file are rewritten (each: the default, never
+/// reached here, or at every edit, or every few edits), so rewrites meet kills and
+/// power cuts.
+#[derive(Arbitrary, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tuning {
+    /// `manifest_rewrite_bytes`, by [`rewrite_bytes`].
+    pub manifest: u8,
+    /// `catalog_rewrite_bytes`, by [`rewrite_bytes`].
+    pub catalog: u8,
+}
+
+/// The first byte of an input with a [`Tuning`]. Inputs saved before the tuning existed
+/// (`fuzz/regressions/ts_model/`) start with another byte, and keep decoding, and
+/// running, exactly as they did.
+const TUNED: u8 = 0xFE;
+
+/// A rewrite threshold: `default`, 0, 256 or 2048 bytes.
+fn rewrite_bytes(pick: u8, default: u64) -> u64 {
+    match pick % 4 {
+        0 => default,
+        1 => 0,
+        2 => 256,
+        _ => 2048,
+    }
+}
+
 impl<'a> Arbitrary<'a> for Input {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let tuning = if u.peek_bytes(1) == Some(&[TUNED]) {
+            u.bytes(1)?;
+            u.arbitrary()?
+        } else {
+            Tuning::default()
+        };
         let sync = u.arbitrary()?;
         let mut ops = Vec::new();
         while !u.is_empty() && ops.len() < MAX_OPS {
             ops.push(arb_op(u)?);
         }
-        Ok(Input { sync, ops })
+        Ok(Input { tuning, sync, ops })
     }
 }
 
@@ -183,9 +221,18 @@ fn arb_op(u: &mut Unstructured<'_>) -> arbitrary::Result<Op> {
     })
 }
 
-/// The options of `tests/ts_model.rs`: segments form quickly and overlap.
-fn options(gate: &GateFs, sync: SyncMode) -> Options {
+/// The options of `tests/ts_model.rs` (segments form quickly and overlap), with the
+/// input's rewrite thresholds.
+fn options(gate: &GateFs, sync: SyncMode, tuning: Tuning) -> Options {
     Options::default()
+        .manifest_rewrite_bytes(rewrite_bytes(
+            tuning.manifest,
+            Options::default().shared.manifest_rewrite_bytes,
+        ))
+        .catalog_rewrite_bytes(rewrite_bytes(
+            tuning.catalog,
+            Options::default().catalog_rewrite_bytes,
+        ))
         .background_work(false)
         .sync_mode(sync)
         .head_bytes(4096)
@@ -199,18 +246,20 @@ fn options(gate: &GateFs, sync: SyncMode) -> Options {
 struct Open {
     fs: SimFs,
     sync: SyncMode,
+    tuning: Tuning,
     gate: GateFs,
     db: Db,
 }
 
 impl Open {
-    fn new(fs: &SimFs, sync: SyncMode) -> Open {
+    fn new(fs: &SimFs, sync: SyncMode, tuning: Tuning) -> Open {
         let gate = GateFs::new(fs);
-        let db = Db::open_with(Path::new(DIR), options(&gate, sync))
+        let db = Db::open_with(Path::new(DIR), options(&gate, sync, tuning))
             .unwrap_or_else(|e| panic!("open: {e}"));
         Open {
             fs: fs.clone(),
             sync,
+            tuning,
             gate,
             db,
         }
@@ -218,7 +267,13 @@ impl Open {
 
     /// Ends this process's life by `how`, then opens the database again.
     fn restart(self, how: &Op) -> Open {
-        let Open { fs, sync, gate, db } = self;
+        let Open {
+            fs,
+            sync,
+            tuning,
+            gate,
+            db,
+        } = self;
         match how {
             Op::Reopen => db.close().unwrap_or_else(|e| panic!("close: {e}")),
             Op::Kill => {
@@ -232,7 +287,7 @@ impl Open {
                 drop(db);
             }
         }
-        Open::new(&fs, sync)
+        Open::new(&fs, sync, tuning)
     }
 }
 
@@ -266,7 +321,7 @@ pub fn run(input: &Input) {
         Sync::Always => SyncMode::Always,
     };
     let fs = SimFs::new();
-    let mut open = Open::new(&fs, sync);
+    let mut open = Open::new(&fs, sync, input.tuning);
     let mut model = Model::default();
     let mut history = History::new(&model);
     for (step, op) in input.ops.iter().enumerate() {

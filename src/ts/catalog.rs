@@ -286,11 +286,7 @@ impl Catalog {
         if r.u8()? != ENTRY_DEFINE_SERIES {
             return Err(DecodeError("unknown catalog entry kind"));
         }
-        let start = r.position();
-        let id = r.u32()?;
-        if r.position() - start != varint_u32_len(id) {
-            return Err(DecodeError("non-minimal varint in catalog entry"));
-        }
+        let id = minimal_u32(r)?;
         if id == RESERVED_ID {
             return Err(DecodeError("reserved series id in catalog entry"));
         }
@@ -316,8 +312,8 @@ impl Catalog {
         if r.u8()? != SNAPSHOT_VERSION {
             return Err(DecodeError("unknown catalog snapshot version"));
         }
-        let next_id = r.u32()?;
-        let count = r.u64()?;
+        let next_id = minimal_u32(&mut r)?;
+        let count = minimal_u64(&mut r)?;
         if count > u64::from(next_id) {
             return Err(DecodeError("catalog snapshot counts more series than ids"));
         }
@@ -349,9 +345,25 @@ impl Catalog {
 }
 
 /// Bytes taken by the LEB128 encoding of `v`.
-fn varint_u32_len(v: u32) -> usize {
-    let bits = 32 - (v | 1).leading_zeros() as usize;
+fn varint_len(v: u64) -> usize {
+    let bits = 64 - (v | 1).leading_zeros() as usize;
     bits.div_ceil(7)
+}
+
+/// Reads a varint that must be minimal, as every varint of these payloads is, so that
+/// each payload has one encoding (docs/format.md, part 6).
+fn minimal_u64(r: &mut Reader<'_>) -> Result<u64, DecodeError> {
+    let start = r.position();
+    let v = r.u64()?;
+    if r.position() - start != varint_len(v) {
+        return Err(DecodeError("non-minimal varint in catalog payload"));
+    }
+    Ok(v)
+}
+
+/// [`minimal_u64`] of a value that must fit a `u32`.
+fn minimal_u32(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
+    u32::try_from(minimal_u64(r)?).map_err(|_| DecodeError("varint overflows 32 bits"))
 }
 
 #[cfg(test)]

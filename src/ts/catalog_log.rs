@@ -44,9 +44,17 @@ pub(crate) struct CatalogLog {
 
 impl CatalogLog {
     /// Reads catalog file `n` in `dir`. A torn tail is ignored (see the module docs);
-    /// any other damage is [`Error::Corruption`] naming the file.
+    /// any other damage, and a missing file (the manifest names it), is
+    /// [`Error::Corruption`] naming the file.
     pub fn load(fs: &dyn FileSystem, dir: &Path, n: u64) -> Result<Catalog> {
         let path = dir.join(CATALOG.name(n));
+        if !fs.exists(&path) {
+            return Err(Error::corruption(
+                &path,
+                0,
+                "catalog file named by the MANIFEST is missing",
+            ));
+        }
         let bytes = fs.read(&path)?;
         let mut reader = LogReader::new(&bytes);
         let first = reader

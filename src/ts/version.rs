@@ -219,9 +219,17 @@ pub(crate) struct SegmentFile {
 }
 
 impl SegmentFile {
-    /// Opens segment `meta.file_number` in `dir`.
+    /// Opens segment `meta.file_number` in `dir`. A missing file is
+    /// [`crate::Error::Corruption`]: the manifest lists it, so the directory lost it.
     pub fn open(fs: &Arc<dyn FileSystem>, dir: &Path, meta: SegmentMeta) -> crate::Result<Self> {
         let path = dir.join(SEGMENT.name(meta.file_number));
+        if !fs.exists(&path) {
+            return Err(crate::Error::corruption(
+                &path,
+                0,
+                "segment file listed in the MANIFEST is missing",
+            ));
+        }
         let seg = Segment::open(fs.as_ref(), &path)?;
         Ok(SegmentFile {
             meta,

@@ -203,6 +203,29 @@ fn snapshot_keeps_holes_and_next_id() {
     assert!(Catalog::decode_snapshot(&dup).is_err());
 }
 
+/// Found by the `catalog` fuzz target: a snapshot whose `next_id` or `count` varint is
+/// not minimal decoded (so one catalog had several encodings, against format.md part
+/// 6); `[1, 0xff, 0x7f, 0]` is the minimal form of the fuzzer's `[1, 0xff, 0xff, 0, 0]`.
+#[test]
+fn snapshot_varints_must_be_minimal() {
+    assert_eq!(
+        Catalog::decode_snapshot(&[SNAPSHOT_VERSION, 0xff, 0x7f, 0])
+            .unwrap()
+            .next_id(),
+        0x3fff
+    );
+    for padded in [
+        &[SNAPSHOT_VERSION, 0xff, 0xff, 0x00, 0x00][..],
+        &[SNAPSHOT_VERSION, 0x8a, 0x00, 0x00],
+        &[SNAPSHOT_VERSION, 0x0a, 0x80, 0x00],
+    ] {
+        assert!(
+            Catalog::decode_snapshot(padded).is_err(),
+            "{padded:?} decoded"
+        );
+    }
+}
+
 /// Series drawn from small alphabets, so filters often match and keys often repeat.
 fn series_strategy() -> impl Strategy<Value = (String, Vec<(String, String)>)> {
     (
