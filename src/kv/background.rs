@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::Result;
 use crate::engine::worker::{Worker, Workers};
-use crate::kv::inner::Inner;
+use crate::kv::core::inner::Inner;
 
 /// Starts the flush and compaction workers into `workers`.
 pub(crate) fn start(inner: &Arc<Inner>, workers: &Workers) -> Result<()> {

@@ -12,13 +12,13 @@
 use crate::Result;
 use crate::engine::lock::lock;
 use crate::io::wal;
-use crate::kv::compaction_filter::CompactionFilter;
-use crate::kv::inner::Inner;
-use crate::kv::iter::KvIterator;
+use crate::kv::compaction::gc::CompactionFilter;
+use crate::kv::core::inner::Inner;
+use crate::kv::core::iter::KvIterator;
 use crate::kv::stats;
-use crate::kv::table_file::TableFile;
-use crate::kv::table_writer::TableWriter;
-use crate::kv::version_edit::VersionEdit;
+use crate::kv::version::edit::VersionEdit;
+use crate::kv::version::table_file::TableFile;
+use crate::kv::version::table_writer::TableWriter;
 
 impl Inner {
     /// Flushes the oldest frozen memtable. Returns `false` when there was none.

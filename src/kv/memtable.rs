@@ -41,8 +41,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as MemOrdering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::Result;
-use crate::kv::iter::KvIterator;
-use crate::kv::key::{ValueKind, compare};
+use crate::kv::core::iter::KvIterator;
+use crate::kv::core::key::{ValueKind, compare};
 
 /// Most entries an iterator copies per read-lock acquisition.
 pub const BATCH_ENTRIES: usize = 128;

@@ -9,39 +9,30 @@
 //! `docs/design-kv.md`.
 
 mod background;
-pub mod batch;
-mod cf;
 mod compaction;
-pub mod compaction_filter;
+mod core;
 mod flush;
-mod inner;
-pub mod iter;
-pub mod key;
-mod level_iter;
 pub mod memtable;
-pub mod merge;
+mod open;
 mod options;
 mod read;
-mod recovery;
 mod snapshot;
 pub mod sstable;
 mod stats;
 mod store;
-mod super_version;
-mod table_file;
-mod table_writer;
 #[cfg(test)]
 mod test_util;
 mod version;
-mod version_edit;
-mod version_set;
-pub mod visible;
 mod write;
+
+pub use self::core::{iter, key};
+pub use read::{merge, visible};
+pub use write::batch;
 
 pub use crate::io::wal::SyncMode;
 pub use batch::WriteBatch;
 pub use options::Options;
-pub use read::{KeyRange, RangeIter};
+pub use read::range::{KeyRange, RangeIter};
 pub use snapshot::Snapshot;
 pub use sstable::TableOptions;
 pub use stats::{LevelStats, Stats};

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Result;
 use crate::engine::lock::lock;
-use crate::kv::inner::Inner;
-use crate::kv::read::{KeyRange, RangeIter};
+use crate::kv::core::inner::Inner;
+use crate::kv::read::range::{KeyRange, RangeIter};
 
 /// The sequence numbers of live snapshots (a multiset: several may share one).
 #[derive(Debug, Default)]

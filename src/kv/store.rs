@@ -28,13 +28,13 @@ use crate::Result;
 use crate::engine::lock::read;
 use crate::engine::worker::Workers;
 use crate::kv::background;
-use crate::kv::batch::WriteBatch;
-use crate::kv::inner::Inner;
+use crate::kv::core::inner::Inner;
+use crate::kv::open;
 use crate::kv::options::Options;
-use crate::kv::read::{KeyRange, RangeIter};
-use crate::kv::recovery;
+use crate::kv::read::range::{KeyRange, RangeIter};
 use crate::kv::snapshot::Snapshot;
 use crate::kv::stats::Stats;
+use crate::kv::write::batch::WriteBatch;
 
 /// An open key-value store: named column families of byte keys and values in one
 /// directory.
@@ -68,7 +68,7 @@ impl Store {
 
     /// Opens the store in directory `path` with `options`.
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
-        let inner = recovery::open(path.as_ref(), options)?;
+        let inner = open::open(path.as_ref(), options)?;
         let store = Store {
             inner,
             workers: Workers::default(),

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use crate::io::file_number::TABLE;
 use crate::io::fs::FileSystem;
 use crate::io::sim_fs::SimFs;
-use crate::kv::key::ValueKind;
+use crate::kv::core::key::ValueKind;
 use crate::kv::sstable::{TableBuilder, TableOptions};
-use crate::kv::table_file::TableFile;
-use crate::kv::version_edit::FileMeta;
+use crate::kv::version::edit::FileMeta;
+use crate::kv::version::table_file::TableFile;
 
 /// A simulated file system and a directory in it.
 pub(crate) fn sim_dir() -> (Arc<dyn FileSystem>, PathBuf) {

@@ -10,6 +10,7 @@
 //! scheme would write less but leave several overlapping runs per level for every read.
 //! See `docs/design-kv.md`.
 
+pub(crate) mod gc;
 mod pick;
 mod run;
 
@@ -17,9 +18,9 @@ use std::sync::Arc;
 
 use crate::Result;
 use crate::engine::lock::lock;
-use crate::kv::inner::Inner;
-use crate::kv::table_file::TableFile;
+use crate::kv::core::inner::Inner;
 use crate::kv::version::Version;
+use crate::kv::version::table_file::TableFile;
 
 /// One compaction: input files of `level` (plus the overlapping files of
 /// `output_level`) merged into new files of `output_level`.

@@ -12,7 +12,7 @@
 use crate::kv::compaction::Compaction;
 use crate::kv::options::Options;
 use crate::kv::version::Version;
-use crate::kv::version_edit::NUM_LEVELS;
+use crate::kv::version::edit::NUM_LEVELS;
 
 /// Target size of level `level >= 1`.
 pub(crate) fn level_target(opts: &Options, level: usize) -> u64 {
@@ -62,7 +62,7 @@ pub(crate) fn pick<'p>(
 
 /// The (lo, hi) key bounds of an input set, for overlap queries.
 pub(crate) fn key_range(
-    files: &[std::sync::Arc<crate::kv::table_file::TableFile>],
+    files: &[std::sync::Arc<crate::kv::version::table_file::TableFile>],
 ) -> Option<(Vec<u8>, Vec<u8>)> {
     let lo = files.iter().map(|f| &f.meta().smallest).min()?.clone();
     let hi = files.iter().map(|f| &f.meta().largest).max()?.clone();

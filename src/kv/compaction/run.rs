@@ -18,16 +18,16 @@ use rayon::prelude::*;
 use crate::Result;
 use crate::engine::lock::lock;
 use crate::kv::compaction::Compaction;
-use crate::kv::compaction_filter::CompactionFilter;
-use crate::kv::inner::Inner;
-use crate::kv::iter::KvIterator;
-use crate::kv::level_iter::LevelIter;
-use crate::kv::merge::MergingIterator;
+use crate::kv::compaction::gc::CompactionFilter;
+use crate::kv::core::inner::Inner;
+use crate::kv::core::iter::KvIterator;
+use crate::kv::read::level_iter::LevelIter;
+use crate::kv::read::merge::MergingIterator;
 use crate::kv::stats;
-use crate::kv::table_file::TableFile;
-use crate::kv::table_writer::TableWriter;
 use crate::kv::version::Version;
-use crate::kv::version_edit::{FileMeta, VersionEdit};
+use crate::kv::version::edit::{FileMeta, VersionEdit};
+use crate::kv::version::table_file::TableFile;
+use crate::kv::version::table_writer::TableWriter;
 
 /// A finished sub-compaction: its writer (which deletes the files unless committed)
 /// and the outputs' metadata, in key order.

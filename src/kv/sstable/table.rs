@@ -20,7 +20,7 @@ use super::iter::TableIter;
 use crate::codec::DecodeError;
 use crate::codec::bloom::BloomFilter;
 use crate::io::fs::{FileBytes, FileSystem};
-use crate::kv::key::{MAX_SEQ, ValueKind};
+use crate::kv::core::key::{MAX_SEQ, ValueKind};
 use crate::{Error, Result};
 
 /// Counters of the work a table did, for tests and monitoring.

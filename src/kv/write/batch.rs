@@ -15,7 +15,7 @@
 
 use crate::codec::DecodeError;
 use crate::codec::varint::{Reader, put_u32, put_u64};
-use crate::kv::key::{MAX_SEQ, ValueKind};
+use crate::kv::core::key::{MAX_SEQ, ValueKind};
 use crate::{Error, Result};
 
 /// Longest accepted user key, in bytes (64 KiB).

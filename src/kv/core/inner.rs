@@ -16,14 +16,14 @@ use crate::engine::poison::Poison;
 use crate::engine::worker::Wakeup;
 use crate::io::fs::{DirLockGuard, FileSystem};
 use crate::io::wal::Wal;
-use crate::kv::cf::CfRegistry;
+use crate::kv::core::cf::CfRegistry;
+use crate::kv::core::super_version::SuperVersion;
 use crate::kv::memtable::Memtable;
 use crate::kv::options::Options;
 use crate::kv::snapshot::SnapshotList;
 use crate::kv::stats::Counters;
-use crate::kv::super_version::SuperVersion;
-use crate::kv::version_set::VersionSet;
-use crate::kv::write::WriteQueue;
+use crate::kv::version::set::VersionSet;
+use crate::kv::write::queue::WriteQueue;
 
 /// A memtable that no longer takes writes and waits for its flush.
 #[derive(Debug, Clone)]

@@ -8,10 +8,10 @@
 use std::sync::Arc;
 
 use crate::Result;
-use crate::kv::iter::KvIterator;
-use crate::kv::key::ValueKind;
+use crate::kv::core::iter::KvIterator;
+use crate::kv::core::key::ValueKind;
 use crate::kv::sstable::TableIter;
-use crate::kv::table_file::TableFile;
+use crate::kv::version::table_file::TableFile;
 
 /// Iterates the files of one level as if they were one table.
 pub(crate) struct LevelIter {

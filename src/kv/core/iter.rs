@@ -1,11 +1,11 @@
 //! The one iterator trait that memtables, SSTables and the merging iterator implement.
 //!
-//! An iterator walks *internal entries* in [`crate::kv::key::compare`] order (user key
+//! An iterator walks *internal entries* in [`crate::kv::core::key::compare`] order (user key
 //! ascending, newest version first), including tombstones and shadowed versions. Hiding
 //! those is the job of the user-facing iterator on top.
 
 use crate::Result;
-use crate::kv::key::ValueKind;
+use crate::kv::core::key::ValueKind;
 
 /// A cursor over internal entries. Positioned on an entry while [`KvIterator::valid`].
 ///

@@ -11,16 +11,16 @@ use std::ops::{Bound, Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, Rang
 
 use crate::Result;
 use crate::engine::lock::read;
-use crate::kv::batch;
-use crate::kv::cf;
-use crate::kv::inner::Inner;
-use crate::kv::iter::KvIterator;
-use crate::kv::key::ValueKind;
-use crate::kv::level_iter::LevelIter;
-use crate::kv::merge::MergingIterator;
-use crate::kv::super_version::SuperVersion;
-use crate::kv::version_edit::NUM_LEVELS;
-use crate::kv::visible::VisibleIter;
+use crate::kv::core::cf;
+use crate::kv::core::inner::Inner;
+use crate::kv::core::iter::KvIterator;
+use crate::kv::core::key::ValueKind;
+use crate::kv::core::super_version::SuperVersion;
+use crate::kv::read::level_iter::LevelIter;
+use crate::kv::read::merge::MergingIterator;
+use crate::kv::read::visible::VisibleIter;
+use crate::kv::version::edit::NUM_LEVELS;
+use crate::kv::write::batch;
 
 /// A range of keys: any of Rust's range forms (`..`, `a..`, `..b`, `a..b`, `..=b`,
 /// `a..=b`) or a pair of [`Bound`]s, over anything that is bytes (`&str`, `&[u8]`,

@@ -16,12 +16,12 @@ use std::time::Instant;
 
 use crate::engine::lock::{lock, read, wait, write};
 use crate::io::record::MAX_PAYLOAD_LEN;
-use crate::kv::batch::{self, ResolvedOp, WriteBatch};
-use crate::kv::cf;
-use crate::kv::inner::{Frozen, Inner, duplicate_error};
-use crate::kv::key::{MAX_SEQ, ValueKind};
+use crate::kv::core::cf;
+use crate::kv::core::inner::{Frozen, Inner, duplicate_error};
+use crate::kv::core::key::{MAX_SEQ, ValueKind};
 use crate::kv::memtable::Memtable;
 use crate::kv::stats;
+use crate::kv::write::batch::{self, ResolvedOp, WriteBatch};
 use crate::{Error, Result};
 
 /// A group stops growing once its WAL record could exceed this many bytes (a larger
@@ -313,7 +313,7 @@ impl Inner {
         let id = read(&self.cfs)
             .next_id()
             .ok_or_else(|| Error::invalid("too many column families"))?;
-        let edit = crate::kv::version_edit::VersionEdit {
+        let edit = crate::kv::version::edit::VersionEdit {
             new_cfs: vec![(id, name.to_owned())],
             ..Default::default()
         };
@@ -335,7 +335,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::batch::{ResolvedOp, encode};
+    use crate::kv::write::batch::{ResolvedOp, encode};
 
     #[test]
     fn op_bound_covers_the_real_encoding() {

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::io::manifest::Manifest;
-use crate::kv::cf::CfRegistry;
-use crate::kv::table_file::TableFile;
+use crate::kv::core::cf::CfRegistry;
 use crate::kv::version::Version;
-use crate::kv::version_edit::{FileMeta, NUM_LEVELS, VersionEdit};
+use crate::kv::version::edit::{FileMeta, NUM_LEVELS, VersionEdit};
+use crate::kv::version::table_file::TableFile;
 use crate::{Error, Result};
 
 /// The state the MANIFEST's edits describe, rebuilt at open.

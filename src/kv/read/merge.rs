@@ -2,7 +2,7 @@
 //!
 //! Reads merge the memtable, the frozen memtables and the SSTables; compaction merges
 //! its input tables. Children are given newest source first. The output is in
-//! [`crate::kv::key::compare`] order; if two children hold the same `(key, seq)` (which
+//! [`crate::kv::core::key::compare`] order; if two children hold the same `(key, seq)` (which
 //! the store never produces) the earlier child's entry comes first.
 //!
 //! # Algorithm
@@ -16,8 +16,8 @@
 use std::fmt;
 
 use crate::Result;
-use crate::kv::iter::KvIterator;
-use crate::kv::key::{ValueKind, compare};
+use crate::kv::core::iter::KvIterator;
+use crate::kv::core::key::{ValueKind, compare};
 
 /// A k-way merge of [`KvIterator`]s; see the [module documentation](self).
 ///

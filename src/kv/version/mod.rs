@@ -6,15 +6,24 @@
 //! hold files with disjoint key ranges, sorted by key, and a user key lives in at most
 //! one file per level; for any user key, data in level `n` is newer than data in level
 //! `n + 1`.
+//!
+//! [`edit`] is the change from one version to the next and its encoding; [`set`] the
+//! current version and the manifest that records the edits; [`table_file`] and
+//! [`table_writer`] the live and the new table files a version names.
+
+pub(crate) mod edit;
+pub(crate) mod set;
+pub(crate) mod table_file;
+pub(crate) mod table_writer;
 
 use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::Result;
-use crate::kv::key::ValueKind;
+use crate::kv::core::key::ValueKind;
 use crate::kv::stats::{self, Counters, LevelStats};
-use crate::kv::table_file::TableFile;
-use crate::kv::version_edit::NUM_LEVELS;
+use crate::kv::version::edit::NUM_LEVELS;
+use crate::kv::version::table_file::TableFile;
 
 /// The newest version of a key found by a lookup: `(seq, kind, value)`.
 pub(crate) type Found = (u64, ValueKind, Vec<u8>);

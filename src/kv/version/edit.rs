@@ -17,7 +17,7 @@ pub(crate) const NUM_LEVELS: usize = 7;
 pub(crate) const EDIT_VERSION: u8 = 1;
 
 /// Longest key an edit may carry (column-family prefix + the longest user key).
-const MAX_EDIT_KEY_LEN: usize = 4 + crate::kv::batch::MAX_KEY_LEN;
+const MAX_EDIT_KEY_LEN: usize = 4 + crate::kv::write::batch::MAX_KEY_LEN;
 
 const TAG_LOG_NUMBER: u8 = 1;
 const TAG_NEXT_FILE: u8 = 2;
@@ -128,7 +128,7 @@ impl VersionEdit {
                     let id = r.u32()?;
                     let name = std::str::from_utf8(r.len_prefixed()?)
                         .map_err(|_| DecodeError("column family name is not UTF-8"))?;
-                    if name.is_empty() || name.len() > crate::kv::batch::MAX_CF_NAME_LEN {
+                    if name.is_empty() || name.len() > crate::kv::write::batch::MAX_CF_NAME_LEN {
                         return Err(DecodeError("column family name length out of range"));
                     }
                     e.new_cfs.push((id, name.to_owned()));

@@ -21,19 +21,19 @@ use crate::io::file_number::TABLE;
 use crate::io::identity::{self, Claim, Kind};
 use crate::io::manifest::Manifest;
 use crate::io::wal::{self, ReplayStats, Wal};
-use crate::kv::batch;
-use crate::kv::cf;
-use crate::kv::inner::{Frozen, Inner, State};
+use crate::kv::core::cf;
+use crate::kv::core::inner::{Frozen, Inner, State};
+use crate::kv::core::super_version::SuperVersion;
 use crate::kv::memtable::Memtable;
 use crate::kv::options::Options;
 use crate::kv::snapshot::SnapshotList;
 use crate::kv::stats::Counters;
-use crate::kv::super_version::SuperVersion;
-use crate::kv::table_file::TableFile;
 use crate::kv::version::Version;
-use crate::kv::version_edit::{EDIT_VERSION, VersionEdit};
-use crate::kv::version_set::{Recovered, VersionSet};
-use crate::kv::write::WriteQueue;
+use crate::kv::version::edit::{EDIT_VERSION, VersionEdit};
+use crate::kv::version::set::{Recovered, VersionSet};
+use crate::kv::version::table_file::TableFile;
+use crate::kv::write::batch;
+use crate::kv::write::queue::WriteQueue;
 use crate::{Error, Result};
 
 /// Memtables rebuilt from the WAL, oldest first, with the first segment of each.

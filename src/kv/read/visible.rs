@@ -18,9 +18,9 @@ use std::iter::FusedIterator;
 use std::ops::Bound;
 
 use crate::Result;
-use crate::kv::iter::KvIterator;
-use crate::kv::key::ValueKind;
-use crate::kv::merge::MergingIterator;
+use crate::kv::core::iter::KvIterator;
+use crate::kv::core::key::ValueKind;
+use crate::kv::read::merge::MergingIterator;
 
 /// Anything a [`VisibleIter`] keeps alive while it runs (the store passes the version
 /// handle that pins the SSTables being read).
@@ -191,7 +191,7 @@ impl<I: KvIterator> FusedIterator for VisibleIter<I> {}
 mod tests {
     use super::*;
     use crate::kv::memtable::Memtable;
-    use crate::kv::merge::test_support::{Row, VecIter};
+    use crate::kv::read::merge::test_support::{Row, VecIter};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
     use std::sync::Arc;

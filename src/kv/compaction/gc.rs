@@ -33,8 +33,8 @@
 use std::fmt;
 
 use crate::Result;
-use crate::kv::iter::KvIterator;
-use crate::kv::key::ValueKind;
+use crate::kv::core::iter::KvIterator;
+use crate::kv::core::key::ValueKind;
 
 /// A [`KvIterator`] adapter that skips entries by the rules in the
 /// [module documentation](self). Starts unpositioned, like its input.
@@ -70,14 +70,10 @@ impl<I: KvIterator> CompactionFilter<I> {
         }
     }
 
-    /// Number of entries dropped so far.
+    /// Number of entries dropped so far (what the tests check the rules with).
+    #[cfg(test)]
     pub fn dropped(&self) -> u64 {
         self.dropped
-    }
-
-    /// Gives back the wrapped iterator.
-    pub fn into_inner(self) -> I {
-        self.inner
     }
 
     /// Whether the entry `inner` is on must be dropped; records it as the previous one.
@@ -167,8 +163,8 @@ impl<I: KvIterator> KvIterator for CompactionFilter<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::merge::MergingIterator;
-    use crate::kv::merge::test_support::{Row, VecIter, drain};
+    use crate::kv::read::merge::MergingIterator;
+    use crate::kv::read::merge::test_support::{Row, VecIter, drain};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::io::file_number::TABLE;
 use crate::io::fs::FileSystem;
 use crate::kv::sstable::Table;
-use crate::kv::version_edit::FileMeta;
+use crate::kv::version::edit::FileMeta;
 use crate::{Error, Result};
 
 /// One table file of the current (or an older, still referenced) version.

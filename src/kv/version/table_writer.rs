@@ -15,9 +15,9 @@ use std::sync::Arc;
 use crate::Result;
 use crate::io::file_number::TABLE;
 use crate::io::fs::FileSystem;
-use crate::kv::key::ValueKind;
+use crate::kv::core::key::ValueKind;
 use crate::kv::sstable::{TableBuilder, TableOptions};
-use crate::kv::version_edit::FileMeta;
+use crate::kv::version::edit::FileMeta;
 
 struct Output {
     number: u64,
@@ -64,7 +64,7 @@ impl<'a> TableWriter<'a> {
         }
     }
 
-    /// Appends an entry; entries must come in [`crate::kv::key::compare`] order.
+    /// Appends an entry; entries must come in [`crate::kv::core::key::compare`] order.
     pub(crate) fn add(
         &mut self,
         key: &[u8],
