@@ -23,17 +23,16 @@ use crate::io::manifest::Manifest;
 use crate::io::wal::{self, ReplayStats, Wal};
 use crate::kv::core::cf;
 use crate::kv::core::inner::{Frozen, Inner, State};
+use crate::kv::core::snapshots::SnapshotList;
 use crate::kv::core::super_version::SuperVersion;
 use crate::kv::memtable::Memtable;
 use crate::kv::options::Options;
-use crate::kv::snapshot::SnapshotList;
 use crate::kv::stats::Counters;
 use crate::kv::version::Version;
 use crate::kv::version::edit::{EDIT_VERSION, VersionEdit};
 use crate::kv::version::set::{Recovered, VersionSet};
 use crate::kv::version::table_file::TableFile;
 use crate::kv::write::batch;
-use crate::kv::write::queue::WriteQueue;
 use crate::{Error, Result};
 
 /// Memtables rebuilt from the WAL, oldest first, with the first segment of each.
@@ -157,7 +156,6 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
         fs,
         wal,
         cfs: RwLock::new(rec.cfs),
-        queue: WriteQueue::default(),
         visible_seq: AtomicU64::new(visible),
         next_file_number: AtomicU64::new(next_file),
         sv: RwLock::new(Arc::new(sv)),

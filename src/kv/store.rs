@@ -35,6 +35,7 @@ use crate::kv::read::range::{KeyRange, RangeIter};
 use crate::kv::snapshot::Snapshot;
 use crate::kv::stats::Stats;
 use crate::kv::write::batch::WriteBatch;
+use crate::kv::write::queue::WriteQueue;
 
 /// An open key-value store: named column families of byte keys and values in one
 /// directory.
@@ -45,6 +46,8 @@ use crate::kv::write::batch::WriteBatch;
 /// does what [`Store::close`] does, ignoring errors.
 pub struct Store {
     inner: Arc<Inner>,
+    /// The group-commit queue every write goes through.
+    writers: WriteQueue,
     workers: Workers,
 }
 
@@ -71,6 +74,7 @@ impl Store {
         let inner = open::open(path.as_ref(), options)?;
         let store = Store {
             inner,
+            writers: WriteQueue::default(),
             workers: Workers::default(),
         };
         if store.inner.opts.shared.background_work {
@@ -102,7 +106,7 @@ impl Store {
     pub fn put(&self, cf: &str, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.put(cf, key, value);
-        self.inner.write_batch(batch)
+        self.inner.write_batch(&self.writers, batch)
     }
 
     /// Deletes `key` from column family `cf`. Deleting from a family that does not
@@ -110,7 +114,7 @@ impl Store {
     pub fn delete(&self, cf: &str, key: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.delete(cf, key);
-        self.inner.write_batch(batch)
+        self.inner.write_batch(&self.writers, batch)
     }
 
     /// Applies every operation of `batch` atomically: after a crash either all of them
@@ -118,7 +122,7 @@ impl Store {
     /// family that does not exist are no-ops. Errors as for [`Store::put`]; on error
     /// nothing is written.
     pub fn write(&self, batch: WriteBatch) -> Result<()> {
-        self.inner.write_batch(batch)
+        self.inner.write_batch(&self.writers, batch)
     }
 
     /// The value of `key` in column family `cf`, or `None` if it has none (or the
@@ -139,7 +143,7 @@ impl Store {
     /// Flushes the memtable to a table file and waits until every write made before
     /// the call is in a table.
     pub fn flush(&self) -> Result<()> {
-        self.inner.freeze_active()?;
+        self.inner.freeze_active(&self.writers)?;
         self.inner.wait_for_flushes()
     }
 

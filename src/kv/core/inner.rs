@@ -17,13 +17,12 @@ use crate::engine::worker::Wakeup;
 use crate::io::fs::{DirLockGuard, FileSystem};
 use crate::io::wal::Wal;
 use crate::kv::core::cf::CfRegistry;
+use crate::kv::core::snapshots::SnapshotList;
 use crate::kv::core::super_version::SuperVersion;
 use crate::kv::memtable::Memtable;
 use crate::kv::options::Options;
-use crate::kv::snapshot::SnapshotList;
 use crate::kv::stats::Counters;
 use crate::kv::version::set::VersionSet;
-use crate::kv::write::queue::WriteQueue;
 
 /// A memtable that no longer takes writes and waits for its flush.
 #[derive(Debug, Clone)]
@@ -64,8 +63,6 @@ pub(crate) struct Inner {
     pub wal: Wal,
     /// Column families (reads look names up here without the state lock).
     pub cfs: RwLock<CfRegistry>,
-    /// Writers queue here; the front one commits a group on behalf of the others.
-    pub queue: WriteQueue,
     /// Sequence number of the newest write readers may see.
     pub visible_seq: AtomicU64,
     /// The next file number (WAL segments and tables share the counter).

@@ -25,6 +25,14 @@ pub struct TableIter {
     block: Option<(BlockHandle, BlockIter)>,
 }
 
+impl Table {
+    /// A cursor over every entry of the table, unpositioned: call `seek_to_first` or
+    /// `seek` first.
+    pub fn iter(self: &Arc<Self>) -> TableIter {
+        TableIter::new(Arc::clone(self))
+    }
+}
+
 impl TableIter {
     pub(crate) fn new(table: Arc<Table>) -> Self {
         TableIter {

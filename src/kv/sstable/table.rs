@@ -16,7 +16,6 @@ use super::format::{
 };
 use super::frame::{self, BLOCK_TRAILER_LEN, BlockHandle, RAW, SNAPPY};
 use super::index::Index;
-use super::iter::TableIter;
 use crate::codec::DecodeError;
 use crate::codec::bloom::BloomFilter;
 use crate::io::fs::{FileBytes, FileSystem};
@@ -228,12 +227,6 @@ impl Table {
         } else {
             Ok(None)
         }
-    }
-
-    /// A cursor over every entry of the table, unpositioned: call `seek_to_first` or
-    /// `seek` first.
-    pub fn iter(self: &Arc<Self>) -> TableIter {
-        TableIter::new(Arc::clone(self))
     }
 
     /// Number of data blocks.

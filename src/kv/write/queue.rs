@@ -78,7 +78,8 @@ struct Request {
     result: Mutex<Option<Result<()>>>,
 }
 
-/// Writers waiting for their turn.
+/// Writers waiting for their turn: the group-commit queue of one store, owned by its
+/// handle and passed to [`Inner::write_batch`] and [`Inner::freeze_active`].
 #[derive(Default)]
 pub(crate) struct WriteQueue {
     pending: Mutex<VecDeque<Arc<Request>>>,
@@ -88,7 +89,7 @@ pub(crate) struct WriteQueue {
 impl Inner {
     /// Validates `batch`, creates the column families it puts into, and commits it
     /// atomically: all of its operations or none are applied and logged.
-    pub(crate) fn write_batch(&self, batch: WriteBatch) -> Result<()> {
+    pub(crate) fn write_batch(&self, queue: &WriteQueue, batch: WriteBatch) -> Result<()> {
         batch.validate()?;
         let names = batch.cf_names();
         let mut puts_into = vec![false; names.len()];
@@ -115,22 +116,22 @@ impl Inner {
         if ids.iter().all(Option::is_none) {
             return Ok(());
         }
-        self.commit(Work::Batch { batch, ids }, encoded)
+        self.commit(queue, Work::Batch { batch, ids }, encoded)
     }
 
     /// Freezes the active memtable (unless empty), in write order.
-    pub(crate) fn freeze_active(&self) -> Result<()> {
-        self.commit(Work::Freeze, 0)
+    pub(crate) fn freeze_active(&self, queue: &WriteQueue) -> Result<()> {
+        self.commit(queue, Work::Freeze, 0)
     }
 
-    fn commit(&self, work: Work, bytes: usize) -> Result<()> {
+    fn commit(&self, writers: &WriteQueue, work: Work, bytes: usize) -> Result<()> {
         self.poison.check()?;
         let me = Arc::new(Request {
             work,
             bytes,
             result: Mutex::new(None),
         });
-        let mut queue = lock(&self.queue.pending);
+        let mut queue = lock(&writers.pending);
         queue.push_back(Arc::clone(&me));
         loop {
             if let Some(result) = lock(&me.result).take() {
@@ -139,7 +140,7 @@ impl Inner {
             if queue.front().is_some_and(|f| Arc::ptr_eq(f, &me)) {
                 break;
             }
-            queue = wait(&self.queue.cv, queue);
+            queue = wait(&writers.cv, queue);
         }
 
         // Leader: take a group from the front.
@@ -158,7 +159,7 @@ impl Inner {
 
         let result = self.commit_group(&group);
 
-        let mut queue = lock(&self.queue.pending);
+        let mut queue = lock(&writers.pending);
         for r in group.iter().skip(1) {
             *lock(&r.result) = Some(match &result {
                 Ok(()) => Ok(()),
@@ -171,7 +172,7 @@ impl Inner {
         // Wake the followers just served and the next leader; skip the (futex) wake-up
         // when nobody waits, the common case of a lone writer.
         if group.len() > 1 || !queue.is_empty() {
-            self.queue.cv.notify_all();
+            writers.cv.notify_all();
         }
         result
     }
