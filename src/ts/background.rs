@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::engine::worker::Worker;
 use crate::error::Result;
-use crate::ts::engine::Inner;
+use crate::ts::core::inner::Inner;
 use crate::ts::{compaction, flush};
 
 /// Compactions run per wake-up at most, so a flush is never kept waiting long.

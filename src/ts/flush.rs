@@ -19,14 +19,14 @@ use crate::engine::lock::lock;
 use crate::error::{Error, Result};
 use crate::io::file_number::SEGMENT;
 use crate::io::wal;
-use crate::ts::catalog_log::CatalogLog;
-use crate::ts::engine::{FileState, Inner};
+use crate::ts::core::inner::{FileState, Inner};
+use crate::ts::core::view::ReadView;
 use crate::ts::head::{SeriesColumns, Tombstone as HeadTombstone};
 use crate::ts::segment::{SegmentOptions, SeriesInput, Tombstone, write_segment};
-use crate::ts::series::SeriesKey;
+use crate::ts::series::catalog_log::CatalogLog;
+use crate::ts::series::key::SeriesKey;
 use crate::ts::stats::Counters;
 use crate::ts::version::{Edit, SegmentFile, SegmentMeta};
-use crate::ts::view::ReadView;
 
 /// Flushes every frozen head, oldest first.
 pub(crate) fn flush_all(inner: &Inner) -> Result<()> {
@@ -52,7 +52,7 @@ fn flush_sealed(
     inner: &Inner,
     frozen: &crate::ts::head::FrozenHead,
     wal_next: u64,
-    sealed: &Arc<crate::ts::view::SealedHead>,
+    sealed: &Arc<crate::ts::core::view::SealedHead>,
 ) -> Result<()> {
     let added = if frozen.series.is_empty() && frozen.tombstones.is_empty() {
         None

@@ -3,37 +3,27 @@
 //! [`Db`] is the public face; the rest of the engine is private. See
 //! `docs/design-ts.md` for how the pieces fit together.
 
-pub mod catalog;
-pub mod head;
-mod key_index;
-mod postings_mem;
-pub mod segment;
-pub mod series;
-mod series_buf;
-
 mod background;
-mod catalog_log;
-mod columns;
 mod compaction;
+mod core;
 mod db;
-mod engine;
 mod flush;
 mod handle;
+pub mod head;
 mod open;
 mod options;
-mod overlap;
-mod plan;
-mod query;
-mod scan;
+mod read;
+pub mod segment;
+pub mod series;
 mod stats;
 mod version;
-mod view;
-mod wal_batch;
 mod write;
+
+pub use series::catalog;
 
 pub use db::Db;
 pub use handle::SeriesHandle;
 pub use options::Options;
-pub use scan::{Scan, SeriesView};
-pub use series::{Point, SeriesKey};
+pub use read::scan::{Scan, SeriesView};
+pub use series::key::{Point, SeriesKey};
 pub use stats::Stats;

@@ -30,15 +30,15 @@ use crate::io::file_number::{CATALOG, SEGMENT};
 use crate::io::identity::{self, Claim, Kind};
 use crate::io::manifest::Manifest;
 use crate::io::wal::{self, ReplayStats, Wal};
-use crate::ts::catalog::Catalog;
-use crate::ts::catalog_log::CatalogLog;
-use crate::ts::engine::{FileState, Inner, WriterState};
+use crate::ts::core::inner::{FileState, Inner, WriterState};
+use crate::ts::core::view::ReadView;
 use crate::ts::head::Head;
 use crate::ts::options::Options;
+use crate::ts::series::catalog::Catalog;
+use crate::ts::series::catalog_log::CatalogLog;
 use crate::ts::stats::{Counters, Stats};
 use crate::ts::version::{EDIT_VERSION, Edit, ManifestState, SegmentFile, Version};
-use crate::ts::view::ReadView;
-use crate::ts::{wal_batch, write};
+use crate::ts::write::{self, wal_batch};
 
 static INSTANCES: AtomicU64 = AtomicU64::new(1);
 

@@ -24,8 +24,8 @@
 
 use crate::codec::varint::{self, Reader};
 use crate::codec::{DecodeError, float, timestamp};
-use crate::ts::catalog::Catalog;
-use crate::ts::series::SeriesKey;
+use crate::ts::series::catalog::Catalog;
+use crate::ts::series::key::SeriesKey;
 
 /// Format version of a batch payload.
 pub(crate) const VERSION: u8 = 2;

@@ -18,8 +18,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::error::Result;
-use crate::ts::columns::{Columns, coalesce, ranges_overlapping};
-use crate::ts::plan::Group;
+use crate::ts::core::columns::{Columns, coalesce, ranges_overlapping};
+use crate::ts::read::plan::Group;
 
 /// Where the merge is in one member's chunks of the series.
 #[derive(Debug, Default)]

@@ -18,12 +18,12 @@ use crate::error::{Error, Result};
 use crate::io::fs::{DirLockGuard, FileSystem};
 use crate::io::manifest::Manifest;
 use crate::io::wal::{ReplayStats, Wal};
-use crate::ts::catalog::Catalog;
-use crate::ts::catalog_log::CatalogLog;
+use crate::ts::core::view::ReadView;
 use crate::ts::options::Options;
+use crate::ts::series::catalog::Catalog;
+use crate::ts::series::catalog_log::CatalogLog;
 use crate::ts::stats::Counters;
 use crate::ts::version::{Edit, ManifestState};
-use crate::ts::view::ReadView;
 use crate::ts::write::WriteCache;
 
 /// Scratch state of the (single, serialized) writer.

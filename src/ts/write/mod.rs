@@ -9,6 +9,8 @@
 //! them), and only once it succeeded inserts them into the catalog and the points into
 //! the head. A failed WAL append poisons the database: nothing of the write is visible.
 
+pub(crate) mod wal_batch;
+
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
@@ -18,16 +20,16 @@ use crate::engine::lock::write;
 use crate::error::{Error, Result};
 use crate::io::record::MAX_PAYLOAD_LEN;
 use crate::io::wal::SyncMode;
-use crate::ts::catalog::{Catalog, RESERVED_ID};
-use crate::ts::columns::Columns;
-use crate::ts::engine::{Inner, WriterState};
+use crate::ts::core::columns::Columns;
+use crate::ts::core::inner::{Inner, WriterState};
+use crate::ts::core::view::{ReadView, SealedHead};
 use crate::ts::head::Head;
-use crate::ts::query::{HeadSnapshot, SeriesReader};
-use crate::ts::series::{Point, SeriesKey};
+use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
+use crate::ts::series::catalog::{Catalog, RESERVED_ID};
+use crate::ts::series::key::{Point, SeriesKey};
 use crate::ts::stats::Counters;
-use crate::ts::view::{ReadView, SealedHead};
-use crate::ts::wal_batch::{self, MAX_BATCH_POINTS};
 use crate::ts::{compaction, flush};
+use wal_batch::MAX_BATCH_POINTS;
 
 /// Which series a group of points belongs to.
 #[derive(Debug)]

@@ -11,6 +11,8 @@
 //! tombstone `(series id, start, end)` (inclusive) that the engine applies to older data;
 //! points written after the delete are kept.
 
+mod series_buf;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -20,10 +22,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
-use super::series_buf::SeriesBuf;
 use crate::engine::lock::{into_inner, into_inner_rw, lock, read, write};
 use crate::error::{Error, Result};
-use crate::ts::columns::Columns;
+use crate::ts::core::columns::Columns;
+use series_buf::SeriesBuf;
 
 /// A range delete: `(series id, start, end)`, both ends inclusive.
 pub type Tombstone = (u32, i64, i64);

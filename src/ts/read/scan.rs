@@ -16,11 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::ts::columns::Columns;
-use crate::ts::plan::ReadPlan;
-use crate::ts::query::{HeadSnapshot, SeriesReader};
-use crate::ts::series::SeriesKey;
-use crate::ts::view::ReadView;
+use crate::ts::core::columns::Columns;
+use crate::ts::core::view::ReadView;
+use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
+use crate::ts::read::plan::ReadPlan;
+use crate::ts::series::key::SeriesKey;
 
 /// How many series a [`Scan::fold`] task claims at a time: few enough that the threads
 /// finish together, enough that the shared cursor is touched rarely.

@@ -19,11 +19,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::ts::columns::{Columns, coalesce};
+use crate::ts::core::columns::{Columns, coalesce};
+use crate::ts::core::view::{ReadView, series_tombstones};
 use crate::ts::head::{Head, Tombstone};
-use crate::ts::overlap::OverlapReader;
-use crate::ts::plan::ReadPlan;
-use crate::ts::view::{ReadView, series_tombstones};
+use crate::ts::read::overlap::OverlapReader;
+use crate::ts::read::plan::ReadPlan;
 
 /// A copy of what the live head holds for some series over a range, taken at one
 /// instant (under the engine's head gate, which writers hold while they apply a

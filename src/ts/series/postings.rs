@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use roaring::RoaringBitmap;
 
-use super::series::SeriesKey;
+use super::key::SeriesKey;
 
 /// The postings of every series in a catalog.
 #[derive(Default, Debug)]

@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
+use super::key::SeriesKey;
 use super::key_index::KeyIndex;
-use super::postings_mem::MemPostings;
-use super::series::SeriesKey;
+use super::postings::MemPostings;
 use crate::codec::DecodeError;
 use crate::codec::varint::{self, Reader};
 use crate::error::{Error, Result};
@@ -81,7 +81,7 @@ impl Catalog {
     }
 
     /// The id of series `metric` + `tags`, defining it if new; the flag says whether it
-    /// was. A new series is validated first ([`crate::ts::series::validate_parts`]) and
+    /// was. A new series is validated first ([`crate::ts::series::key::validate_parts`]) and
     /// gets [`Catalog::next_id`]. A hit neither validates nor allocates (a stored key
     /// is valid, so an invalid input never hits).
     pub fn get_or_insert(&mut self, metric: &str, tags: &[(&str, &str)]) -> Result<(u32, bool)> {
@@ -207,7 +207,7 @@ impl Catalog {
     /// Every defined series, sorted by key (metric, then tags).
     pub fn keys_sorted(&self) -> Vec<(u32, &SeriesKey)> {
         let mut v: Vec<(u32, &SeriesKey)> = self.iter().collect();
-        super::series::sort_by_key(&mut v, |s| s.1);
+        super::key::sort_by_key(&mut v, |s| s.1);
         v
     }
 

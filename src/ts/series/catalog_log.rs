@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::io::file_number::CATALOG;
 use crate::io::fs::FileSystem;
 use crate::io::record::{Compression, LogEnd, LogReader, LogWriter};
-use crate::ts::catalog::Catalog;
+use crate::ts::series::catalog::Catalog;
 
 const MAGIC: &[u8; 8] = b"TIDE-CAT";
 

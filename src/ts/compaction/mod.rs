@@ -44,13 +44,13 @@ use roaring::RoaringBitmap;
 
 use crate::engine::lock::lock;
 use crate::error::Result;
-use crate::ts::columns::Columns;
-use crate::ts::engine::Inner;
+use crate::ts::core::columns::Columns;
+use crate::ts::core::inner::Inner;
+use crate::ts::core::view::ReadView;
 use crate::ts::head::{Head, SeriesColumns};
-use crate::ts::query::{HeadSnapshot, SeriesReader};
+use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
 use crate::ts::stats::Counters;
 use crate::ts::version::{Edit, SegmentFile, Version, partition_of};
-use crate::ts::view::ReadView;
 
 /// Series per rayon task.
 const SERIES_PER_TASK: usize = 256;
