@@ -31,7 +31,7 @@
 //!   [`Error::InvalidArgument`] and writes nothing; a batch is all or nothing.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::engine::lock::lock;
 use crate::engine::worker::Workers;
@@ -43,7 +43,7 @@ use crate::ts::read::merge::HeadSnapshot;
 use crate::ts::read::scan::Scan;
 use crate::ts::series::key::{Point, SeriesKey, sort_by_key, validate_parts};
 use crate::ts::stats::Stats;
-use crate::ts::write::{self, PreparedWrite};
+use crate::ts::write::{self, PreparedWrite, WriteCache};
 use crate::ts::{background, compaction, flush, open};
 
 /// An embedded time-series database in one directory. `Send + Sync`: share it between
@@ -51,6 +51,8 @@ use crate::ts::{background, compaction, flush, open};
 /// the WAL, ignoring errors; [`Db::close`] does the same and reports them.
 pub struct Db {
     inner: Arc<Inner>,
+    /// Series resolved by earlier `insert_batch` calls (see [`WriteCache`]).
+    write_cache: Mutex<WriteCache>,
     workers: Workers,
 }
 
@@ -74,6 +76,7 @@ impl Db {
         let inner = Arc::new(open::open(path.as_ref(), opts)?);
         let db = Db {
             inner,
+            write_cache: Mutex::new(WriteCache::default()),
             workers: Workers::default(),
         };
         if db.inner.opts.shared.background_work {
@@ -152,7 +155,7 @@ impl Db {
             return Ok(());
         }
         // The cache of known series, unless another writer is using it right now.
-        let mut cache = self.inner.write_cache.try_lock().ok();
+        let mut cache = self.write_cache.try_lock().ok();
         let prep = write::prepare_points(&self.inner.catalog(), cache.as_deref_mut(), points)?;
         drop(cache);
         self.commit(prep)

@@ -190,7 +190,6 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         view: RwLock::new(Arc::new(view)),
         head_gate: RwLock::new(()),
         writer: Mutex::new(WriterState::default()),
-        write_cache: Mutex::new(Default::default()),
         files: Mutex::new(FileState {
             manifest,
             state,

@@ -24,7 +24,6 @@ use crate::ts::series::catalog::Catalog;
 use crate::ts::series::catalog_log::CatalogLog;
 use crate::ts::stats::Counters;
 use crate::ts::version::{Edit, ManifestState};
-use crate::ts::write::WriteCache;
 
 /// Scratch state of the (single, serialized) writer.
 #[derive(Debug, Default)]
@@ -55,8 +54,6 @@ pub(crate) struct Inner {
     /// every write whole or not at all.
     pub head_gate: RwLock<()>,
     pub writer: Mutex<WriterState>,
-    /// Series resolved by earlier `insert_batch` calls (see [`WriteCache`]).
-    pub write_cache: Mutex<WriteCache>,
     pub files: Mutex<FileState>,
     pub flush_lock: Mutex<()>,
     pub compaction_lock: Mutex<()>,
