@@ -115,6 +115,12 @@ mod tests {
         assert!(p.on_err(bad_input).is_err());
         assert!(p.on_err::<()>(Err(Error::NotFound("x".into()))).is_err());
         assert!(!p.is_set());
+        let p2 = Poison::default();
+        assert!(
+            p2.on_err::<()>(Err(Error::internal("broken invariant")))
+                .is_err()
+        );
+        assert!(matches!(p2.check(), Err(Error::Poisoned(w)) if w.contains("broken invariant")));
         let io = std::io::Error::other("fsync failed");
         assert!(p.on_err::<()>(Err(Error::from(io))).is_err());
         assert!(p.is_set());

@@ -107,14 +107,14 @@ impl Default for State {
 }
 
 fn not_found(what: &str, path: &Path) -> Error {
-    Error::Io(std::io::Error::new(
+    Error::from(std::io::Error::new(
         std::io::ErrorKind::NotFound,
         format!("simfs: {what} {} not found", path.display()),
     ))
 }
 
 fn stale_handle() -> Error {
-    Error::Io(std::io::Error::other(
+    Error::from(std::io::Error::other(
         "simfs: file handle from before a simulated crash",
     ))
 }
@@ -135,7 +135,7 @@ impl State {
         let index = self.ops;
         self.ops += 1;
         match self.fail_at {
-            Some(at) if index >= at => Err(Error::Io(std::io::Error::other(format!(
+            Some(at) if index >= at => Err(Error::from(std::io::Error::other(format!(
                 "simfs: injected fault at operation {index} ({what})"
             )))),
             _ => Ok(()),

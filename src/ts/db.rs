@@ -156,7 +156,12 @@ impl Db {
         }
         // The cache of known series, unless another writer is using it right now.
         let mut cache = self.write_cache.try_lock().ok();
-        let prep = write::prepare_points(&self.inner.catalog(), cache.as_deref_mut(), points)?;
+        // An `Error::Internal` from it (a broken invariant) poisons; bad input does not.
+        let prep = self.inner.poison.on_err(write::prepare_points(
+            &self.inner.catalog(),
+            cache.as_deref_mut(),
+            points,
+        ))?;
         drop(cache);
         self.commit(prep)
     }
@@ -276,10 +281,11 @@ impl Db {
             write::commit(&self.inner, &mut w, PreparedWrite::define(key))?
         };
         write::sync_if_always(&self.inner)?;
-        let id = ids
-            .first()
-            .copied()
-            .ok_or_else(|| Error::invalid("series definition produced no id"))?;
+        let id = self.inner.poison.on_err(
+            ids.first()
+                .copied()
+                .ok_or_else(|| Error::internal("series definition produced no id")),
+        )?;
         self.handle(id)
     }
 

@@ -155,29 +155,3 @@ impl Inner {
         self.next_file_number.load(Ordering::SeqCst)
     }
 }
-
-/// A copy of `e` for the other writers of a failed group (I/O errors keep their kind
-/// and message).
-pub(crate) fn duplicate_error(e: &Error) -> Error {
-    match e {
-        Error::Io(io) => Error::Io(std::io::Error::new(io.kind(), io.to_string())),
-        Error::Corruption { file, offset, what } => Error::Corruption {
-            file: file.clone(),
-            offset: *offset,
-            what: what.clone(),
-        },
-        Error::UnsupportedVersion {
-            file,
-            found,
-            supported,
-        } => Error::UnsupportedVersion {
-            file: file.clone(),
-            found: *found,
-            supported: *supported,
-        },
-        Error::Locked(p) => Error::Locked(p.clone()),
-        Error::InvalidArgument(s) => Error::InvalidArgument(s.clone()),
-        Error::NotFound(s) => Error::NotFound(s.clone()),
-        Error::Poisoned(s) => Error::Poisoned(s.clone()),
-    }
-}

@@ -150,7 +150,7 @@ impl VersionSet {
             let mut probe = self.cfs.clone();
             probe
                 .insert(*id, name)
-                .map_err(|_| Error::invalid("column family registered twice"))?;
+                .map_err(|_| Error::internal(format!("column family id {id} registered twice")))?;
         }
         self.manifest.append(&edit.encode())?;
 

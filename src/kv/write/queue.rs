@@ -17,7 +17,7 @@ use std::time::Instant;
 use crate::engine::lock::{lock, read, wait, write};
 use crate::io::record::MAX_PAYLOAD_LEN;
 use crate::kv::core::cf;
-use crate::kv::core::inner::{Frozen, Inner, duplicate_error};
+use crate::kv::core::inner::{Frozen, Inner};
 use crate::kv::core::key::{MAX_SEQ, ValueKind};
 use crate::kv::memtable::Memtable;
 use crate::kv::stats;
@@ -161,10 +161,7 @@ impl Inner {
 
         let mut queue = lock(&writers.pending);
         for r in group.iter().skip(1) {
-            *lock(&r.result) = Some(match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(duplicate_error(e)),
-            });
+            *lock(&r.result) = Some(result.clone());
         }
         for _ in 0..group.len() {
             queue.pop_front();
@@ -326,9 +323,13 @@ impl Inner {
             self.poison_with(&e);
             return Err(e);
         }
-        write(&self.cfs)
-            .insert(id, name)
-            .map_err(|_| Error::invalid("column family registered twice"))?;
+        // The manifest has the family durably: an id the registry already holds is a
+        // broken invariant (the probe in `log_and_apply` checked it), not bad input.
+        if write(&self.cfs).insert(id, name).is_err() {
+            let e = Error::internal(format!("column family {name:?} registered twice"));
+            self.poison_with(&e);
+            return Err(e);
+        }
         Ok(Some(id))
     }
 }

@@ -120,8 +120,12 @@ impl Inner {
     pub fn log_edit(&self, files: &mut FileState, mut edit: Edit) -> Result<()> {
         edit.next_file = Some(self.next_file.load(Ordering::Relaxed));
         let mut next = files.state.clone();
-        next.apply(&edit)
-            .map_err(|e| Error::invalid(format!("inconsistent manifest edit: {e}")))?;
+        // The engine built `edit` from its own state: one that does not apply is a bug,
+        // which poisons the handle.
+        self.poison.on_err(
+            next.apply(&edit)
+                .map_err(|e| Error::internal(format!("inconsistent manifest edit: {e}"))),
+        )?;
         files.manifest.append(&edit.encode())?;
         files.state = next;
         if let Some(t) = edit.max_ts {

@@ -348,13 +348,20 @@ pub(crate) fn prepare_points(
     w.vals = vec![0.0; points.len()];
     let mut max_ts = i64::MIN;
     for (p, &g) in points.iter().zip(&group_of) {
-        if let Some(c) = cursor.get_mut(g as usize) {
-            if let (Some(t), Some(v)) = (w.ts.get_mut(*c), w.vals.get_mut(*c)) {
-                *t = p.timestamp;
-                *v = p.value;
-            }
+        let slot = cursor.get_mut(g as usize).and_then(|c| {
+            let at = *c;
             *c += 1;
-        }
+            Some((w.ts.get_mut(at)?, w.vals.get_mut(at)?))
+        });
+        // The counts were taken from `group_of` itself: a point without its slot is a
+        // bug, reported rather than dropped.
+        let Some((t, v)) = slot else {
+            return Err(Error::internal(format!(
+                "write batch: point of group {g} has no slot in the columns"
+            )));
+        };
+        *t = p.timestamp;
+        *v = p.value;
         max_ts = max_ts.max(p.timestamp);
     }
     w.points = points.len();
