@@ -3,18 +3,24 @@
 //! Every public call returns [`Result`]. Variants say what went wrong in terms a caller
 //! can act on: bad input ([`Error::InvalidArgument`]), damaged files
 //! ([`Error::Corruption`], naming the file and offset), a directory already in use
-//! ([`Error::Locked`]), or a store that stopped accepting writes after a failed sync
-//! ([`Error::Poisoned`]).
+//! ([`Error::Locked`]), a store that stopped accepting writes after a failed sync
+//! ([`Error::Poisoned`]), or a broken internal invariant ([`Error::Internal`], a bug in
+//! tidestore, never the caller's input).
+//!
+//! `Error` is `Clone` (I/O errors are shared behind an [`Arc`]), so one failure can be
+//! handed to every writer of a group commit.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What went wrong.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An operating-system I/O error.
+    /// An operating-system I/O error (shared, so that `Error` is `Clone`; build one
+    /// with `Error::from(io_error)`).
     #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(Arc<std::io::Error>),
 
     /// Bytes on disk failed a checksum or did not parse: the file is damaged.
     #[error("corruption in {}: {what} (at byte offset {offset})", file.display())]
@@ -54,6 +60,18 @@ pub enum Error {
     /// Reopen the directory to recover from the last durable state.
     #[error("the handle is poisoned after an earlier I/O failure ({0}); reopen it")]
     Poisoned(String),
+
+    /// An internal invariant broke: a bug in tidestore, not bad input. The handle is
+    /// poisoned (later writes return [`Error::Poisoned`]); reopening recovers the last
+    /// durable state. Please report it.
+    #[error("internal error (a bug in tidestore; the handle is poisoned): {0}")]
+    Internal(String),
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(Arc::new(e))
+    }
 }
 
 /// `Result` with [`Error`].
@@ -72,5 +90,32 @@ impl Error {
     /// Builds an [`Error::InvalidArgument`].
     pub fn invalid(what: impl Into<String>) -> Self {
         Error::InvalidArgument(what.into())
+    }
+
+    /// Builds an [`Error::Internal`].
+    pub(crate) fn internal(what: impl Into<String>) -> Self {
+        Error::Internal(what.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cloned_io_error_keeps_kind_and_message() {
+        let e = Error::from(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "disk full",
+        ));
+        let c = e.clone();
+        match (&e, &c) {
+            (Error::Io(a), Error::Io(b)) => {
+                assert_eq!(b.kind(), std::io::ErrorKind::StorageFull);
+                assert!(Arc::ptr_eq(a, b));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.to_string(), c.to_string());
     }
 }

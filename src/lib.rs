@@ -24,11 +24,14 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+mod engine;
 mod error;
 pub mod inspect;
 pub mod io;
 pub mod kv;
 pub mod ts;
 
+pub use engine::SharedOptions;
 pub use error::{Error, Result};
+pub use io::wal::{SyncMode, WalDamage, WalRecovery};
 pub use ts::{Db, Point, Scan, SeriesHandle, SeriesKey, SeriesView};

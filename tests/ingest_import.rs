@@ -33,7 +33,7 @@ struct Model {
 impl PointSink for Model {
     fn add(&mut self, p: PointRef<'_>) -> Result<()> {
         if Some(self.adds) == self.fail_at_add {
-            return Err(Error::Io(std::io::Error::other("disk full")));
+            return Err(Error::from(std::io::Error::other("disk full")));
         }
         self.adds += 1;
         SeriesKey::new(p.metric, p.tags)?;

@@ -68,7 +68,7 @@ impl ProcessFs {
     }
     fn check(&self) -> Result<()> {
         if self.dead.load(Ordering::SeqCst) {
-            return Err(Error::Io(std::io::Error::other("process is dead")));
+            return Err(Error::from(std::io::Error::other("process is dead")));
         }
         Ok(())
     }

@@ -170,7 +170,7 @@ impl WritableFile for FailingFile {
     fn write_all(&mut self, buf: &[u8]) -> Result<()> {
         let left = self.budget.load(Ordering::SeqCst);
         if (buf.len() as u64) > left {
-            return Err(Error::Io(std::io::Error::other("injected write failure")));
+            return Err(Error::from(std::io::Error::other("injected write failure")));
         }
         self.budget.store(left - buf.len() as u64, Ordering::SeqCst);
         self.inner.write_all(buf)

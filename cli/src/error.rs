@@ -98,7 +98,10 @@ impl From<io::Error> for CliError {
 impl From<tidestore::Error> for CliError {
     fn from(e: tidestore::Error) -> Self {
         match e {
-            tidestore::Error::Io(io) => CliError::from(io),
+            tidestore::Error::Io(io) if io.kind() == io::ErrorKind::BrokenPipe => {
+                CliError::BrokenPipe
+            }
+            tidestore::Error::Io(io) => CliError::Runtime(format!("I/O error: {io}")),
             other => CliError::Runtime(other.to_string()),
         }
     }
@@ -132,7 +135,7 @@ mod tests {
         let e = CliError::from(io::Error::from(io::ErrorKind::BrokenPipe));
         assert!(matches!(e, CliError::BrokenPipe));
         assert_eq!(e.exit_code(), 0);
-        let e = CliError::from(tidestore::Error::Io(io::Error::from(
+        let e = CliError::from(tidestore::Error::from(io::Error::from(
             io::ErrorKind::BrokenPipe,
         )));
         assert_eq!(e.exit_code(), 0);

@@ -46,7 +46,7 @@ impl GateFs {
 
     fn check(&self) -> Result<()> {
         if self.closed.load(Ordering::SeqCst) {
-            return Err(Error::Io(std::io::Error::other(
+            return Err(Error::from(std::io::Error::other(
                 "gate_fs: the process that opened this handle is dead",
             )));
         }

@@ -174,7 +174,7 @@ fn options(fs: Arc<dyn FileSystem>, sync: SyncMode, t: Tuning) -> Options {
         .target_file_bytes(4096)
         .max_subcompactions(2)
         .manifest_rewrite_bytes(match t.manifest % 4 {
-            0 => Options::default().manifest_rewrite_bytes,
+            0 => Options::default().shared.manifest_rewrite_bytes,
             1 => 0,
             2 => 256,
             _ => 2048,

@@ -227,7 +227,7 @@ fn options(gate: &GateFs, sync: SyncMode, tuning: Tuning) -> Options {
     Options::default()
         .manifest_rewrite_bytes(rewrite_bytes(
             tuning.manifest,
-            Options::default().manifest_rewrite_bytes,
+            Options::default().shared.manifest_rewrite_bytes,
         ))
         .catalog_rewrite_bytes(rewrite_bytes(
             tuning.catalog,

@@ -8,9 +8,9 @@ use super::report::FileKind;
 use crate::error::{Error, Result};
 use crate::kv::sstable::{Table, TableLayout};
 use crate::ts::SeriesKey;
-use crate::ts::catalog_log::CatalogLog;
 use crate::ts::open::apply_manifest_record;
 use crate::ts::segment::{Segment, SegmentLayout, Tombstone};
+use crate::ts::series::catalog_log::CatalogLog;
 use crate::ts::version::ManifestState;
 
 /// The layout of one file.

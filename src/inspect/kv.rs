@@ -7,14 +7,14 @@ use super::dir::Dir;
 use super::report::{Checked, FileKind, Problem};
 use super::stats::{KvStats, LevelSummary, TableSummary};
 use crate::error::{Error, Result};
-use crate::io::wal;
+use crate::io::dir::check_manifest_complete;
+use crate::io::file_number::TABLE;
 use crate::kv::batch;
-use crate::kv::cf::CfRegistry;
-use crate::kv::recovery::{check_manifest_complete, decode_edit};
+use crate::kv::core::cf::CfRegistry;
+use crate::kv::open::decode_edit;
 use crate::kv::sstable::Table;
-use crate::kv::table_file::table_file_name;
-use crate::kv::version_edit::FileMeta;
-use crate::kv::version_set::Recovered;
+use crate::kv::version::edit::FileMeta;
+use crate::kv::version::set::Recovered;
 
 /// The MANIFEST's state and the name of the file it came from.
 fn read_state(dir: &Dir<'_>) -> Result<(Recovered, String)> {
@@ -78,8 +78,7 @@ pub(crate) fn verify(dir: &Dir<'_>) -> Checked {
         Ok((rec, name)) => {
             let path = dir.file(&name);
             read.insert(name);
-            let segments = wal::list_segments(dir.fs, &dir.path).unwrap_or_default();
-            if let Err(e) = check_manifest_complete(&rec, &dir.names, &segments, || path.clone()) {
+            if let Err(e) = check_manifest_complete(rec.log_number, &dir.names, TABLE, &path) {
                 problems.push(Problem::from_error(e, path.clone()));
             }
             Some(rec)
@@ -93,7 +92,7 @@ pub(crate) fn verify(dir: &Dir<'_>) -> Checked {
         rec.files
             .iter()
             .flat_map(|level| level.values())
-            .map(|m| (table_file_name(m.number), m))
+            .map(|m| (TABLE.name(m.number), m))
             .collect()
     });
     let mut checked = Checked { read, problems };
@@ -137,7 +136,7 @@ pub(crate) fn stats(dir: &Dir<'_>) -> Result<KvStats> {
             summary.entries += m.entries;
             summary.bytes += m.size;
             tables.push(TableSummary {
-                file: table_file_name(m.number),
+                file: TABLE.name(m.number),
                 level,
                 entries: m.entries,
                 tombstones: m.tombstones,

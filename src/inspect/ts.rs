@@ -8,12 +8,14 @@ use super::dir::Dir;
 use super::report::{Checked, FileKind, Problem};
 use super::stats::{CodecUse, SegmentSummary, TsStats, WalSummary};
 use crate::error::{Error, Result};
+use crate::io::dir::check_manifest_complete;
+use crate::io::file_number::{CATALOG, SEGMENT};
 use crate::ts::catalog::Catalog;
-use crate::ts::catalog_log::CatalogLog;
-use crate::ts::open::{apply_manifest_record, check_manifest_complete};
+use crate::ts::open::apply_manifest_record;
 use crate::ts::segment::{Segment, SegmentLayout};
-use crate::ts::version::{ManifestState, SegmentMeta, catalog_file_name, segment_file_name};
-use crate::ts::wal_batch;
+use crate::ts::series::catalog_log::CatalogLog;
+use crate::ts::version::{ManifestState, SegmentMeta};
+use crate::ts::write::wal_batch;
 
 /// The manifest's state and the name of the file it came from.
 fn read_state(dir: &Dir<'_>) -> Result<(ManifestState, String)> {
@@ -114,7 +116,7 @@ pub(crate) fn verify(dir: &Dir<'_>) -> Checked {
         Ok((state, name)) => {
             let path = dir.file(&name);
             read.insert(name);
-            if let Err(e) = check_manifest_complete(dir.fs, &dir.path, &state, &path) {
+            if let Err(e) = check_manifest_complete(state.log_number, &dir.names, SEGMENT, &path) {
                 problems.push(Problem::from_error(e, path));
             }
             Some(state)
@@ -129,7 +131,7 @@ pub(crate) fn verify(dir: &Dir<'_>) -> Checked {
         .as_ref()
         .and_then(|s| s.catalog_file)
         .and_then(|n| {
-            let name = catalog_file_name(n);
+            let name = CATALOG.name(n);
             read.insert(name.clone());
             match CatalogLog::load(dir.fs, &dir.path, n) {
                 Ok(c) => Some((c, name)),
@@ -145,7 +147,7 @@ pub(crate) fn verify(dir: &Dir<'_>) -> Checked {
         state
             .segments
             .values()
-            .map(|m| (segment_file_name(m.file_number), *m))
+            .map(|m| (SEGMENT.name(m.file_number), *m))
             .collect()
     });
     let mut checked = Checked { read, problems };
@@ -180,7 +182,7 @@ pub(crate) fn stats(dir: &Dir<'_>) -> Result<TsStats> {
     let mut value_codecs: BTreeMap<&'static str, CodecUse> = BTreeMap::new();
     let mut chunks = 0;
     for meta in state.segments.values() {
-        let name = segment_file_name(meta.file_number);
+        let name = SEGMENT.name(meta.file_number);
         let seg: Arc<Segment> = Segment::open(dir.fs, &dir.file(&name))?;
         let layout: SegmentLayout = seg.layout()?;
         for c in &layout.chunks {

@@ -214,7 +214,7 @@ impl FileSystem for StdFs {
         match file.try_lock() {
             Ok(()) => Ok(Box::new(StdLock { _file: file })),
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(dir.to_path_buf())),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(e)),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::from(e)),
         }
     }
 }

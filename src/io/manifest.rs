@@ -36,6 +36,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::engine::poison::Poison;
 use crate::error::{Error, Result};
 use crate::io::fs::FileSystem;
 use crate::io::log_header::{self, MANIFEST_MAGIC};
@@ -49,14 +50,13 @@ pub const CURRENT_TMP: &str = "CURRENT.tmp";
 
 /// The file name of manifest number `n`: `MANIFEST-{n:06}`.
 pub fn manifest_file_name(n: u64) -> String {
-    format!("MANIFEST-{n:06}")
+    crate::io::file_number::MANIFEST.name(n)
 }
 
 /// The number of a manifest file name, or `None` if `name` is not exactly one, or
 /// carries a number no manifest gets (2^62 or more: a stray file, left alone).
 pub fn parse_manifest_file_name(name: &str) -> Option<u64> {
-    let n = crate::io::file_number::parse(name.strip_prefix("MANIFEST-")?)?;
-    (manifest_file_name(n) == name).then_some(n)
+    crate::io::file_number::MANIFEST.parse(name)
 }
 
 /// Whether `name` is a file the manifest owns (`CURRENT`, `CURRENT.tmp` or a manifest
@@ -76,7 +76,7 @@ pub struct Manifest {
     /// Bytes of the live file right after the last [`Manifest::rewrite`] (0 if none
     /// since open): see [`Manifest::rewrite_due`].
     snapshot_size: u64,
-    poisoned: Option<String>,
+    poison: Poison,
 }
 
 impl std::fmt::Debug for Manifest {
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Manifest {
             .field("dir", &self.dir)
             .field("file", &manifest_file_name(self.number))
             .field("size", &self.writer.len())
-            .field("poisoned", &self.poisoned)
+            .field("poisoned", &self.poison)
             .finish()
     }
 }
@@ -145,7 +145,7 @@ impl Manifest {
             read_from,
             writer,
             snapshot_size: 0,
-            poisoned: None,
+            poison: Poison::default(),
         };
         manifest.remove_stale_files(&names);
         Ok(manifest)
@@ -157,7 +157,7 @@ impl Manifest {
     /// manifest ([`Error::Poisoned`] from then on): whether the edit committed is known
     /// only after reopening.
     pub fn append(&mut self, edit: &[u8]) -> Result<()> {
-        self.check_poisoned()?;
+        self.poison.check()?;
         let mut batch = RecordBatch::new();
         batch.push(edit, Compression::Snappy)?;
         let written = self
@@ -173,7 +173,7 @@ impl Manifest {
     /// [`Manifest::append`]; after a failure, reopening finds either the old log or the
     /// snapshot.
     pub fn rewrite(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.check_poisoned()?;
+        self.poison.check()?;
         let mut batch = RecordBatch::new();
         batch.push(snapshot, Compression::Snappy)?;
         let number = self.number + 1;
@@ -202,6 +202,27 @@ impl Manifest {
         rewrite_due(self.size(), self.snapshot_size, threshold)
     }
 
+    /// The owners' rewrite rule, after an edit was appended: when
+    /// [`Manifest::rewrite_due`] past `threshold`, rewrites the manifest as the
+    /// `snapshot` (of the state *with* that edit). Returns nothing on purpose: the edit
+    /// is committed whatever happens here, so a failed rewrite must not be reported as
+    /// a failed edit (the owner would undo work that is already durable). A failure
+    /// poisons the manifest instead, so the owner's next edit returns
+    /// [`Error::Poisoned`] and the owner stops accepting writes.
+    pub fn rewrite_if_due(&mut self, threshold: u64, snapshot: impl FnOnce() -> Vec<u8>) {
+        if self.rewrite_due(threshold) {
+            let _poisoned_on_failure = self.rewrite(&snapshot());
+        }
+    }
+
+    /// The manifest file an owner names in errors about the state it holds: the file
+    /// `open` replayed, or the live one for a new directory.
+    pub fn file_for_errors(&self) -> PathBuf {
+        self.read_from
+            .clone()
+            .unwrap_or_else(|| self.dir.join(manifest_file_name(self.number)))
+    }
+
     /// The manifest file whose edits `open` replayed (`None` for a new directory): the
     /// file an owner names when its own checks find the replayed state inconsistent.
     pub fn read_from(&self) -> Option<&Path> {
@@ -214,16 +235,9 @@ impl Manifest {
         [CURRENT.to_owned(), manifest_file_name(self.number)]
     }
 
-    fn check_poisoned(&self) -> Result<()> {
-        match &self.poisoned {
-            Some(why) => Err(Error::Poisoned(why.clone())),
-            None => Ok(()),
-        }
-    }
-
     fn poison_on_error<T>(&mut self, result: Result<T>) -> Result<T> {
         if let Err(e) = &result {
-            self.poisoned = Some(e.to_string());
+            self.poison.set(e.to_string());
         }
         result
     }

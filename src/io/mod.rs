@@ -7,12 +7,16 @@
 //! - [`record`]: the checksummed record framing of every log file;
 //! - [`wal`]: the write-ahead log;
 //! - [`manifest`]: the atomic, durable log of edits naming an owner's live files;
-//! - `file_number`: the numbers in file names, and which ones are the engines';
+//! - `file_number`: the numbered file names of an engine directory, and which numbers
+//!   are the engines';
+//! - `dir`: what every open does with its directory (lock, identity, file counter,
+//!   manifest-completeness check, orphan sweep);
 //! - `identity`: the `IDENTITY` file saying which engine a directory belongs to.
 //!
 //! The on-disk formats and the durability model are described byte by byte in
 //! `docs/format.md (part 1)`.
 
+pub(crate) mod dir;
 pub(crate) mod file_number;
 pub mod fs;
 pub(crate) mod identity;

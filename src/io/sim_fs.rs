@@ -45,7 +45,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::fs::{DirLockGuard, FileBytes, FileSystem, WritableFile};
 use crate::error::{Error, Result};
@@ -107,14 +107,14 @@ impl Default for State {
 }
 
 fn not_found(what: &str, path: &Path) -> Error {
-    Error::Io(std::io::Error::new(
+    Error::from(std::io::Error::new(
         std::io::ErrorKind::NotFound,
         format!("simfs: {what} {} not found", path.display()),
     ))
 }
 
 fn stale_handle() -> Error {
-    Error::Io(std::io::Error::other(
+    Error::from(std::io::Error::other(
         "simfs: file handle from before a simulated crash",
     ))
 }
@@ -135,7 +135,7 @@ impl State {
         let index = self.ops;
         self.ops += 1;
         match self.fail_at {
-            Some(at) if index >= at => Err(Error::Io(std::io::Error::other(format!(
+            Some(at) if index >= at => Err(Error::from(std::io::Error::other(format!(
                 "simfs: injected fault at operation {index} ({what})"
             )))),
             _ => Ok(()),
@@ -194,9 +194,9 @@ impl State {
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    // The state stays consistent even if a holder panicked: every critical section
-    // either completes its mutation or returns before making one.
-    state.lock().unwrap_or_else(PoisonError::into_inner)
+    // Every critical section either completes its mutation or returns before making
+    // one (see `crate::engine::lock`).
+    crate::engine::lock::lock(state)
 }
 
 impl SimFs {

@@ -9,17 +9,16 @@
 //! before the edit leaves an orphan table (deleted at the next open) and the data still
 //! in the WAL.
 
-use std::sync::atomic::Ordering;
-
 use crate::Result;
+use crate::engine::lock::lock;
 use crate::io::wal;
-use crate::kv::compaction_filter::CompactionFilter;
-use crate::kv::inner::{Inner, lock};
-use crate::kv::iter::KvIterator;
+use crate::kv::compaction::gc::CompactionFilter;
+use crate::kv::core::inner::Inner;
+use crate::kv::core::iter::KvIterator;
 use crate::kv::stats;
-use crate::kv::table_file::TableFile;
-use crate::kv::table_writer::TableWriter;
-use crate::kv::version_edit::VersionEdit;
+use crate::kv::version::edit::VersionEdit;
+use crate::kv::version::table_file::TableFile;
+use crate::kv::version::table_writer::TableWriter;
 
 impl Inner {
     /// Flushes the oldest frozen memtable. Returns `false` when there was none.
@@ -36,7 +35,7 @@ impl Inner {
         let mut it = CompactionFilter::new(frozen.mem.iter(), oldest_snapshot, false);
         it.seek_to_first()?;
         while it.valid() {
-            if self.shutting_down.load(Ordering::Acquire) {
+            if self.is_shutting_down() {
                 return Ok(false);
             }
             writer.add(it.key(), it.seq(), it.kind(), it.value())?;
@@ -77,8 +76,7 @@ impl Inner {
             &self.counters.bytes_flushed,
             outputs.iter().map(|m| m.size).sum(),
         );
-        self.progress_cv.notify_all();
-        self.work_cv.notify_all();
+        self.wake_waiters();
         drop(st);
 
         // Best effort: a segment left behind is deleted at the next open.

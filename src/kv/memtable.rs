@@ -38,11 +38,11 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as MemOrdering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::Result;
-use crate::kv::iter::KvIterator;
-use crate::kv::key::{ValueKind, compare};
+use crate::kv::core::iter::KvIterator;
+use crate::kv::core::key::{ValueKind, compare};
 
 /// Most entries an iterator copies per read-lock acquisition.
 pub const BATCH_ENTRIES: usize = 128;
@@ -343,13 +343,12 @@ impl Memtable {
     }
 
     fn read(&self) -> RwLockReadGuard<'_, BTreeSet<Entry>> {
-        // A panic while the lock was held cannot leave the set half-modified (B-tree
-        // operations are panic-safe), so a poisoned lock is still usable.
-        self.entries.read().unwrap_or_else(PoisonError::into_inner)
+        // B-tree operations are panic-safe: a panic cannot leave the set half-modified.
+        crate::engine::lock::read(&self.entries)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, BTreeSet<Entry>> {
-        self.entries.write().unwrap_or_else(PoisonError::into_inner)
+        crate::engine::lock::write(&self.entries)
     }
 }
 

@@ -9,39 +9,30 @@
 //! `docs/design-kv.md`.
 
 mod background;
-pub mod batch;
-pub(crate) mod cf;
 mod compaction;
-pub mod compaction_filter;
+pub(crate) mod core;
 mod flush;
-mod inner;
-pub mod iter;
-pub mod key;
-mod level_iter;
 pub mod memtable;
-pub mod merge;
+pub(crate) mod open;
 mod options;
 mod read;
-pub(crate) mod recovery;
 mod snapshot;
 pub mod sstable;
 mod stats;
 mod store;
-mod super_version;
-pub(crate) mod table_file;
-mod table_writer;
 #[cfg(test)]
 mod test_util;
-mod version;
-pub(crate) mod version_edit;
-pub(crate) mod version_set;
-pub mod visible;
+pub(crate) mod version;
 mod write;
+
+pub use self::core::{iter, key};
+pub use read::{merge, visible};
+pub use write::batch;
 
 pub use crate::io::wal::SyncMode;
 pub use batch::WriteBatch;
 pub use options::Options;
-pub use read::{KeyRange, RangeIter};
+pub use read::range::{KeyRange, RangeIter};
 pub use snapshot::Snapshot;
 pub use sstable::TableOptions;
 pub use stats::{LevelStats, Stats};

@@ -1,19 +1,17 @@
 //! Options of a [`crate::kv::Store`], with documented defaults.
 
-use std::sync::Arc;
-
-use crate::io::fs::{FileSystem, StdFs};
-use crate::io::wal::{SyncMode, WalDamage, WalDamageHook, WalRecovery};
+use crate::engine::{SharedOptions, shared_setters};
 use crate::kv::sstable::TableOptions;
 
 /// How a [`crate::kv::Store`] is opened. Every field has a documented default
-/// ([`Options::default`]); the setters return `self` so options chain.
+/// ([`Options::default`]); the setters return `self` so options chain. The options
+/// both engines take (sync mode, file system, background work, ...) are in
+/// [`Options::shared`], with setters of the same names here.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// When an acknowledged write is durable. Default:
-    /// `SyncMode::Interval(100 ms)` — survives a process crash at once and a power cut
-    /// except for the last ~100 ms.
-    pub sync_mode: SyncMode,
+    /// The options every handle takes: sync mode, file system, background work,
+    /// manifest rewrite size, WAL recovery mode and damage hook.
+    pub shared: SharedOptions,
     /// The active memtable is frozen and flushed once it holds this many bytes of keys,
     /// values and overhead. Default 64 MiB.
     pub memtable_bytes: usize,
@@ -35,32 +33,15 @@ pub struct Options {
     pub target_file_bytes: u64,
     /// Block, Bloom filter and compression settings of the SSTables written.
     pub table: TableOptions,
-    /// The MANIFEST is rewritten as a single snapshot of the state once it grows past
-    /// this many bytes and to at least twice its last snapshot (so rewrites cost O(1)
-    /// per edit whatever the value). Default 4 MiB.
-    pub manifest_rewrite_bytes: u64,
     /// Most pieces one compaction is split into, merged in parallel (rayon). Default:
     /// the number of CPUs, at most 4.
     pub max_subcompactions: usize,
-    /// Run flushes and compactions on a background thread (default `true`). When
-    /// `false` they run inline on the writing thread, which makes a store's behaviour
-    /// deterministic for tests.
-    pub background_work: bool,
-    /// What opening does with a damaged WAL record in the last WAL segment. Default
-    /// [`WalRecovery::TolerateTornTail`]: recover up to it and report it;
-    /// [`WalRecovery::Strict`] refuses to open ([`crate::Error::Corruption`]).
-    pub wal_recovery: WalRecovery,
-    /// Where an open reports a damaged WAL tail it tolerated (also in
-    /// [`crate::kv::Stats::wal_damage`]). Default: one line on standard error.
-    pub on_wal_damage: WalDamageHook,
-    /// The file system. Default [`StdFs`]; tests pass a simulated one.
-    pub fs: Arc<dyn FileSystem>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            sync_mode: SyncMode::Interval(std::time::Duration::from_millis(100)),
+            shared: SharedOptions::default(),
             memtable_bytes: 64 << 20,
             memtable_entries: None,
             max_frozen_memtables: 2,
@@ -70,24 +51,16 @@ impl Default for Options {
             level_size_multiplier: 10,
             target_file_bytes: 32 << 20,
             table: TableOptions::default(),
-            manifest_rewrite_bytes: 4 << 20,
             max_subcompactions: std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(4),
-            background_work: true,
-            wal_recovery: WalRecovery::default(),
-            on_wal_damage: WalDamageHook::default(),
-            fs: Arc::new(StdFs),
         }
     }
 }
 
 impl Options {
-    /// Sets [`Options::sync_mode`].
-    pub fn sync_mode(mut self, mode: SyncMode) -> Self {
-        self.sync_mode = mode;
-        self
-    }
+    shared_setters!();
+
     /// Sets [`Options::memtable_bytes`].
     pub fn memtable_bytes(mut self, bytes: usize) -> Self {
         self.memtable_bytes = bytes;
@@ -118,11 +91,6 @@ impl Options {
         self.table = table;
         self
     }
-    /// Sets [`Options::manifest_rewrite_bytes`].
-    pub fn manifest_rewrite_bytes(mut self, bytes: u64) -> Self {
-        self.manifest_rewrite_bytes = bytes;
-        self
-    }
     /// Sets [`Options::max_subcompactions`].
     pub fn max_subcompactions(mut self, n: usize) -> Self {
         self.max_subcompactions = n;
@@ -141,27 +109,6 @@ impl Options {
     /// Sets [`Options::level_size_multiplier`].
     pub fn level_size_multiplier(mut self, m: u64) -> Self {
         self.level_size_multiplier = m;
-        self
-    }
-    /// Sets [`Options::background_work`].
-    pub fn background_work(mut self, on: bool) -> Self {
-        self.background_work = on;
-        self
-    }
-    /// Sets [`Options::wal_recovery`].
-    pub fn wal_recovery(mut self, mode: WalRecovery) -> Self {
-        self.wal_recovery = mode;
-        self
-    }
-    /// Sets [`Options::on_wal_damage`]: `f` is called once per damaged WAL tail an
-    /// open tolerates (`|_| {}` to stay silent).
-    pub fn on_wal_damage(mut self, f: impl Fn(&WalDamage) + Send + Sync + 'static) -> Self {
-        self.on_wal_damage = WalDamageHook::new(f);
-        self
-    }
-    /// Sets [`Options::fs`].
-    pub fn fs(mut self, fs: Arc<dyn FileSystem>) -> Self {
-        self.fs = fs;
         self
     }
 

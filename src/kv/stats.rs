@@ -85,9 +85,6 @@ pub(crate) struct Counters {
     pub stalls: AtomicU64,
     pub stall_nanos: AtomicU64,
     pub bloom_negatives: AtomicU64,
-    pub wal_torn_tails: AtomicU64,
-    pub wal_damaged_tails: AtomicU64,
-    pub wal_dropped_bytes: AtomicU64,
 }
 
 /// Adds `n` to a counter.
@@ -119,9 +116,6 @@ impl Counters {
             stalls: get(&self.stalls),
             stall_time: Duration::from_nanos(get(&self.stall_nanos)),
             bloom_negatives: get(&self.bloom_negatives),
-            wal_torn_tails: get(&self.wal_torn_tails),
-            wal_damaged_tails: get(&self.wal_damaged_tails),
-            wal_dropped_bytes: get(&self.wal_dropped_bytes),
             ..Stats::default()
         }
     }

@@ -21,19 +21,21 @@
 //! ```
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use crate::Result;
+use crate::engine::lock::read;
+use crate::engine::worker::Workers;
 use crate::kv::background;
-use crate::kv::batch::WriteBatch;
-use crate::kv::inner::{Inner, lock, read};
+use crate::kv::core::inner::Inner;
+use crate::kv::open;
 use crate::kv::options::Options;
-use crate::kv::read::{KeyRange, RangeIter};
-use crate::kv::recovery;
+use crate::kv::read::range::{KeyRange, RangeIter};
 use crate::kv::snapshot::Snapshot;
 use crate::kv::stats::Stats;
+use crate::kv::write::batch::WriteBatch;
+use crate::kv::write::queue::WriteQueue;
 
 /// An open key-value store: named column families of byte keys and values in one
 /// directory.
@@ -44,7 +46,9 @@ use crate::kv::stats::Stats;
 /// does what [`Store::close`] does, ignoring errors.
 pub struct Store {
     inner: Arc<Inner>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The group-commit queue every write goes through.
+    writers: WriteQueue,
+    workers: Workers,
 }
 
 impl std::fmt::Debug for Store {
@@ -67,24 +71,20 @@ impl Store {
 
     /// Opens the store in directory `path` with `options`.
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
-        let inner = recovery::open(path.as_ref(), options)?;
-        let threads = if inner.opts.background_work {
-            background::start(&inner)?
-        } else {
-            inner.run_inline_work()?;
-            Vec::new()
-        };
-        // Recovered memtables are flushed by the threads just started.
-        {
-            let _st = lock(&inner.state);
-            inner.work_cv.notify_all();
-        }
+        let inner = open::open(path.as_ref(), options)?;
         let store = Store {
             inner,
-            threads: Mutex::new(threads),
+            writers: WriteQueue::default(),
+            workers: Workers::default(),
         };
-        let stats = store.stats();
-        if stats.wal_torn_tails > 0 || stats.wal_dropped_bytes > 0 {
+        if store.inner.opts.shared.background_work {
+            background::start(&store.inner, &store.workers)?;
+            // Recovered memtables are flushed by the workers just started.
+            store.inner.wakeup.wake();
+        } else {
+            store.inner.run_inline_work()?;
+        }
+        if store.inner.wal_replay.cut_tail() {
             // Replay cut a torn or damaged WAL tail. Flushing now moves the recovered
             // writes into a table and retires that WAL segment, so the next open does
             // not meet the damage again in a segment that is no longer the last.
@@ -106,7 +106,7 @@ impl Store {
     pub fn put(&self, cf: &str, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.put(cf, key, value);
-        self.inner.write_batch(batch)
+        self.inner.write_batch(&self.writers, batch)
     }
 
     /// Deletes `key` from column family `cf`. Deleting from a family that does not
@@ -114,7 +114,7 @@ impl Store {
     pub fn delete(&self, cf: &str, key: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.delete(cf, key);
-        self.inner.write_batch(batch)
+        self.inner.write_batch(&self.writers, batch)
     }
 
     /// Applies every operation of `batch` atomically: after a crash either all of them
@@ -122,7 +122,7 @@ impl Store {
     /// family that does not exist are no-ops. Errors as for [`Store::put`]; on error
     /// nothing is written.
     pub fn write(&self, batch: WriteBatch) -> Result<()> {
-        self.inner.write_batch(batch)
+        self.inner.write_batch(&self.writers, batch)
     }
 
     /// The value of `key` in column family `cf`, or `None` if it has none (or the
@@ -143,7 +143,7 @@ impl Store {
     /// Flushes the memtable to a table file and waits until every write made before
     /// the call is in a table.
     pub fn flush(&self) -> Result<()> {
-        self.inner.freeze_active()?;
+        self.inner.freeze_active(&self.writers)?;
         self.inner.wait_for_flushes()
     }
 
@@ -173,7 +173,10 @@ impl Store {
     pub fn stats(&self) -> Stats {
         let inner = &self.inner;
         let mut s = inner.counters.snapshot();
-        s.wal_damage = inner.wal_damage.clone();
+        s.wal_torn_tails = inner.wal_replay.torn_tails;
+        s.wal_damaged_tails = u64::from(inner.wal_replay.damaged_tail);
+        s.wal_dropped_bytes = inner.wal_replay.dropped_bytes;
+        s.wal_damage = inner.wal_replay.damage.clone();
         let sv = inner.super_version();
         s.memtable_bytes = sv.active.approximate_bytes();
         s.frozen_memtables = sv.frozen.len();
@@ -193,9 +196,9 @@ impl Store {
     }
 
     fn shutdown(&self) -> Result<()> {
-        let threads = std::mem::take(&mut *lock(&self.threads));
-        background::stop(&self.inner, threads);
-        self.inner.check_poison()?;
+        self.inner.wakeup.stop();
+        self.workers.stop();
+        self.inner.poison.check()?;
         self.inner.wal.sync()
     }
 }

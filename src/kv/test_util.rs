@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::io::file_number::TABLE;
 use crate::io::fs::FileSystem;
 use crate::io::sim_fs::SimFs;
-use crate::kv::key::ValueKind;
+use crate::kv::core::key::ValueKind;
 use crate::kv::sstable::{TableBuilder, TableOptions};
-use crate::kv::table_file::{TableFile, table_file_name};
-use crate::kv::version_edit::FileMeta;
+use crate::kv::version::edit::FileMeta;
+use crate::kv::version::table_file::TableFile;
 
 /// A simulated file system and a directory in it.
 pub(crate) fn sim_dir() -> (Arc<dyn FileSystem>, PathBuf) {
@@ -26,7 +27,7 @@ pub(crate) fn table(
     number: u64,
     entries: &[(&str, u64, ValueKind, &str)],
 ) -> Arc<TableFile> {
-    let path = dir.join(table_file_name(number));
+    let path = dir.join(TABLE.name(number));
     let mut b = TableBuilder::new(fs.as_ref(), &path, TableOptions::default()).unwrap();
     for (k, seq, kind, v) in entries {
         b.add(k.as_bytes(), *seq, *kind, v.as_bytes()).unwrap();

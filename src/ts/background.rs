@@ -1,66 +1,59 @@
-//! The background thread: flushes frozen heads (first) and runs compactions, until the
-//! database closes. A failure poisons the database and the thread goes idle.
+//! The background worker: flushes frozen heads (first) and runs compactions, until the
+//! database closes. A failure poisons the database and the worker goes idle; a panic
+//! poisons it too.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
+use crate::engine::worker::Worker;
 use crate::error::Result;
-use crate::ts::engine::{Inner, lock};
+use crate::ts::core::inner::Inner;
 use crate::ts::{compaction, flush};
 
 /// Compactions run per wake-up at most, so a flush is never kept waiting long.
 const COMPACTIONS_PER_WAKE: usize = 4;
 
-/// Starts the background thread.
-pub(crate) fn spawn(inner: Arc<Inner>) -> Result<JoinHandle<()>> {
-    let handle = std::thread::Builder::new()
-        .name("tidestore-ts-bg".into())
-        .spawn(move || run(&inner))?;
-    Ok(handle)
+/// Starts the background worker.
+pub(crate) fn spawn(inner: &Arc<Inner>) -> Result<Worker> {
+    let panicked = Arc::clone(inner);
+    let working = Arc::clone(inner);
+    Worker::spawn(
+        "tidestore-ts-bg",
+        &inner.wakeup,
+        None,
+        move || {
+            panicked
+                .poison
+                .set("the background thread tidestore-ts-bg panicked");
+        },
+        move || {
+            run_once(&working);
+            ControlFlow::Continue(())
+        },
+    )
 }
 
-fn run(inner: &Inner) {
-    loop {
-        {
-            let mut bg = lock(&inner.bg);
-            while !bg.pending && !bg.shutdown {
-                bg = inner
-                    .bg_wake
-                    .wait(bg)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-            }
-            if bg.shutdown {
-                return;
-            }
-            bg.pending = false;
+/// One wake-up's work: every pending flush, then a few compactions.
+fn run_once(inner: &Inner) {
+    if inner.poison.is_set() {
+        return;
+    }
+    if flush::flush_all(inner).is_err() {
+        return;
+    }
+    for round in 0..COMPACTIONS_PER_WAKE {
+        if inner.wakeup.is_stopping() {
+            return;
         }
-        if inner.check_writable().is_err() {
-            continue;
+        // A pending flush goes first: stop compacting and come back.
+        if !inner.current_view().sealed.is_empty() {
+            inner.wakeup.wake();
+            return;
         }
-        if flush::flush_all(inner).is_err() {
-            continue;
-        }
-        for round in 0..COMPACTIONS_PER_WAKE {
-            if lock(&inner.bg).shutdown {
-                return;
-            }
-            // A pending flush goes first: stop compacting and loop around.
-            if !inner.current_view().sealed.is_empty() {
-                inner.wake_background();
-                break;
-            }
-            match compaction::compact_auto(inner) {
-                Ok(true) if round + 1 == COMPACTIONS_PER_WAKE => inner.wake_background(),
-                Ok(true) => {}
-                Ok(false) | Err(_) => break,
-            }
+        match compaction::compact_auto(inner) {
+            Ok(true) if round + 1 == COMPACTIONS_PER_WAKE => inner.wakeup.wake(),
+            Ok(true) => {}
+            Ok(false) | Err(_) => return,
         }
     }
-}
-
-/// Stops the background thread and waits for it.
-pub(crate) fn stop(inner: &Inner, handle: JoinHandle<()>) {
-    lock(&inner.bg).shutdown = true;
-    inner.bg_wake.notify_all();
-    let _ = handle.join();
 }

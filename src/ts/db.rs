@@ -31,19 +31,19 @@
 //!   [`Error::InvalidArgument`] and writes nothing; a batch is all or nothing.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
+use crate::engine::lock::lock;
+use crate::engine::worker::Workers;
 use crate::error::{Error, Result};
-use crate::ts::engine::{Inner, lock};
+use crate::ts::core::inner::Inner;
 use crate::ts::handle::SeriesHandle;
 use crate::ts::options::Options;
-use crate::ts::query::HeadSnapshot;
-use crate::ts::scan::Scan;
-use crate::ts::series::{Point, SeriesKey, sort_by_key, validate_parts};
+use crate::ts::read::merge::HeadSnapshot;
+use crate::ts::read::scan::Scan;
+use crate::ts::series::key::{Point, SeriesKey, sort_by_key, validate_parts};
 use crate::ts::stats::Stats;
-use crate::ts::write::{self, PreparedWrite};
+use crate::ts::write::{self, PreparedWrite, WriteCache};
 use crate::ts::{background, compaction, flush, open};
 
 /// An embedded time-series database in one directory. `Send + Sync`: share it between
@@ -51,7 +51,9 @@ use crate::ts::{background, compaction, flush, open};
 /// the WAL, ignoring errors; [`Db::close`] does the same and reports them.
 pub struct Db {
     pub(crate) inner: Arc<Inner>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    /// Series resolved by earlier `insert_batch` calls (see [`WriteCache`]).
+    write_cache: Mutex<WriteCache>,
+    workers: Workers,
 }
 
 impl std::fmt::Debug for Db {
@@ -72,21 +74,17 @@ impl Db {
     /// Opens the database in `path` with `opts`, creating it if needed.
     pub fn open_with(path: impl AsRef<Path>, opts: Options) -> Result<Db> {
         let inner = Arc::new(open::open(path.as_ref(), opts)?);
-        let worker = if inner.opts.background_work {
-            let handle = background::spawn(Arc::clone(&inner))?;
-            // A first round at once: segments left by the last run may want compacting.
-            inner.wake_background();
-            Some(handle)
-        } else {
-            None
-        };
-        let recovered_from_damage =
-            inner.counters.wal_torn_tails.load(Ordering::Relaxed) > 0 || inner.wal_damage.is_some();
         let db = Db {
             inner,
-            worker: Mutex::new(worker),
+            write_cache: Mutex::new(WriteCache::default()),
+            workers: Workers::default(),
         };
-        if recovered_from_damage {
+        if db.inner.opts.shared.background_work {
+            db.workers.push(background::spawn(&db.inner)?);
+            // A first round at once: segments left by the last run may want compacting.
+            db.inner.wakeup.wake();
+        }
+        if db.inner.wal_replay.cut_tail() {
             // Replay cut a torn or damaged WAL tail. Flushing now moves the recovered
             // points into a segment and retires that WAL segment, so the next open does
             // not meet the damage again in a segment that is no longer the last.
@@ -157,8 +155,13 @@ impl Db {
             return Ok(());
         }
         // The cache of known series, unless another writer is using it right now.
-        let mut cache = self.inner.write_cache.try_lock().ok();
-        let prep = write::prepare_points(&self.inner.catalog(), cache.as_deref_mut(), points)?;
+        let mut cache = self.write_cache.try_lock().ok();
+        // An `Error::Internal` from it (a broken invariant) poisons; bad input does not.
+        let prep = self.inner.poison.on_err(write::prepare_points(
+            &self.inner.catalog(),
+            cache.as_deref_mut(),
+            points,
+        ))?;
         drop(cache);
         self.commit(prep)
     }
@@ -278,10 +281,11 @@ impl Db {
             write::commit(&self.inner, &mut w, PreparedWrite::define(key))?
         };
         write::sync_if_always(&self.inner)?;
-        let id = ids
-            .first()
-            .copied()
-            .ok_or_else(|| Error::invalid("series definition produced no id"))?;
+        let id = self.inner.poison.on_err(
+            ids.first()
+                .copied()
+                .ok_or_else(|| Error::internal("series definition produced no id")),
+        )?;
         self.handle(id)
     }
 
@@ -338,7 +342,7 @@ impl Db {
         if !froze {
             // An empty head: the current WAL segment can only hold series definitions
             // (a point or a delete would be in the head), which no rotation sealed.
-            self.inner.poison_on_err(self.inner.wal.sync())?;
+            self.inner.poison.on_err(self.inner.wal.sync())?;
         }
         Ok(())
     }
@@ -367,10 +371,9 @@ impl Db {
     }
 
     fn shutdown(&self) -> Result<()> {
-        if let Some(handle) = lock(&self.worker).take() {
-            background::stop(&self.inner, handle);
-        }
-        self.inner.check_writable()?;
+        self.inner.wakeup.stop();
+        self.workers.stop();
+        self.inner.poison.check()?;
         self.inner.wal.sync()
     }
 }

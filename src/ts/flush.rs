@@ -15,16 +15,18 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::engine::lock::lock;
 use crate::error::{Error, Result};
+use crate::io::file_number::SEGMENT;
 use crate::io::wal;
-use crate::ts::catalog_log::CatalogLog;
-use crate::ts::engine::{FileState, Inner, lock};
+use crate::ts::core::inner::{FileState, Inner};
+use crate::ts::core::view::ReadView;
 use crate::ts::head::{SeriesColumns, Tombstone as HeadTombstone};
 use crate::ts::segment::{SegmentOptions, SeriesInput, Tombstone, write_segment};
-use crate::ts::series::SeriesKey;
+use crate::ts::series::catalog_log::CatalogLog;
+use crate::ts::series::key::SeriesKey;
 use crate::ts::stats::Counters;
-use crate::ts::version::{Edit, SegmentFile, SegmentMeta, segment_file_name};
-use crate::ts::view::ReadView;
+use crate::ts::version::{Edit, SegmentFile, SegmentMeta};
 
 /// Flushes every frozen head, oldest first.
 pub(crate) fn flush_all(inner: &Inner) -> Result<()> {
@@ -35,14 +37,14 @@ pub(crate) fn flush_all(inner: &Inner) -> Result<()> {
 /// Flushes the oldest frozen head, if any. Returns whether there was one.
 pub(crate) fn flush_one(inner: &Inner) -> Result<bool> {
     let _serial = lock(&inner.flush_lock);
-    inner.check_writable()?;
+    inner.poison.check()?;
     let view = inner.current_view();
     let Some(sealed) = view.sealed.last().cloned() else {
         return Ok(false);
     };
     drop(view);
     let result = flush_sealed(inner, &sealed.head.to_sorted(), sealed.wal_next, &sealed);
-    inner.poison_on_err(result)?;
+    inner.poison.on_err(result)?;
     Ok(true)
 }
 
@@ -50,7 +52,7 @@ fn flush_sealed(
     inner: &Inner,
     frozen: &crate::ts::head::FrozenHead,
     wal_next: u64,
-    sealed: &Arc<crate::ts::view::SealedHead>,
+    sealed: &Arc<crate::ts::core::view::SealedHead>,
 ) -> Result<()> {
     let added = if frozen.series.is_empty() && frozen.tombstones.is_empty() {
         None
@@ -140,9 +142,8 @@ pub(crate) fn write_segment_file(
             end,
         })
         .collect();
-    let name = segment_file_name(n);
-    let tmp = inner.dir.join(format!("{name}.tmp"));
-    let path = inner.dir.join(&name);
+    let tmp = inner.dir.join(SEGMENT.tmp_name(n));
+    let path = inner.dir.join(SEGMENT.name(n));
     let opts = SegmentOptions {
         chunk_points: inner.opts.chunk_points,
     };

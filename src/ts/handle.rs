@@ -1,6 +1,6 @@
 //! Series handles: the fast write path that skips key validation and lookup.
 
-use crate::ts::series::SeriesKey;
+use crate::ts::series::key::SeriesKey;
 
 /// A resolved series of one [`crate::ts::Db`], from [`crate::ts::Db::series`].
 /// [`crate::ts::Db::append`] writes columns to it without hashing or validating tags.

@@ -20,36 +20,34 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
+use crate::engine::poison::Poison;
+use crate::engine::worker::Wakeup;
 use crate::error::{Error, Result};
-use crate::io::file_number::{self as numbers, MAX_FILE_NUMBER};
-use crate::io::fs::FileSystem;
+use crate::io::dir;
+use crate::io::file_number::{CATALOG, SEGMENT};
 use crate::io::identity::{self, Claim, Kind};
-use crate::io::manifest::{Manifest, is_manifest_file};
-use crate::io::wal::{self, Wal};
-use crate::ts::catalog::Catalog;
-use crate::ts::catalog_log::CatalogLog;
-use crate::ts::engine::{BgState, FileState, Inner, WriterState};
+use crate::io::manifest::Manifest;
+use crate::io::wal::{self, ReplayStats, Wal};
+use crate::ts::core::inner::{FileState, Inner, WriterState};
+use crate::ts::core::view::ReadView;
 use crate::ts::head::Head;
 use crate::ts::options::Options;
+use crate::ts::series::catalog::Catalog;
+use crate::ts::series::catalog_log::CatalogLog;
 use crate::ts::stats::{Counters, Stats};
-use crate::ts::version::{
-    EDIT_VERSION, Edit, ManifestState, SegmentFile, Version, catalog_file_name, segment_file_name,
-};
-use crate::ts::view::ReadView;
-use crate::ts::{wal_batch, write};
+use crate::ts::version::{EDIT_VERSION, Edit, ManifestState, SegmentFile, Version};
+use crate::ts::write::{self, wal_batch};
 
 static INSTANCES: AtomicU64 = AtomicU64::new(1);
 
 /// Opens (creating if needed) the database in `dir`.
 pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     opts.validate()?;
-    let fs = Arc::clone(&opts.fs);
-    fs.create_dir_all(dir)?;
-    let dir_lock = fs.lock_dir(dir)?;
-    let names_at_open = fs.list(dir)?;
-    let claim = identity::check(fs.as_ref(), dir, &names_at_open, Kind::TimeSeries)?;
+    let fs = Arc::clone(&opts.shared.fs);
+    let claimed = dir::claim(fs.as_ref(), dir, Kind::TimeSeries)?;
+    let names = &claimed.names;
 
     let mut state = ManifestState::default();
     let manifest_path = dir.join("MANIFEST");
@@ -62,15 +60,15 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     // every edit of a time-series manifest comes after its first catalog file was
     // written, and one always exists from then on. So these edits are a key-value
     // store's (one that never wrote a table, or its table files would have told).
-    if claim == Claim::Legacy
+    if claimed.identity == Claim::Legacy
         && records > 0
-        && !names_at_open.iter().any(|n| n.starts_with("CATALOG-"))
+        && !names.iter().any(|n| n.starts_with("CATALOG-"))
     {
         return Err(identity::wrong_kind(dir, Kind::KeyValue, Kind::TimeSeries));
     }
     let mut manifest = opened?;
-    let read_from = manifest.read_from().unwrap_or(&manifest_path).to_path_buf();
-    check_manifest_complete(fs.as_ref(), dir, &state, &read_from)?;
+    let manifest_file = manifest.file_for_errors();
+    dir::check_manifest_complete(state.log_number, names, SEGMENT, &manifest_file)?;
 
     let mut catalog = match state.catalog_file {
         Some(n) => CatalogLog::load(fs.as_ref(), dir, n)?,
@@ -78,7 +76,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     };
     let catalog_name = state
         .catalog_file
-        .map_or_else(|| dir.join("CATALOG"), |n| dir.join(catalog_file_name(n)));
+        .map_or_else(|| dir.join("CATALOG"), |n| dir.join(CATALOG.name(n)));
 
     let mut segments = Vec::with_capacity(state.segments.len());
     for meta in state.segments.values() {
@@ -101,35 +99,18 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         segments.push(Arc::new(file));
     }
 
-    let names = fs.list(dir)?;
-    let mut next_file = state.next_file.max(1);
-    for name in &names {
-        if let Some(n) = file_number(name) {
-            next_file = next_file.max(n + 1);
-        }
-    }
-    // Names only carry numbers below the maximum; a counter past it (this open takes
-    // two more numbers) comes from a damaged manifest.
-    if next_file > MAX_FILE_NUMBER - 2 {
-        return Err(Error::corruption(
-            &read_from,
-            0,
-            format!("file number {next_file} is past the supported maximum"),
-        ));
-    }
+    // Never hand out a number some file in the directory already has; this open
+    // takes two (the new catalog file and WAL segment).
+    let mut next_file = dir::counter_at_open(
+        state.next_file,
+        names,
+        &[SEGMENT, CATALOG],
+        2,
+        &manifest_file,
+    )?;
 
     let head = Head::new();
-    let replay = replay_wal(
-        fs.as_ref(),
-        dir,
-        state.log_number,
-        opts.wal_recovery,
-        &mut catalog,
-        &head,
-    )?;
-    if let Some(damage) = &replay.damage {
-        opts.on_wal_damage.report(damage);
-    }
+    let replay = replay_wal(&opts, dir, state.log_number, &mut catalog, &head)?;
 
     // Without points or deletes to keep, the old WAL segments only carried series
     // definitions, which the new catalog file now holds: they can go. Otherwise they
@@ -144,7 +125,12 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let wal_n = next_file + 1;
     next_file += 2;
     let catalog_log = CatalogLog::create(&fs, dir, catalog_n, &catalog)?;
-    let wal = Wal::create(Arc::clone(&fs), dir, wal_n, write::wal_mode(opts.sync_mode))?;
+    let wal = Wal::create(
+        Arc::clone(&fs),
+        dir,
+        wal_n,
+        write::wal_mode(opts.shared.sync_mode),
+    )?;
     let view = ReadView {
         head: Arc::new(head),
         sealed: Vec::new(),
@@ -165,21 +151,24 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         .apply(&edit)
         .map_err(|e| Error::corruption(&manifest_path, 0, e.0))?;
 
-    remove_orphans(fs.as_ref(), dir, &names, &state, catalog_n)?;
-    if claim == Claim::Legacy {
+    // Temporaries, segments the manifest does not name, catalog files other than the
+    // live one, flushed WAL segments.
+    dir::sweep_orphans(
+        fs.as_ref(),
+        dir,
+        names,
+        state.log_number,
+        &[SEGMENT, CATALOG],
+        |kind, n| match kind {
+            SEGMENT => state.segments.contains_key(&n),
+            _ => n == catalog_n,
+        },
+    )?;
+    if claimed.identity == Claim::Legacy {
         identity::write(fs.as_ref(), dir, Kind::TimeSeries)?;
     }
 
     let max_ts = durable_max_ts.unwrap_or(i64::MIN);
-    let counters = Counters::default();
-    // After a cut tail `Db::open_with` flushes, so the cut is made permanent before
-    // that segment stops being the last one (where damage is reported as corruption).
-    Counters::add(&counters.wal_torn_tails, replay.torn_tails);
-    Counters::add(
-        &counters.wal_damaged_tails,
-        u64::from(replay.damage.is_some()),
-    );
-    Counters::add(&counters.wal_records_replayed, replay.records);
     Ok(Inner {
         dir: dir.to_path_buf(),
         fs,
@@ -188,7 +177,6 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         view: RwLock::new(Arc::new(view)),
         head_gate: RwLock::new(()),
         writer: Mutex::new(WriterState::default()),
-        write_cache: Mutex::new(Default::default()),
         files: Mutex::new(FileState {
             manifest,
             state,
@@ -196,50 +184,20 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         }),
         flush_lock: Mutex::new(()),
         compaction_lock: Mutex::new(()),
-        bg: Mutex::new(BgState::default()),
-        bg_wake: Condvar::new(),
+        wakeup: Wakeup::new(),
         next_file: AtomicU64::new(next_file),
         max_ts: AtomicI64::new(max_ts),
         durable_max_ts: AtomicI64::new(max_ts),
-        poisoned: Mutex::new(None),
-        counters,
-        wal_damage: replay.damage,
+        poison: Poison::default(),
+        counters: Counters::default(),
+        // After a cut tail `Db::open_with` flushes, so the cut is made permanent before
+        // that segment stops being the last one (where damage is reported as
+        // corruption).
+        wal_replay: replay,
         instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
         opts,
-        _lock: dir_lock,
+        _lock: claimed.lock,
     })
-}
-
-/// Detects a MANIFEST that lost committed edits: a damaged final record reads like a
-/// torn append and is ignored, and a truncated file reads like an older one. Opening
-/// such a state would bring back an older file set and delete newer segments as
-/// orphans, losing points silently.
-///
-/// Every edit that sets the log number names a WAL segment that was created and made
-/// durable (file and directory fsync'd) before the edit, and segments are removed only
-/// below the log number of a durable edit, so the segment it names exists. The first
-/// open's edit sets a log number before any segment is written, so with no log number
-/// there is no segment file.
-pub(crate) fn check_manifest_complete(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    state: &ManifestState,
-    manifest_path: &Path,
-) -> Result<()> {
-    let what = if state.log_number > 0 {
-        if wal::list_segments(fs, dir)?.contains(&state.log_number) {
-            return Ok(());
-        }
-        format!(
-            "WAL segment {} named by the log number is missing: a committed edit was lost",
-            state.log_number
-        )
-    } else if fs.list(dir)?.iter().any(|n| n.ends_with(".seg")) {
-        "segment files exist but the MANIFEST records no edit: committed edits were lost".into()
-    } else {
-        return Ok(());
-    };
-    Err(Error::corruption(manifest_path, 0, what))
 }
 
 /// Decodes one manifest record and applies it to `state`. An edit of a newer version
@@ -267,111 +225,52 @@ pub(crate) fn apply_manifest_record(
         .map_err(|e| Error::corruption(manifest_path, 0, e.0))
 }
 
-/// What WAL replay found.
-#[derive(Debug, Default)]
-struct Replayed {
-    records: u64,
-    torn_tails: u64,
-    damage: Option<wal::WalDamage>,
-}
-
 /// Replays the WAL segments from `log_number` on into `head`, defining the series
 /// they carry in `catalog`.
 fn replay_wal(
-    fs: &dyn FileSystem,
+    opts: &Options,
     dir: &Path,
     log_number: u64,
-    mode: wal::WalRecovery,
     catalog: &mut Catalog,
     head: &Head,
-) -> Result<Replayed> {
-    let stats = wal::replay_with(fs, dir, log_number, mode, |segment, payload| {
-        let file = dir.join(wal::segment_file_name(segment));
-        let bad = |what: String| Error::corruption(&file, 0, what);
-        // A batch of another format version (an older build's unflushed WAL) is not
-        // damage: say so, so nobody discards the log as corrupt. Flush with the build
-        // that wrote it before upgrading.
-        if let Some(found) = wal_batch::foreign_version(payload) {
-            return Err(Error::UnsupportedVersion {
-                file,
-                found: u32::from(found),
-                supported: u32::from(wal_batch::VERSION),
-            });
-        }
-        let batch = wal_batch::decode(payload).map_err(|e| bad(format!("WAL batch: {e}")))?;
-        for (id, key) in batch.defs {
-            catalog
-                .insert_with_id(id, key)
-                .map_err(|e| bad(format!("WAL series definition: {e}")))?;
-        }
-        for (id, ts, vals) in &batch.cols {
-            if catalog.key(*id).is_none() {
-                return Err(bad(format!("WAL batch writes to unknown series {id}")));
+) -> Result<ReplayStats> {
+    wal::recover(
+        opts.shared.fs.as_ref(),
+        dir,
+        log_number,
+        opts.shared.wal_recovery,
+        &opts.shared.on_wal_damage,
+        |_, file, payload| {
+            let bad = |what: String| Error::corruption(file, 0, what);
+            // A batch of another format version (an older build's unflushed WAL) is not
+            // damage: say so, so nobody discards the log as corrupt. Flush with the
+            // build that wrote it before upgrading.
+            if let Some(found) = wal_batch::foreign_version(payload) {
+                return Err(Error::UnsupportedVersion {
+                    file: file.to_path_buf(),
+                    found: u32::from(found),
+                    supported: u32::from(wal_batch::VERSION),
+                });
             }
-            head.append_many(*id, ts, vals)
-                .map_err(|e| bad(format!("WAL batch column: {e}")))?;
-        }
-        for &(id, start, end) in &batch.dels {
-            head.delete_range(id, start, end);
-        }
-        Ok(())
-    })?;
-    Ok(Replayed {
-        records: stats.records,
-        torn_tails: stats.torn_tails,
-        damage: stats.damage,
-    })
-}
-
-/// The file number in a segment, WAL or catalog file name (also under `.tmp`).
-fn file_number(name: &str) -> Option<u64> {
-    let base = name.strip_suffix(".tmp").unwrap_or(name);
-    if let Some(n) = wal::parse_segment_file_name(base) {
-        return Some(n);
-    }
-    let digits = base
-        .strip_suffix(".seg")
-        .or_else(|| base.strip_prefix("CATALOG-"))?;
-    numbers::parse(digits)
-}
-
-/// Removes files a crash left behind: temporaries, segments the manifest does not
-/// name, catalog files other than the live one, and flushed WAL segments. Files the
-/// engine does not recognize are left alone.
-fn remove_orphans(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    names: &[String],
-    state: &ManifestState,
-    live_catalog: u64,
-) -> Result<()> {
-    let mut removed = false;
-    for name in names {
-        if name == "LOCK" || is_manifest_file(name) {
-            continue;
-        }
-        let orphan = if name.ends_with(".tmp") {
-            file_number(name).is_some()
-        } else if let Some(n) = wal::parse_segment_file_name(name) {
-            n < state.log_number
-        } else if let Some(n) = file_number(name) {
-            if name.ends_with(".seg") {
-                !state.segments.contains_key(&n) || segment_file_name(n) != *name
-            } else {
-                n != live_catalog
+            let batch = wal_batch::decode(payload).map_err(|e| bad(format!("WAL batch: {e}")))?;
+            for (id, key) in batch.defs {
+                catalog
+                    .insert_with_id(id, key)
+                    .map_err(|e| bad(format!("WAL series definition: {e}")))?;
             }
-        } else {
-            false
-        };
-        if orphan {
-            fs.remove_file(&dir.join(name))?;
-            removed = true;
-        }
-    }
-    if removed {
-        fs.sync_dir(dir)?;
-    }
-    Ok(())
+            for (id, ts, vals) in &batch.cols {
+                if catalog.key(*id).is_none() {
+                    return Err(bad(format!("WAL batch writes to unknown series {id}")));
+                }
+                head.append_many(*id, ts, vals)
+                    .map_err(|e| bad(format!("WAL batch column: {e}")))?;
+            }
+            for &(id, start, end) in &batch.dels {
+                head.delete_range(id, start, end);
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The stats that do not come from counters.
@@ -379,7 +278,10 @@ pub(crate) fn sizes(inner: &Inner) -> Stats {
     let view = inner.current_view();
     let (segment_bytes, segment_points) = view.version.totals();
     Stats {
-        wal_damage: inner.wal_damage.clone(),
+        wal_torn_tails: inner.wal_replay.torn_tails,
+        wal_damaged_tails: u64::from(inner.wal_replay.damaged_tail),
+        wal_damage: inner.wal_replay.damage.clone(),
+        wal_records_replayed: inner.wal_replay.records,
         series: inner.catalog().len() as u64,
         head_points: view.head.point_count() as u64,
         head_bytes: view.head.approximate_bytes() as u64,
@@ -390,23 +292,4 @@ pub(crate) fn sizes(inner: &Inner) -> Stats {
         ..Stats::default()
     }
     .with_counters(&inner.counters)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_numbers_parse_only_engine_names() {
-        assert_eq!(file_number("000012.seg"), Some(12));
-        assert_eq!(file_number("000012.seg.tmp"), Some(12));
-        assert_eq!(file_number("CATALOG-000007"), Some(7));
-        assert_eq!(file_number(&wal::segment_file_name(99)), Some(99));
-        assert_eq!(file_number("MANIFEST-000003"), None);
-        assert_eq!(file_number("LOCK"), None);
-        assert_eq!(file_number(".seg"), None);
-        assert_eq!(file_number("notes.txt"), None);
-        assert_eq!(file_number("18446744073709551615.seg"), None);
-        assert_eq!(file_number("4611686018427387904.seg.tmp"), None);
-    }
 }

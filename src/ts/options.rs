@@ -1,14 +1,13 @@
 //! Options of a [`crate::ts::Db`], with documented defaults.
 
-use std::sync::Arc;
-
+use crate::engine::{SharedOptions, shared_setters};
 use crate::error::{Error, Result};
-use crate::io::fs::{FileSystem, StdFs};
-use crate::io::wal::{SyncMode, WalDamage, WalDamageHook, WalRecovery};
 use crate::ts::segment::MAX_CHUNK_POINTS;
 
 /// How a [`crate::ts::Db`] is opened. Every field has a documented default
-/// ([`Options::default`]); the setters return `self` so options chain:
+/// ([`Options::default`]); the setters return `self` so options chain. The options
+/// both engines take (sync mode, file system, background work, ...) are in
+/// [`Options::shared`], with setters of the same names here:
 ///
 /// ```no_run
 /// use tidestore::ts::Options;
@@ -16,9 +15,9 @@ use crate::ts::segment::MAX_CHUNK_POINTS;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// When an acknowledged write is durable. Default `SyncMode::Interval(100 ms)`:
-    /// survives a process crash at once and a power cut except for the last ~100 ms.
-    pub sync_mode: SyncMode,
+    /// The options every handle takes: sync mode, file system, background work,
+    /// manifest rewrite size, WAL recovery mode and damage hook.
+    pub shared: SharedOptions,
     /// The head (the in-memory table of recent points) is frozen and flushed to a
     /// segment once it holds about this many bytes. Default 64 MiB.
     pub head_bytes: usize,
@@ -41,29 +40,12 @@ pub struct Options {
     /// bytes and to at least twice its last snapshot (so rewrites cost O(1) per new
     /// series whatever the value). Default 4 MiB.
     pub catalog_rewrite_bytes: u64,
-    /// The manifest is rewritten as one snapshot once it grows past this many bytes
-    /// and to at least twice its last snapshot (so rewrites cost O(1) per edit
-    /// whatever the value). Default 4 MiB.
-    pub manifest_rewrite_bytes: u64,
-    /// Run flushes and compactions on a background thread (default `true`). When
-    /// `false` they run inline on the writing thread, which makes a database's
-    /// behaviour deterministic for tests.
-    pub background_work: bool,
-    /// What opening does with a damaged WAL record in the last WAL segment. Default
-    /// [`WalRecovery::TolerateTornTail`]: recover up to it and report it;
-    /// [`WalRecovery::Strict`] refuses to open ([`crate::Error::Corruption`]).
-    pub wal_recovery: WalRecovery,
-    /// Where an open reports a damaged WAL tail it tolerated (also in
-    /// [`crate::ts::Stats::wal_damage`]). Default: one line on standard error.
-    pub on_wal_damage: WalDamageHook,
-    /// The file system. Default [`StdFs`]; tests pass a simulated one.
-    pub fs: Arc<dyn FileSystem>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            sync_mode: SyncMode::Interval(std::time::Duration::from_millis(100)),
+            shared: SharedOptions::default(),
             head_bytes: 64 << 20,
             max_frozen_heads: 2,
             chunk_points: 4096,
@@ -71,21 +53,13 @@ impl Default for Options {
             compaction_trigger: 4,
             retention: None,
             catalog_rewrite_bytes: 4 << 20,
-            manifest_rewrite_bytes: 4 << 20,
-            background_work: true,
-            wal_recovery: WalRecovery::default(),
-            on_wal_damage: WalDamageHook::default(),
-            fs: Arc::new(StdFs),
         }
     }
 }
 
 impl Options {
-    /// Sets [`Options::sync_mode`].
-    pub fn sync_mode(mut self, mode: SyncMode) -> Self {
-        self.sync_mode = mode;
-        self
-    }
+    shared_setters!();
+
     /// Sets [`Options::head_bytes`].
     pub fn head_bytes(mut self, bytes: usize) -> Self {
         self.head_bytes = bytes;
@@ -119,32 +93,6 @@ impl Options {
     /// Sets [`Options::catalog_rewrite_bytes`].
     pub fn catalog_rewrite_bytes(mut self, bytes: u64) -> Self {
         self.catalog_rewrite_bytes = bytes;
-        self
-    }
-    /// Sets [`Options::manifest_rewrite_bytes`].
-    pub fn manifest_rewrite_bytes(mut self, bytes: u64) -> Self {
-        self.manifest_rewrite_bytes = bytes;
-        self
-    }
-    /// Sets [`Options::background_work`].
-    pub fn background_work(mut self, on: bool) -> Self {
-        self.background_work = on;
-        self
-    }
-    /// Sets [`Options::wal_recovery`].
-    pub fn wal_recovery(mut self, mode: WalRecovery) -> Self {
-        self.wal_recovery = mode;
-        self
-    }
-    /// Sets [`Options::on_wal_damage`]: `f` is called once per damaged WAL tail an
-    /// open tolerates (`|_| {}` to stay silent).
-    pub fn on_wal_damage(mut self, f: impl Fn(&WalDamage) + Send + Sync + 'static) -> Self {
-        self.on_wal_damage = WalDamageHook::new(f);
-        self
-    }
-    /// Sets [`Options::fs`].
-    pub fn fs(mut self, fs: Arc<dyn FileSystem>) -> Self {
-        self.fs = fs;
         self
     }
 

@@ -15,9 +15,6 @@ pub(crate) struct Counters {
     pub compaction_bytes: AtomicU64,
     pub segments_expired: AtomicU64,
     pub write_stalls: AtomicU64,
-    pub wal_torn_tails: AtomicU64,
-    pub wal_damaged_tails: AtomicU64,
-    pub wal_records_replayed: AtomicU64,
     pub query_chunks_decoded: AtomicU64,
     pub query_chunks_from_index: AtomicU64,
     pub query_chunks_skipped: AtomicU64,
@@ -98,9 +95,6 @@ impl Stats {
         self.compaction_bytes = c.compaction_bytes.load(Relaxed);
         self.segments_expired = c.segments_expired.load(Relaxed);
         self.write_stalls = c.write_stalls.load(Relaxed);
-        self.wal_torn_tails = c.wal_torn_tails.load(Relaxed);
-        self.wal_damaged_tails = c.wal_damaged_tails.load(Relaxed);
-        self.wal_records_replayed = c.wal_records_replayed.load(Relaxed);
         self.query_chunks_decoded = c.query_chunks_decoded.load(Relaxed);
         self.query_chunks_from_index = c.query_chunks_from_index.load(Relaxed);
         self.query_chunks_skipped = c.query_chunks_skipped.load(Relaxed);

@@ -22,10 +22,10 @@ mod replay;
 mod writer;
 
 pub use recovery::{WalDamage, WalDamageHook, WalRecovery};
-pub(crate) use replay::read_segment;
 pub use replay::{
     ReplayStats, list_segments, remove_segments_below, replay, replay_with, sync_segments,
 };
+pub(crate) use replay::{read_segment, recover};
 pub use writer::Wal;
 
 /// When [`Wal::append`] makes a record durable.
@@ -48,17 +48,13 @@ pub enum SyncMode {
 
 /// The file name of segment `id`: `{id:020}.wal`.
 pub fn segment_file_name(id: u64) -> String {
-    format!("{id:020}.wal")
+    crate::io::file_number::WAL.name(id)
 }
 
 /// The id of a segment file name, or `None` if `name` is not exactly one, or names an
 /// id no engine hands out (2^62 or more: a stray file, left alone).
 pub fn parse_segment_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_suffix(".wal")?;
-    if digits.len() != 20 {
-        return None;
-    }
-    crate::io::file_number::parse(digits)
+    crate::io::file_number::WAL.parse(name)
 }
 
 #[cfg(test)]

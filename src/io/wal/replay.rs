@@ -1,9 +1,9 @@
 //! Reading the WAL back: listing segments, replaying their records in order, and
 //! removing segments whose records are safely stored elsewhere.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{WalDamage, WalRecovery, parse_segment_file_name, segment_file_name};
+use super::{WalDamage, WalDamageHook, WalRecovery, parse_segment_file_name, segment_file_name};
 use crate::error::{Error, Result};
 use crate::io::fs::FileSystem;
 use crate::io::log_header::{self, WAL_MAGIC};
@@ -32,6 +32,15 @@ pub struct ReplayStats {
     pub dropped_bytes: u64,
     /// The highest segment id read, if any: a new [`super::Wal`] must use a higher one.
     pub last_segment: Option<u64>,
+}
+
+impl ReplayStats {
+    /// Whether replay cut a torn or damaged tail. An owner flushes what it recovered
+    /// right after such an open, so the cut is made permanent before that segment
+    /// stops being the last one (where damage is no longer tolerated).
+    pub fn cut_tail(&self) -> bool {
+        self.torn_tails > 0 || self.damaged_tail
+    }
 }
 
 /// Ids of the WAL segments in `dir`, ascending. Names that are not exactly
@@ -125,6 +134,36 @@ pub fn replay_with(
             }
             LogEnd::Clean => {}
         }
+    }
+    Ok(stats)
+}
+
+/// The WAL replay of an owner's open: [`replay_with`] from `log_number` in `mode`,
+/// calling `apply(segment id, segment file, payload)` for every record (the path is
+/// for the owner's errors about a record it cannot decode). Damage tolerated in the
+/// last segment is reported through `hook` (and in the returned stats).
+pub(crate) fn recover(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    log_number: u64,
+    mode: WalRecovery,
+    hook: &WalDamageHook,
+    mut apply: impl FnMut(u64, &Path, &[u8]) -> Result<()>,
+) -> Result<ReplayStats> {
+    let mut file: Option<(u64, PathBuf)> = None;
+    let stats = replay_with(fs, dir, log_number, mode, |segment, payload| {
+        let path = match &file {
+            Some((id, path)) if *id == segment => path,
+            _ => {
+                &file
+                    .insert((segment, dir.join(segment_file_name(segment))))
+                    .1
+            }
+        };
+        apply(segment, path, payload)
+    })?;
+    if let Some(damage) = &stats.damage {
+        hook.report(damage);
     }
     Ok(stats)
 }

@@ -16,11 +16,14 @@
 //! so rotation does not disturb them.
 
 use std::mem;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::{SyncMode, list_segments, segment_file_name};
+use crate::engine::lock::{lock, wait};
+use crate::engine::poison::{PanicGuard, Poison};
+use crate::engine::worker::{Wakeup, Worker};
 use crate::error::{Error, Result};
 use crate::io::fs::FileSystem;
 use crate::io::log_header::{self, WAL_MAGIC};
@@ -34,7 +37,8 @@ use crate::io::record::{Compression, LogWriter, RecordBatch};
 /// before may or may not be durable; reopen and replay to find out.
 pub struct Wal {
     shared: Arc<Shared>,
-    syncer: Option<JoinHandle<()>>,
+    /// The interval syncer (`SyncMode::Interval`), stopped and joined on drop.
+    syncer: Option<Worker>,
 }
 
 struct Shared {
@@ -44,9 +48,9 @@ struct Shared {
     state: Mutex<State>,
     /// Signalled whenever a leader finishes.
     turn: Condvar,
-    /// Set to stop the interval syncer.
-    stop: Mutex<bool>,
-    stop_signal: Condvar,
+    /// Set by the first failed write or fsync (under the `state` lock, followed by a
+    /// `turn` wake-up, so waiters see it).
+    poison: Poison,
 }
 
 struct State {
@@ -65,7 +69,6 @@ struct State {
     durable: u64,
     /// A leader is doing I/O outside the lock.
     leading: bool,
-    poisoned: Option<String>,
 }
 
 /// What a leader does with the file.
@@ -84,12 +87,6 @@ enum Work {
 enum Level {
     Written,
     Durable,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Critical sections only move values and bump counters; none can leave the
-    // state half-updated, so a panic elsewhere does not make it unusable.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Creates segment `id` in `dir`, writes and syncs its header, and makes its directory
@@ -136,19 +133,26 @@ impl Wal {
                 written: 0,
                 durable: 0,
                 leading: false,
-                poisoned: None,
             }),
             turn: Condvar::new(),
-            stop: Mutex::new(false),
-            stop_signal: Condvar::new(),
+            poison: Poison::default(),
         });
         let syncer = match mode {
+            // Every `every`, fsync when anything is new; stop once the log is
+            // poisoned (no fsync can succeed any more).
             SyncMode::Interval(every) => {
-                let shared = Arc::clone(&shared);
-                let handle = std::thread::Builder::new()
-                    .name("tidestore-wal-sync".into())
-                    .spawn(move || shared.run_syncer(every))?;
-                Some(handle)
+                let syncing = Arc::clone(&shared);
+                let panicked = Arc::clone(&shared);
+                Some(Worker::spawn(
+                    "tidestore-wal-sync",
+                    &Wakeup::new(),
+                    Some(every),
+                    move || panicked.poison_after_panic("panic in the WAL syncer", false),
+                    move || match syncing.sync() {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(_) => ControlFlow::Break(()),
+                    },
+                )?)
             }
             SyncMode::Always | SyncMode::Os => None,
         };
@@ -163,9 +167,7 @@ impl Wal {
         let mut record = RecordBatch::new();
         record.push(payload, Compression::Snappy)?;
         let mut st = lock(&self.shared.state);
-        if let Some(why) = &st.poisoned {
-            return Err(Error::Poisoned(why.clone()));
-        }
+        self.shared.poison.check()?;
         st.pending.append(&record);
         st.appended += record.len() as u64;
         let target = st.appended;
@@ -188,13 +190,11 @@ impl Wal {
         let shared = &self.shared;
         let mut st = lock(&shared.state);
         loop {
-            if let Some(why) = &st.poisoned {
-                return Err(Error::Poisoned(why.clone()));
-            }
+            shared.poison.check()?;
             if !st.leading {
                 break;
             }
-            st = shared.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+            st = wait(&shared.turn, st);
         }
         if new_segment_id <= st.segment_id {
             return Err(Error::invalid(format!(
@@ -247,11 +247,9 @@ impl Shared {
             if reached >= target {
                 return Ok(());
             }
-            if let Some(why) = &st.poisoned {
-                return Err(Error::Poisoned(why.clone()));
-            }
+            self.poison.check()?;
             if st.leading {
-                st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+                st = wait(&self.turn, st);
                 continue;
             }
             let work = match level {
@@ -276,7 +274,7 @@ impl Shared {
             // invariant: the writer is only absent while someone leads or once
             // poisoned, and the caller checked both.
             let why = "WAL writer missing".to_owned();
-            st.poisoned = Some(why.clone());
+            self.poison.set(why.clone());
             return (st, Err(Error::Poisoned(why)));
         };
         st.leading = true;
@@ -285,12 +283,11 @@ impl Shared {
         let end = st.appended;
         drop(st);
 
-        let mut panic_guard = LeaderPanicGuard {
-            shared: self,
-            armed: true,
-        };
+        // A panicking `FileSystem` must not leave waiters waiting for a leader that
+        // is gone: poison the log, so they get an error.
+        let panic_guard = PanicGuard::new(|| self.poison_after_panic("panic during WAL I/O", true));
         let result = self.do_io(&mut writer, &batch, work);
-        panic_guard.armed = false;
+        drop(panic_guard);
 
         let mut st = lock(&self.state);
         st.leading = false;
@@ -310,7 +307,7 @@ impl Shared {
                 Ok(())
             }
             Err(e) => {
-                st.poisoned = Some(e.to_string());
+                self.poison.set(e.to_string());
                 Err(e)
             }
         };
@@ -337,53 +334,22 @@ impl Shared {
         }
     }
 
-    /// The interval syncer's loop: fsync every `every` until told to stop, or until
-    /// the log is poisoned (no fsync can succeed any more).
-    fn run_syncer(&self, every: std::time::Duration) {
-        let mut stop = lock(&self.stop);
-        loop {
-            stop = self
-                .stop_signal
-                .wait_timeout_while(stop, every, |stopped| !*stopped)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            if *stop {
-                return;
-            }
-            drop(stop);
-            if self.sync().is_err() {
-                return;
-            }
-            stop = lock(&self.stop);
-        }
-    }
-}
-
-/// Poisons the log if the leader's I/O unwinds (a panicking [`FileSystem`]), so that
-/// waiters get an error instead of waiting forever for a leader that is gone.
-struct LeaderPanicGuard<'a> {
-    shared: &'a Shared,
-    armed: bool,
-}
-
-impl Drop for LeaderPanicGuard<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            let mut st = lock(&self.shared.state);
+    /// Poisons the log from a thread unwinding from a panic (its I/O is in an
+    /// unknown state) and wakes every waiter; `leader`: the thread was the leader.
+    fn poison_after_panic(&self, why: &str, leader: bool) {
+        let mut st = lock(&self.state);
+        if leader {
             st.leading = false;
-            st.poisoned = Some("panic during WAL I/O".to_owned());
-            self.shared.turn.notify_all();
         }
+        self.poison.set(why);
+        self.turn.notify_all();
     }
 }
 
 impl Drop for Wal {
     fn drop(&mut self) {
-        if let Some(handle) = self.syncer.take() {
-            *lock(&self.shared.stop) = true;
-            self.shared.stop_signal.notify_all();
-            // A panic in the syncer has nothing left for us to clean up.
-            let _ = handle.join();
+        if let Some(syncer) = self.syncer.take() {
+            drop(syncer);
             // Best effort: the promise of Interval mode ends with the handle; call
             // `sync` to see errors.
             let _ = self.shared.sync();
@@ -400,7 +366,7 @@ impl std::fmt::Debug for Wal {
             .field("segment_id", &st.segment_id)
             .field("appended", &st.appended)
             .field("durable", &st.durable)
-            .field("poisoned", &st.poisoned)
+            .field("poisoned", &self.shared.poison)
             .finish()
     }
 }

@@ -10,17 +10,17 @@
 //! scheme would write less but leave several overlapping runs per level for every read.
 //! See `docs/design-kv.md`.
 
+pub(crate) mod gc;
 mod pick;
 mod run;
 
 use std::sync::Arc;
 
 use crate::Result;
-use crate::kv::inner::{Inner, lock};
-use crate::kv::table_file::TableFile;
+use crate::engine::lock::lock;
+use crate::kv::core::inner::Inner;
 use crate::kv::version::Version;
-
-pub(crate) use pick::needs_compaction;
+use crate::kv::version::table_file::TableFile;
 
 /// One compaction: input files of `level` (plus the overlapping files of
 /// `output_level`) merged into new files of `output_level`.
@@ -140,11 +140,5 @@ impl Inner {
             self.run_compaction(c)?;
         }
         Ok(())
-    }
-
-    /// Whether the store is shutting down (long jobs stop early).
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        self.shutting_down
-            .load(std::sync::atomic::Ordering::Acquire)
     }
 }

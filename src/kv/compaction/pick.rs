@@ -12,7 +12,7 @@
 use crate::kv::compaction::Compaction;
 use crate::kv::options::Options;
 use crate::kv::version::Version;
-use crate::kv::version_edit::NUM_LEVELS;
+use crate::kv::version::edit::NUM_LEVELS;
 
 /// Target size of level `level >= 1`.
 pub(crate) fn level_target(opts: &Options, level: usize) -> u64 {
@@ -62,7 +62,7 @@ pub(crate) fn pick<'p>(
 
 /// The (lo, hi) key bounds of an input set, for overlap queries.
 pub(crate) fn key_range(
-    files: &[std::sync::Arc<crate::kv::table_file::TableFile>],
+    files: &[std::sync::Arc<crate::kv::version::table_file::TableFile>],
 ) -> Option<(Vec<u8>, Vec<u8>)> {
     let lo = files.iter().map(|f| &f.meta().smallest).min()?.clone();
     let hi = files.iter().map(|f| &f.meta().largest).max()?.clone();
@@ -77,11 +77,6 @@ pub(crate) fn inclusive(
         std::ops::Bound::Included(range.0.as_slice()),
         std::ops::Bound::Included(range.1.as_slice()),
     )
-}
-
-/// Whether some level scores >= 1.
-pub(crate) fn needs_compaction(version: &Version, opts: &Options) -> bool {
-    (0..NUM_LEVELS - 1).any(|l| score(version, opts, l) >= 1.0)
 }
 
 #[cfg(test)]
@@ -111,12 +106,11 @@ mod tests {
         let a = puts(&fs, &dir, 1, 1, &["a", "c"]);
         let v = Version::default().apply(&[], &[(0, a)]).unwrap();
         assert!(pick(&v, &opts(), |_| &[]).is_none());
-        assert!(!needs_compaction(&v, &opts()));
+        assert!(pick(&v, &opts(), |_| &[]).is_none());
         let b = puts(&fs, &dir, 2, 2, &["b", "d"]);
         let under = puts(&fs, &dir, 3, 0, &["c", "cc"]);
         let away = puts(&fs, &dir, 4, 0, &["x", "y"]);
         let v = v.apply(&[], &[(0, b), (1, under), (1, away)]).unwrap();
-        assert!(needs_compaction(&v, &opts()));
         let c = pick(&v, &opts(), |_| &[]).unwrap();
         assert_eq!((c.level, c.output_level), (0, 1));
         assert_eq!(c.inputs.len(), 2);

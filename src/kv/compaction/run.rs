@@ -12,22 +12,22 @@
 
 use std::ops::Bound;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 
 use crate::Result;
+use crate::engine::lock::lock;
 use crate::kv::compaction::Compaction;
-use crate::kv::compaction_filter::CompactionFilter;
-use crate::kv::inner::{Inner, lock};
-use crate::kv::iter::KvIterator;
-use crate::kv::level_iter::LevelIter;
-use crate::kv::merge::MergingIterator;
+use crate::kv::compaction::gc::CompactionFilter;
+use crate::kv::core::inner::Inner;
+use crate::kv::core::iter::KvIterator;
+use crate::kv::read::level_iter::LevelIter;
+use crate::kv::read::merge::MergingIterator;
 use crate::kv::stats;
-use crate::kv::table_file::TableFile;
-use crate::kv::table_writer::TableWriter;
 use crate::kv::version::Version;
-use crate::kv::version_edit::{FileMeta, VersionEdit};
+use crate::kv::version::edit::{FileMeta, VersionEdit};
+use crate::kv::version::table_file::TableFile;
+use crate::kv::version::table_writer::TableWriter;
 
 /// A finished sub-compaction: its writer (which deletes the files unless committed)
 /// and the outputs' metadata, in key order.
@@ -115,8 +115,7 @@ impl Inner {
             &self.counters.compaction_bytes_written,
             outputs.iter().map(|m| m.size).sum(),
         );
-        self.progress_cv.notify_all();
-        self.work_cv.notify_all();
+        self.wake_waiters();
         Ok(())
     }
 
@@ -142,8 +141,7 @@ impl Inner {
         self.install_super_version(&st);
         stats::add(&self.counters.compactions, 1);
         stats::add(&self.counters.trivial_moves, 1);
-        self.progress_cv.notify_all();
-        self.work_cv.notify_all();
+        self.wake_waiters();
         Ok(())
     }
 
@@ -208,7 +206,7 @@ impl Inner {
             if range.end.as_deref().is_some_and(|end| it.key() >= end) {
                 break;
             }
-            if self.shutting_down.load(Ordering::Acquire) {
+            if self.is_shutting_down() {
                 return Ok(None);
             }
             writer.add(it.key(), it.seq(), it.kind(), it.value())?;

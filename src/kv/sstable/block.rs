@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::codec::DecodeError;
 use crate::codec::varint::Reader;
 use crate::io::fs::FileBytes;
-use crate::kv::key::{ValueKind, compare, unpack_trailer};
+use crate::kv::core::key::{ValueKind, compare, unpack_trailer};
 
 /// The bytes of one decoded block.
 #[derive(Clone, Debug)]
@@ -309,7 +309,7 @@ impl BlockIter {
 mod tests {
     use super::super::block_builder::BlockBuilder;
     use super::*;
-    use crate::kv::key::pack_trailer;
+    use crate::kv::core::key::pack_trailer;
     use proptest::prelude::*;
 
     type Entry = (Vec<u8>, u64, ValueKind, Vec<u8>);

@@ -17,7 +17,7 @@ use super::index::separator;
 use super::{MAX_KEY_LEN, MAX_VALUE_LEN, TableInfo, TableOptions};
 use crate::codec::bloom::BloomBuilder;
 use crate::io::fs::{FileSystem, WritableFile};
-use crate::kv::key::{MAX_SEQ, ValueKind, compare, pack_trailer};
+use crate::kv::core::key::{MAX_SEQ, ValueKind, compare, pack_trailer};
 use crate::{Error, Result};
 
 /// Appends framed blocks to the file and tracks the write offset.
@@ -47,7 +47,7 @@ impl BlockWriter {
     }
 }
 
-/// Writes one table file. Entries must come in [`crate::kv::key::compare`] order,
+/// Writes one table file. Entries must come in [`crate::kv::core::key::compare`] order,
 /// each `(user key, seq)` once.
 ///
 /// Dropping a builder without [`TableBuilder::finish`] leaves a partial file behind for
@@ -96,7 +96,7 @@ impl TableBuilder {
 
     /// Appends an entry. Rejects, changing nothing, an entry that is not after the
     /// previous one in internal-key order, a sequence number above
-    /// [`crate::kv::key::MAX_SEQ`], a key over [`super::MAX_KEY_LEN`] or a value over
+    /// [`crate::kv::core::key::MAX_SEQ`], a key over [`super::MAX_KEY_LEN`] or a value over
     /// [`super::MAX_VALUE_LEN`] bytes.
     pub fn add(&mut self, key: &[u8], seq: u64, kind: ValueKind, value: &[u8]) -> Result<()> {
         self.check_usable()?;

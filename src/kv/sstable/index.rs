@@ -12,7 +12,7 @@ use super::block::{BlockBytes, BlockIter};
 use super::frame::BlockHandle;
 use crate::codec::DecodeError;
 use crate::codec::varint::Reader;
-use crate::kv::key::compare;
+use crate::kv::core::key::compare;
 
 /// A user key `s` with `a < s < b` that is shorter than `a`, if there is one.
 ///

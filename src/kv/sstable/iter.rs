@@ -8,11 +8,11 @@ use super::block::BlockIter;
 use super::frame::BlockHandle;
 use super::table::Table;
 use crate::Result;
-use crate::kv::iter::KvIterator;
-use crate::kv::key::ValueKind;
+use crate::kv::core::iter::KvIterator;
+use crate::kv::core::key::ValueKind;
 
 /// A cursor over the internal entries of one [`Table`], in
-/// [`crate::kv::key::compare`] order, tombstones and shadowed versions included. It
+/// [`crate::kv::core::key::compare`] order, tombstones and shadowed versions included. It
 /// holds the table (and so its mapped file) alive.
 ///
 /// After an error the cursor is invalid; a later seek may reposition it.
@@ -23,6 +23,14 @@ pub struct TableIter {
     block_idx: usize,
     /// The current block, while positioned.
     block: Option<(BlockHandle, BlockIter)>,
+}
+
+impl Table {
+    /// A cursor over every entry of the table, unpositioned: call `seek_to_first` or
+    /// `seek` first.
+    pub fn iter(self: &Arc<Self>) -> TableIter {
+        TableIter::new(Arc::clone(self))
+    }
 }
 
 impl TableIter {

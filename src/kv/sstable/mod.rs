@@ -1,14 +1,14 @@
 //! Sorted string tables: the immutable, memory-mapped files of the key-value store.
 //!
 //! A table holds internal entries `(user key, seq, kind, value)` in
-//! [`crate::kv::key::compare`] order, in prefix-compressed data blocks (each
+//! [`crate::kv::core::key::compare`] order, in prefix-compressed data blocks (each
 //! snappy-compressed when that pays and checksummed), followed by a Bloom filter over the
 //! user keys, the key range, a block index and a fixed-layout footer. The byte layout is
 //! documented in `docs/format.md (part 3)`.
 //!
 //! [`TableBuilder`] writes a table from sorted entries; [`Table`] opens one (verifying
 //! footer, index and filter), answers point lookups ([`Table::get`], Bloom filter first)
-//! and hands out [`TableIter`]s, which implement [`crate::kv::iter::KvIterator`].
+//! and hands out [`TableIter`]s, which implement [`crate::kv::core::iter::KvIterator`].
 //!
 //! Module map: `format` (header, footer, constants), `frame` (block trailer:
 //! compression and checksum), `block_builder` / `block` (the block encoding),
@@ -106,6 +106,6 @@ pub struct TableInfo {
     pub min_seq: u64,
     /// The largest sequence number of any entry.
     pub max_seq: u64,
-    /// Entries that are tombstones ([`crate::kv::key::ValueKind::Delete`]).
+    /// Entries that are tombstones ([`crate::kv::core::key::ValueKind::Delete`]).
     pub tombstones: u64,
 }

@@ -16,11 +16,10 @@ use super::format::{
 };
 use super::frame::{self, BLOCK_TRAILER_LEN, BlockHandle, RAW, SNAPPY};
 use super::index::Index;
-use super::iter::TableIter;
 use crate::codec::DecodeError;
 use crate::codec::bloom::BloomFilter;
 use crate::io::fs::{FileBytes, FileSystem};
-use crate::kv::key::{MAX_SEQ, ValueKind};
+use crate::kv::core::key::{MAX_SEQ, ValueKind};
 use crate::{Error, Result};
 
 /// Counters of the work a table did, for tests and monitoring.
@@ -233,12 +232,6 @@ impl Table {
         } else {
             Ok(None)
         }
-    }
-
-    /// A cursor over every entry of the table, unpositioned: call `seek_to_first` or
-    /// `seek` first.
-    pub fn iter(self: &Arc<Self>) -> TableIter {
-        TableIter::new(Arc::clone(self))
     }
 
     /// Number of data blocks.

@@ -21,11 +21,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::pushdown::ChunkCounts;
+use crate::engine::lock::lock;
 use crate::error::Result;
-use crate::ts::columns::{Columns, ranges_overlapping};
-use crate::ts::engine::lock;
-use crate::ts::overlap::OverlapReader;
-use crate::ts::plan::ReadPlan;
+use crate::ts::core::columns::{Columns, ranges_overlapping};
+use crate::ts::read::overlap::OverlapReader;
+use crate::ts::read::plan::ReadPlan;
 
 /// Per series, the newest point the segments of one version show (`None`: no point).
 #[derive(Debug, Default)]

@@ -21,12 +21,12 @@ use super::accumulator::BucketAcc;
 use super::aggregator::Aggregator;
 use super::summary::{ChunkAction, ChunkSummary};
 use crate::error::Result;
-use crate::ts::columns::{Columns, ranges_overlapping};
-use crate::ts::overlap::OverlapReader;
-use crate::ts::plan::ReadPlan;
-use crate::ts::query::{HeadSnapshot, SeriesReader};
+use crate::ts::core::columns::{Columns, ranges_overlapping};
+use crate::ts::core::view::ReadView;
+use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
+use crate::ts::read::overlap::OverlapReader;
+use crate::ts::read::plan::ReadPlan;
 use crate::ts::segment::ChunkMeta;
-use crate::ts::view::ReadView;
 
 /// Points an overlap merge hands over at a time.
 const OVERLAP_BATCH: usize = 4096;

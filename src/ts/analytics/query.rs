@@ -6,7 +6,7 @@ use super::buckets::Buckets;
 use super::matcher::Matcher;
 use super::value_filter::ValueFilter;
 use crate::error::{Error, Result};
-use crate::ts::series::validate_parts;
+use crate::ts::series::key::validate_parts;
 
 /// An analytic question over one metric: which series ([`Matcher`]s), which points
 /// (time range, [`ValueFilter`]), how they are cut ([`every`](Query::every)) and

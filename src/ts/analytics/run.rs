@@ -22,12 +22,12 @@ use super::query::Query;
 use super::select::matching_series;
 use crate::error::Result;
 use crate::ts::Db;
-use crate::ts::engine::Inner;
-use crate::ts::plan::ReadPlan;
-use crate::ts::query::{HeadSnapshot, SeriesReader};
-use crate::ts::series::SeriesKey;
+use crate::ts::core::inner::Inner;
+use crate::ts::core::view::ReadView;
+use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
+use crate::ts::read::plan::ReadPlan;
+use crate::ts::series::key::SeriesKey;
 use crate::ts::stats::Counters;
-use crate::ts::view::ReadView;
 
 /// Below this many series a query stays on the calling thread.
 const PARALLEL_MIN_SERIES: usize = 16;

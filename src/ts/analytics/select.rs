@@ -18,7 +18,7 @@ use roaring::RoaringBitmap;
 
 use super::matcher::{Matcher, MatcherKind, ValueSet};
 use crate::ts::catalog::Catalog;
-use crate::ts::series::{SeriesKey, sort_by_key};
+use crate::ts::series::key::{SeriesKey, sort_by_key};
 
 /// Postings at most this long are checked key by key on the exact-series path.
 const SMALL_POSTINGS: u64 = 64;

@@ -1,12 +1,12 @@
 //! Checking parsed names against the engine's key rules before any point of a line or
 //! row is written, and saying which name broke them.
 //!
-//! The rules themselves live in [`crate::ts::series::validate_parts`]; this module only
+//! The rules themselves live in [`crate::ts::series::key::validate_parts`]; this module only
 //! calls it (tags once per line, then each metric alone) and, on a refusal, finds the
 //! culprit so that the error can point at its column.
 
 use crate::error::Error;
-use crate::ts::series::{MAX_TAGS, validate_parts};
+use crate::ts::series::key::{MAX_TAGS, validate_parts};
 
 /// A metric standing in while only tags are checked.
 const ANY_METRIC: &str = "m";

@@ -2,7 +2,7 @@
 //! out; and [`PointSink`]: where they go.
 
 use crate::error::Result;
-use crate::ts::series::Point;
+use crate::ts::series::key::Point;
 
 /// One point whose metric and tags borrow the text it was parsed from (or a parser's
 /// scratch buffer). Valid only for the call it is handed to; [`PointRef::to_point`]

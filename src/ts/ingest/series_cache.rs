@@ -15,8 +15,8 @@ use std::hash::BuildHasherDefault;
 
 use crate::error::{Error, Result};
 use crate::ts::catalog::Catalog;
-use crate::ts::key_index::KeyIndex;
-use crate::ts::series::SeriesKey;
+use crate::ts::series::key::SeriesKey;
+use crate::ts::series::key_index::KeyIndex;
 use crate::ts::write::{IdHasher, str_eq};
 
 /// A series seen, with the batch's points of it.

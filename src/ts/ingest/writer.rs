@@ -13,13 +13,13 @@
 //! is emptied after a commit when it holds more than [`MAX_CACHED_SERIES`] series,
 //! which bounds its memory with high cardinality.
 
+use crate::engine::lock::lock;
 use crate::error::{Error, Result};
 use crate::ts::db::Db;
-use crate::ts::engine::lock;
 use crate::ts::handle::SeriesHandle;
 use crate::ts::ingest::point::{PointRef, PointSink};
 use crate::ts::ingest::series_cache::SeriesCache;
-use crate::ts::wal_batch::MAX_BATCH_POINTS;
+use crate::ts::write::wal_batch::MAX_BATCH_POINTS;
 use crate::ts::write::{self, PreparedWrite, Target};
 
 /// The most series a writer's cache keeps past a commit.

@@ -22,7 +22,7 @@ use super::{SegmentInfo, chunk, frame, index};
 use crate::codec::checksum;
 use crate::error::{Error, Result};
 use crate::io::fs::{FileBytes, FileSystem};
-use crate::ts::columns::Columns;
+use crate::ts::core::columns::Columns;
 
 /// An open segment file. Immutable, `Send + Sync`; share it behind an `Arc`.
 #[derive(Debug)]

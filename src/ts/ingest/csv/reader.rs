@@ -416,7 +416,7 @@ impl Drop for CsvRow<'_> {
 fn csv_error(e: ::csv::Error) -> Error {
     if e.is_io_error() {
         match e.into_kind() {
-            ::csv::ErrorKind::Io(io) => Error::Io(io),
+            ::csv::ErrorKind::Io(io) => Error::from(io),
             other => Error::invalid(format!("{other:?}")),
         }
     } else {

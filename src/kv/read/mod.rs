@@ -1,0 +1,8 @@
+//! The read path: point gets and range iterators over one view ([`range`]), built from
+//! the k-way [`merge`] of memtables and tables, the per-level concatenation
+//! ([`level_iter`]) and the filter that shows one sequence number's view ([`visible`]).
+
+pub(crate) mod level_iter;
+pub mod merge;
+pub(crate) mod range;
+pub mod visible;

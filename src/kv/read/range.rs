@@ -1,0 +1,187 @@
+//! The read path: point lookups and range scans at a sequence number.
+//!
+//! A read takes the sequence number first, then the current [`SuperVersion`]: every
+//! entry at or below that number is in that super version (a flush removes a memtable
+//! only in the same swap that adds its table). `get` looks in the active memtable, the
+//! frozen ones newest first, L0 newest first, then one file per level (Bloom filter
+//! first). `range` merges one iterator per memtable, per L0 table and per level and
+//! hides shadowed versions, tombstones and the column-family prefix.
+
+use std::ops::{Bound, Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
+
+use crate::Result;
+use crate::engine::lock::read;
+use crate::kv::core::cf;
+use crate::kv::core::inner::Inner;
+use crate::kv::core::iter::KvIterator;
+use crate::kv::core::key::ValueKind;
+use crate::kv::core::super_version::SuperVersion;
+use crate::kv::read::level_iter::LevelIter;
+use crate::kv::read::merge::MergingIterator;
+use crate::kv::read::visible::VisibleIter;
+use crate::kv::version::edit::NUM_LEVELS;
+use crate::kv::write::batch;
+
+/// A range of keys: any of Rust's range forms (`..`, `a..`, `..b`, `a..b`, `..=b`,
+/// `a..=b`) or a pair of [`Bound`]s, over anything that is bytes (`&str`, `&[u8]`,
+/// `Vec<u8>`, `String`, ...).
+pub trait KeyRange {
+    /// The lower and upper bound, as owned bytes.
+    fn into_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>);
+}
+
+fn owned<K: AsRef<[u8]>>(b: Bound<K>) -> Bound<Vec<u8>> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl KeyRange for RangeFull {
+    fn into_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        (Bound::Unbounded, Bound::Unbounded)
+    }
+}
+
+impl<K: AsRef<[u8]>> KeyRange for Range<K> {
+    fn into_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        (
+            owned(Bound::Included(self.start)),
+            owned(Bound::Excluded(self.end)),
+        )
+    }
+}
+
+impl<K: AsRef<[u8]>> KeyRange for RangeInclusive<K> {
+    fn into_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        let (start, end) = self.into_inner();
+        (owned(Bound::Included(start)), owned(Bound::Included(end)))
+    }
+}
+
+impl<K: AsRef<[u8]>> KeyRange for RangeFrom<K> {
+    fn into_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        (owned(Bound::Included(self.start)), Bound::Unbounded)
+    }
+}
+
+impl<K: AsRef<[u8]>> KeyRange for RangeTo<K> {
+    fn into_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        (Bound::Unbounded, owned(Bound::Excluded(self.end)))
+    }
+}
+
+impl<K: AsRef<[u8]>> KeyRange for RangeToInclusive<K> {
+    fn into_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        (Bound::Unbounded, owned(Bound::Included(self.end)))
+    }
+}
+
+impl<K: AsRef<[u8]>> KeyRange for (Bound<K>, Bound<K>) {
+    fn into_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        (owned(self.0), owned(self.1))
+    }
+}
+
+/// The keys and values of one column family in a key range, in key order, from
+/// [`crate::kv::Store::range`] or [`crate::kv::Snapshot::range`].
+///
+/// Reads a consistent view (the moment the range was created, or the snapshot's) and
+/// keeps the memtables and table files it reads alive until dropped; it never blocks
+/// writers, flushes or compactions. After an error it yields that error once, then
+/// ends.
+pub struct RangeIter {
+    inner: Option<VisibleIter>,
+}
+
+impl RangeIter {
+    fn empty() -> Self {
+        RangeIter { inner: None }
+    }
+}
+
+impl Iterator for RangeIter {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.as_mut()?.next()
+    }
+}
+
+impl std::iter::FusedIterator for RangeIter {}
+
+impl std::fmt::Debug for RangeIter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RangeIter")
+            .field("empty", &self.inner.is_none())
+            .finish()
+    }
+}
+
+/// Builds the merged iterator over every source of `sv` that can hold keys in
+/// `(lo, hi)` (internal user keys), newest source first.
+pub(crate) fn merged_sources(
+    sv: &SuperVersion,
+    lo: Bound<&[u8]>,
+    hi: Bound<&[u8]>,
+) -> MergingIterator {
+    let mut children: Vec<Box<dyn KvIterator>> = Vec::new();
+    children.push(Box::new(sv.active.iter()));
+    for mem in &sv.frozen {
+        children.push(Box::new(mem.iter()));
+    }
+    for f in sv.version.overlapping(0, lo, hi) {
+        children.push(Box::new(f.table().iter()));
+    }
+    for level in 1..NUM_LEVELS {
+        let files = sv.version.overlapping(level, lo, hi);
+        if !files.is_empty() {
+            children.push(Box::new(LevelIter::new(files)));
+        }
+    }
+    MergingIterator::new(children)
+}
+
+impl Inner {
+    /// The value of `key` in `cf` as of sequence number `seq`.
+    pub(crate) fn get_at(&self, cf: &str, key: &[u8], seq: u64) -> Result<Option<Vec<u8>>> {
+        batch::validate_cf_name(cf)?;
+        batch::validate_key(key)?;
+        let Some(id) = read(&self.cfs).id(cf) else {
+            return Ok(None);
+        };
+        let sv = self.super_version();
+        let ikey = cf::internal_key(id, key);
+        Ok(match sv.get(&ikey, seq, &self.counters)? {
+            Some((_, ValueKind::Put, value)) => Some(value),
+            Some((_, ValueKind::Delete, _)) | None => None,
+        })
+    }
+
+    /// The keys of `cf` in `range` as of sequence number `seq`.
+    pub(crate) fn range_at(&self, cf: &str, range: impl KeyRange, seq: u64) -> Result<RangeIter> {
+        batch::validate_cf_name(cf)?;
+        let Some(id) = read(&self.cfs).id(cf) else {
+            return Ok(RangeIter::empty());
+        };
+        let (start, end) = range.into_bounds();
+        let sv = self.super_version();
+        let (lo, hi) = cf::internal_span(id, &start, &end);
+        let merged = merged_sources(&sv, bound_ref(&lo), bound_ref(&hi));
+        let visible = VisibleIter::new(merged, seq, cf::prefix(id).to_vec(), start, end)
+            .keep_alive(Box::new(sv));
+        Ok(RangeIter {
+            inner: Some(visible),
+        })
+    }
+}
+
+/// Borrows a bound.
+pub(crate) fn bound_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}

@@ -1,0 +1,399 @@
+//! The in-memory columnar head: the time-series memtable.
+//!
+//! Each series has its own timestamp and value columns behind its own mutex, found
+//! through a read-mostly map from series id. A write locks only the series it touches
+//! (a batch: once per distinct series), so readers of other series never wait on it,
+//! and the map's write lock is taken only to add a series the head has not seen.
+//! Counters (points, bytes, time bounds) are atomics updated once per series run.
+//!
+//! Points may arrive in any order. The same series and timestamp written twice keeps
+//! the later value. A range delete removes the head's matching points and records a
+//! tombstone `(series id, start, end)` (inclusive) that the engine applies to older data;
+//! points written after the delete are kept.
+
+mod series_buf;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+
+use crate::engine::lock::{into_inner, into_inner_rw, lock, read, write};
+use crate::error::{Error, Result};
+use crate::ts::core::columns::Columns;
+use series_buf::SeriesBuf;
+
+/// A range delete: `(series id, start, end)`, both ends inclusive.
+pub type Tombstone = (u32, i64, i64);
+
+/// Bytes charged per series on top of its columns (map slot, `Arc`, mutex, vectors).
+const SERIES_OVERHEAD: usize = 96;
+
+/// Hashes dense series ids: a Fibonacci multiply spreads them over all 64 bits.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type SeriesMap = HashMap<u32, Arc<Mutex<SeriesBuf>>, BuildHasherDefault<IdHasher>>;
+
+/// One series' sorted, deduplicated columns, as handed to a flush.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesColumns {
+    /// The series id.
+    pub id: u32,
+    /// Strictly increasing timestamps.
+    pub timestamps: Vec<i64>,
+    /// `values[i]` is the value at `timestamps[i]`.
+    pub values: Vec<f64>,
+}
+
+/// The whole content of a head, sorted: what a flush writes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FrozenHead {
+    /// Every series with at least one point, by ascending id.
+    pub series: Vec<SeriesColumns>,
+    /// Every range delete, in the order they were made.
+    pub tombstones: Vec<Tombstone>,
+}
+
+/// The in-memory head. `Send + Sync`; every method takes `&self`.
+pub struct Head {
+    series: RwLock<SeriesMap>,
+    tombstones: Mutex<Vec<Tombstone>>,
+    points: AtomicUsize,
+    bytes: AtomicUsize,
+    /// `i64::MAX` / `i64::MIN` until the first point.
+    min_ts: AtomicI64,
+    max_ts: AtomicI64,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Head {
+            series: RwLock::default(),
+            tombstones: Mutex::default(),
+            points: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            min_ts: AtomicI64::new(i64::MAX),
+            max_ts: AtomicI64::new(i64::MIN),
+        }
+    }
+}
+
+impl fmt::Debug for Head {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Head")
+            .field("points", &self.point_count())
+            .field("bytes", &self.approximate_bytes())
+            .field("min_ts", &self.min_ts())
+            .field("max_ts", &self.max_ts())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `(points, heap bytes)` of a series, to account a change.
+fn stats(b: &SeriesBuf) -> (usize, usize) {
+    (b.len(), b.heap_bytes())
+}
+
+impl Head {
+    /// An empty head.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn get(&self, id: u32) -> Option<Arc<Mutex<SeriesBuf>>> {
+        read(&self.series).get(&id).cloned()
+    }
+
+    fn get_or_create(&self, id: u32) -> Arc<Mutex<SeriesBuf>> {
+        if let Some(s) = self.get(id) {
+            return s;
+        }
+        let mut map = write(&self.series);
+        map.entry(id)
+            .or_insert_with(|| {
+                self.bytes.fetch_add(SERIES_OVERHEAD, Relaxed);
+                Arc::default()
+            })
+            .clone()
+    }
+
+    /// Applies the change of one series' stats to the counters. Called with the
+    /// series locked, so its increments and decrements are applied in order and the
+    /// totals never dip below zero.
+    fn account(&self, before: (usize, usize), after: (usize, usize)) {
+        // Wrapping adds of a two's-complement delta: exact for shrinking too.
+        if before.0 != after.0 {
+            self.points
+                .fetch_add(after.0.wrapping_sub(before.0), Relaxed);
+        }
+        if before.1 != after.1 {
+            self.bytes
+                .fetch_add(after.1.wrapping_sub(before.1), Relaxed);
+        }
+    }
+
+    fn widen(&self, lo: i64, hi: i64) {
+        if lo < self.min_ts.load(Relaxed) {
+            self.min_ts.fetch_min(lo, Relaxed);
+        }
+        if hi > self.max_ts.load(Relaxed) {
+            self.max_ts.fetch_max(hi, Relaxed);
+        }
+    }
+
+    /// Appends one point. For many points prefer [`Head::append_many`] or
+    /// [`Head::append_batch`], which lock once per series.
+    pub fn append(&self, series_id: u32, ts: i64, value: f64) {
+        let s = self.get_or_create(series_id);
+        {
+            let mut b = lock(&s);
+            let before = stats(&b);
+            b.push(ts, value);
+            self.account(before, stats(&b));
+        }
+        self.widen(ts, ts);
+    }
+
+    /// Appends points of one series, given as columns: the fast path. In-order
+    /// timestamps cost a copy and one pass to check the order.
+    /// `Err(InvalidArgument)` (and nothing appended) if the lengths differ.
+    pub fn append_many(&self, series_id: u32, ts: &[i64], values: &[f64]) -> Result<()> {
+        if ts.len() != values.len() {
+            return Err(Error::invalid(format!(
+                "{} timestamps but {} values",
+                ts.len(),
+                values.len()
+            )));
+        }
+        let (Some(&lo), Some(&hi)) = (ts.iter().min(), ts.iter().max()) else {
+            return Ok(());
+        };
+        let s = self.get_or_create(series_id);
+        {
+            let mut b = lock(&s);
+            let before = stats(&b);
+            b.extend(ts, values);
+            self.account(before, stats(&b));
+        }
+        self.widen(lo, hi);
+        Ok(())
+    }
+
+    /// Appends `(series id, timestamp, value)` points of many series. Points are
+    /// grouped by series (keeping their order within a series), then each series is
+    /// locked once.
+    pub fn append_batch(&self, points: &[(u32, i64, f64)]) {
+        // Groups are keyed by `id << 32 | index`, so a chunk holds at most 2^32 points.
+        for chunk in points.chunks(u32::MAX as usize) {
+            self.append_chunk(chunk);
+        }
+    }
+
+    fn append_chunk(&self, points: &[(u32, i64, f64)]) {
+        let (Some(lo), Some(hi)) = (
+            points.iter().map(|p| p.1).min(),
+            points.iter().map(|p| p.1).max(),
+        ) else {
+            return;
+        };
+        if points.is_sorted_by_key(|p| p.0) {
+            for run in points.chunk_by(|a, b| a.0 == b.0) {
+                if let Some(&(id, _, _)) = run.first() {
+                    self.append_run(id, run.len(), run.iter().map(|p| (p.1, p.2)));
+                }
+            }
+        } else {
+            let mut order: Vec<u64> = points
+                .iter()
+                .zip(0u64..)
+                .map(|(p, i)| (u64::from(p.0) << 32) | i)
+                .collect();
+            order.sort_unstable();
+            for run in order.chunk_by(|a, b| a >> 32 == b >> 32) {
+                if let Some(&first) = run.first() {
+                    let pts = run
+                        .iter()
+                        .filter_map(|&k| points.get((k & 0xffff_ffff) as usize))
+                        .map(|p| (p.1, p.2));
+                    self.append_run((first >> 32) as u32, run.len(), pts);
+                }
+            }
+        }
+        self.widen(lo, hi);
+    }
+
+    fn append_run(&self, id: u32, n: usize, pts: impl Iterator<Item = (i64, f64)>) {
+        let s = self.get_or_create(id);
+        let mut b = lock(&s);
+        let before = stats(&b);
+        b.reserve(n);
+        for (t, v) in pts {
+            b.push(t, v);
+        }
+        self.account(before, stats(&b));
+    }
+
+    /// Deletes series `series_id`'s points with `start <= ts <= end`: removes those in
+    /// this head and records the tombstone for older data. Points appended afterwards
+    /// are kept. An empty range (`start > end`) does nothing.
+    pub fn delete_range(&self, series_id: u32, start: i64, end: i64) {
+        if start > end {
+            return;
+        }
+        {
+            let mut t = lock(&self.tombstones);
+            let cap = t.capacity();
+            t.push((series_id, start, end));
+            let grown = (t.capacity() - cap) * size_of::<Tombstone>();
+            self.bytes.fetch_add(grown, Relaxed);
+        }
+        if let Some(s) = self.get(series_id) {
+            let mut b = lock(&s);
+            let before = stats(&b);
+            b.delete(start, end);
+            self.account(before, stats(&b));
+        }
+    }
+
+    /// Approximate heap bytes held: column capacities, per-series overhead, tombstones.
+    pub fn approximate_bytes(&self) -> usize {
+        self.bytes.load(Relaxed)
+    }
+
+    /// Points stored. A timestamp rewritten out of order counts twice until the series
+    /// is next read or frozen.
+    pub fn point_count(&self) -> usize {
+        self.points.load(Relaxed)
+    }
+
+    /// True when no point is stored.
+    pub fn is_empty(&self) -> bool {
+        self.point_count() == 0
+    }
+
+    /// The smallest timestamp ever appended (deletes do not raise it), `None` before
+    /// the first point. Every stored point is within `min_ts..=max_ts`.
+    pub fn min_ts(&self) -> Option<i64> {
+        let (lo, hi) = (self.min_ts.load(Relaxed), self.max_ts.load(Relaxed));
+        (lo != i64::MAX || hi != i64::MIN).then_some(lo)
+    }
+
+    /// The largest timestamp ever appended (deletes do not lower it), `None` before the
+    /// first point.
+    pub fn max_ts(&self) -> Option<i64> {
+        let (lo, hi) = (self.min_ts.load(Relaxed), self.max_ts.load(Relaxed));
+        (lo != i64::MAX || hi != i64::MIN).then_some(hi)
+    }
+
+    /// Clears `out`, then fills it with series `series_id`'s points with `start <= ts
+    /// <= end`: sorted by timestamp, one value per timestamp (the last written). Sorts
+    /// the series in place first if late points arrived.
+    pub(crate) fn read_series(&self, series_id: u32, start: i64, end: i64, out: &mut Columns) {
+        out.clear();
+        let Some(s) = self.get(series_id) else {
+            return;
+        };
+        let mut b = lock(&s);
+        let before = stats(&b);
+        b.normalize();
+        self.account(before, stats(&b));
+        let (t, v) = b.range(start, end);
+        out.extend_from(t, v);
+    }
+
+    /// The ids of the series that have at least one point here.
+    pub fn series_ids(&self) -> RoaringBitmap {
+        self.all_series()
+            .into_iter()
+            .filter(|(_, s)| lock(s).len() > 0)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Every range delete made on this head, in order.
+    pub fn tombstones(&self) -> Vec<Tombstone> {
+        lock(&self.tombstones).clone()
+    }
+
+    fn all_series(&self) -> Vec<(u32, Arc<Mutex<SeriesBuf>>)> {
+        let map = read(&self.series);
+        let mut v: Vec<_> = map.iter().map(|(&id, s)| (id, Arc::clone(s))).collect();
+        v.sort_unstable_by_key(|e| e.0);
+        v
+    }
+
+    /// A sorted, deduplicated copy of everything, leaving the head readable (for a
+    /// flush while readers still use the frozen head). Sorts series in parallel.
+    pub fn to_sorted(&self) -> FrozenHead {
+        let series = self
+            .all_series()
+            .into_par_iter()
+            .filter_map(|(id, s)| {
+                let mut b = lock(&s);
+                let before = stats(&b);
+                let (timestamps, values) = b.sorted_copy();
+                self.account(before, stats(&b));
+                (!timestamps.is_empty()).then_some(SeriesColumns {
+                    id,
+                    timestamps,
+                    values,
+                })
+            })
+            .collect();
+        FrozenHead {
+            series,
+            tombstones: self.tombstones(),
+        }
+    }
+
+    /// Consumes the head into its sorted, deduplicated columns, without copying them.
+    /// Sorts series in parallel.
+    pub fn into_sorted(self) -> FrozenHead {
+        let map = into_inner_rw(self.series);
+        let mut all: Vec<(u32, Arc<Mutex<SeriesBuf>>)> = map.into_iter().collect();
+        all.sort_unstable_by_key(|e| e.0);
+        let series = all
+            .into_par_iter()
+            .filter_map(|(id, s)| {
+                // The head is owned, so no other reference to a series can be alive;
+                // fall back to taking the columns through the lock all the same.
+                let buf = match Arc::try_unwrap(s) {
+                    Ok(m) => into_inner(m),
+                    Err(shared) => std::mem::take(&mut *lock(&shared)),
+                };
+                let (timestamps, values) = buf.into_columns();
+                (!timestamps.is_empty()).then_some(SeriesColumns {
+                    id,
+                    timestamps,
+                    values,
+                })
+            })
+            .collect();
+        FrozenHead {
+            series,
+            tombstones: into_inner(self.tombstones),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

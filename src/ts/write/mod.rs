@@ -1,0 +1,787 @@
+//! The write path: validate and group outside any lock, then commit under the writer
+//! lock (WAL record first, then catalog, then head), then freeze the head if it is full.
+//!
+//! [`prepare_points`] validates every point, resolves each distinct series once (a
+//! catalog lookup that neither sorts nor allocates when the series is known; consecutive
+//! points of one series skip even that), groups the points into one column pair per
+//! series and encodes the WAL column bodies — all before the writer lock.
+//! [`commit`] then gives new series their ids, appends the WAL record (which defines
+//! them), and only once it succeeded inserts them into the catalog and the points into
+//! the head. A failed WAL append poisons the database: nothing of the write is visible.
+
+pub(crate) mod wal_batch;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::engine::lock::write;
+use crate::error::{Error, Result};
+use crate::io::record::MAX_PAYLOAD_LEN;
+use crate::io::wal::SyncMode;
+use crate::ts::core::columns::Columns;
+use crate::ts::core::inner::{Inner, WriterState};
+use crate::ts::core::view::{ReadView, SealedHead};
+use crate::ts::head::Head;
+use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
+use crate::ts::series::catalog::{Catalog, RESERVED_ID};
+use crate::ts::series::key::{Point, SeriesKey};
+use crate::ts::stats::Counters;
+use crate::ts::{compaction, flush};
+use wal_batch::MAX_BATCH_POINTS;
+
+/// Which series a group of points belongs to.
+#[derive(Debug)]
+pub(crate) enum Target {
+    Known(u32),
+    New(SeriesKey),
+}
+
+/// The points of one series in a write: ranges of the write's flat columns.
+#[derive(Debug)]
+struct Group {
+    target: Target,
+    /// Its points in [`PreparedWrite::ts`] / [`PreparedWrite::vals`].
+    points: Range<usize>,
+    /// Its encoded WAL column body (`wal_batch::encode_column`) in
+    /// [`PreparedWrite::bodies`].
+    body: Range<usize>,
+}
+
+impl Group {
+    fn new(target: Target) -> Self {
+        Group {
+            target,
+            points: 0..0,
+            body: 0..0,
+        }
+    }
+}
+
+/// A validated write, ready for [`commit`]. The points of all groups live in two
+/// flat columns (one allocation each, whatever the number of series).
+#[derive(Debug, Default)]
+pub(crate) struct PreparedWrite {
+    groups: Vec<Group>,
+    ts: Vec<i64>,
+    vals: Vec<f64>,
+    bodies: Vec<u8>,
+    dels: Vec<(u32, i64, i64)>,
+    points: usize,
+    max_ts: Option<i64>,
+}
+
+impl PreparedWrite {
+    /// A write that only defines series `key` (or does nothing if it exists).
+    pub fn define(key: SeriesKey) -> Self {
+        PreparedWrite {
+            groups: vec![Group::new(Target::New(key))],
+            ..Default::default()
+        }
+    }
+
+    /// Points of one existing series, given as columns.
+    pub fn columns(id: u32, ts: &[i64], vals: &[f64]) -> Result<Self> {
+        if ts.len() != vals.len() {
+            return Err(Error::invalid(format!(
+                "{} timestamps but {} values",
+                ts.len(),
+                vals.len()
+            )));
+        }
+        check_batch_size(ts.len())?;
+        let mut g = Group::new(Target::Known(id));
+        g.points = 0..ts.len();
+        let mut w = PreparedWrite {
+            groups: vec![g],
+            ts: ts.to_vec(),
+            vals: vals.to_vec(),
+            points: ts.len(),
+            max_ts: ts.iter().copied().max(),
+            ..Default::default()
+        };
+        w.encode();
+        Ok(w)
+    }
+
+    /// Points of many series, each given as its own columns (the engine's
+    /// [`crate::ts::Writer`] batch): the columns are copied into the write's flat
+    /// columns and their WAL bodies encoded straight from them.
+    pub(crate) fn series<'a>(
+        series: impl Iterator<Item = (Target, &'a [i64], &'a [f64])>,
+        points: usize,
+    ) -> Result<Self> {
+        check_batch_size(points)?;
+        let mut w = PreparedWrite {
+            ts: Vec::with_capacity(points),
+            vals: Vec::with_capacity(points),
+            ..Default::default()
+        };
+        let mut max_ts = i64::MIN;
+        for (target, ts, vals) in series {
+            if ts.len() != vals.len() {
+                return Err(Error::invalid("a series' columns differ in length"));
+            }
+            let mut g = Group::new(target);
+            let start = w.ts.len();
+            w.ts.extend_from_slice(ts);
+            w.vals.extend_from_slice(vals);
+            g.points = start..w.ts.len();
+            max_ts = ts.iter().fold(max_ts, |m, &t| m.max(t));
+            w.groups.push(g);
+        }
+        w.points = w.ts.len();
+        w.max_ts = (w.points > 0).then_some(max_ts);
+        w.encode();
+        Ok(w)
+    }
+
+    /// Range deletes of existing series.
+    pub fn deletes(ids: impl IntoIterator<Item = u32>, start: i64, end: i64) -> Self {
+        PreparedWrite {
+            dels: ids.into_iter().map(|id| (id, start, end)).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// True when committing would write nothing.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty() && self.dels.is_empty()
+    }
+
+    fn encode(&mut self) {
+        self.bodies
+            .reserve(self.ts.len() * 10 + self.groups.len() * 4);
+        for g in &mut self.groups {
+            let (Some(ts), Some(vals)) = (
+                self.ts.get(g.points.clone()),
+                self.vals.get(g.points.clone()),
+            ) else {
+                continue;
+            };
+            if !ts.is_empty() {
+                let start = self.bodies.len();
+                wal_batch::encode_column(ts, vals, &mut self.bodies);
+                g.body = start..self.bodies.len();
+            }
+        }
+    }
+
+    /// The points of group `g`.
+    fn columns_of(&self, g: &Group) -> (&[i64], &[f64]) {
+        (
+            self.ts.get(g.points.clone()).unwrap_or_default(),
+            self.vals.get(g.points.clone()).unwrap_or_default(),
+        )
+    }
+}
+
+fn check_batch_size(n: usize) -> Result<()> {
+    if n > MAX_BATCH_POINTS {
+        return Err(Error::invalid(format!(
+            "a write holds {n} points; the limit is {MAX_BATCH_POINTS}"
+        )));
+    }
+    Ok(())
+}
+
+/// Series resolved by earlier writes, by the hash [`prepare_points`] computes of a
+/// point's metric and tags as given (order-sensitive), each with its metric and tags
+/// stored contiguously to verify a hit. A batch's first point of a known series then
+/// costs one probe and a comparison with bytes in one place, instead of a catalog
+/// lookup that hashes the sorted key and compares strings spread over the heap. Ids
+/// never change for a key, so entries stay valid; the cache is emptied when it holds
+/// [`WriteCache::MAX_BYTES`].
+#[derive(Debug, Default)]
+pub(crate) struct WriteCache {
+    map: HashMap<u64, (u32, Range<usize>), BuildHasherDefault<IdHasher>>,
+    bytes: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl WriteCache {
+    /// The most key bytes the cache holds before it starts over.
+    const MAX_BYTES: usize = 16 << 20;
+
+    /// The id of the series of `p`, if cached under `hash`.
+    fn get(&mut self, hash: u64, p: &Point) -> Option<u32> {
+        let (id, range) = self.map.get(&hash)?.clone();
+        self.scratch.clear();
+        encode_as_given(p, &mut self.scratch);
+        (self.bytes.get(range) == Some(&self.scratch[..])).then_some(id)
+    }
+
+    /// Remembers that the series of `p` (hash `hash`) is `id`.
+    fn insert(&mut self, hash: u64, id: u32, p: &Point) {
+        if self.bytes.len() >= Self::MAX_BYTES {
+            self.map.clear();
+            self.bytes.clear();
+        }
+        let start = self.bytes.len();
+        encode_as_given(p, &mut self.bytes);
+        self.map.insert(hash, (id, start..self.bytes.len()));
+    }
+}
+
+/// `p`'s metric and tags as given, each string length-prefixed: equal bytes mean an
+/// equal metric and equal tags in the same order.
+fn encode_as_given(p: &Point, out: &mut Vec<u8>) {
+    let mut put = |s: &str| {
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    };
+    put(&p.metric);
+    for (k, v) in &p.tags {
+        put(k);
+        put(v);
+    }
+}
+
+/// Validates and groups `points` by series (see the module docs).
+///
+/// Two passes: the first finds each point's group, the second fills columns allocated
+/// at their exact size. Within the batch, a point is matched to the group of an
+/// earlier point with the same metric and tags (same order) through a cheap hash
+/// (`batch_hash`) and a string comparison; only the first point of each series (or a
+/// point whose tags come in another order) pays for the catalog lookup. A hash
+/// collision just takes that slower path, so crafted input cannot make the batch
+/// index quadratic.
+///
+/// `cache` (when the caller could take it) remembers series across writes.
+pub(crate) fn prepare_points(
+    catalog: &Catalog,
+    mut cache: Option<&mut WriteCache>,
+    points: &[Point],
+) -> Result<PreparedWrite> {
+    check_batch_size(points.len())?;
+    let mut w = PreparedWrite::default();
+    // For each group, a point that represents it (same metric and tags, same order),
+    // and the batch-local id of that point's tag set.
+    let mut reps: Vec<&Point> = Vec::new();
+    let mut rep_tagset: Vec<u32> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    let mut fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
+    // Tag sets (as given, order-sensitive) seen in this batch: id -> representative.
+    // Points of one host typically share their tags with the previous point, so the
+    // tags are hashed only when they differ from the previous point's.
+    let mut tagsets: Vec<&Tags> = Vec::new();
+    let mut tagset_fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
+    let mut last_tags: Option<(&Tags, u64, u32)> = None;
+    let mut by_id: HashMap<u32, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
+    let mut by_key: HashMap<SeriesKey, u32> = HashMap::new();
+    let mut scratch: Vec<(&str, &str)> = Vec::new();
+    let mut group_of: Vec<u32> = Vec::with_capacity(points.len());
+    let mut last: Option<(&Point, u32, u32)> = None;
+    for p in points {
+        let (th, ts_id) = match last_tags {
+            Some((t, h, id)) if tags_eq(t, &p.tags) => (h, id),
+            _ => {
+                let h = tags_hash(&p.tags);
+                let hit = tagset_fast.get(&h).copied().filter(|&id| {
+                    tagsets
+                        .get(id as usize)
+                        .is_some_and(|r| tags_eq(r, &p.tags))
+                });
+                let id = match hit {
+                    Some(id) => id,
+                    None => {
+                        // A new tag set, or a hash collision: the latter only costs
+                        // its points the slower path below, never a wrong group.
+                        let id = u32::try_from(tagsets.len())
+                            .map_err(|_| Error::invalid("too many tag sets in one write"))?;
+                        tagsets.push(&p.tags);
+                        tagset_fast.entry(h).or_insert(id);
+                        id
+                    }
+                };
+                (h, id)
+            }
+        };
+        last_tags = Some((&p.tags, th, ts_id));
+        let g = match last {
+            Some((q, t, g)) if t == ts_id && str_eq(&q.metric, &p.metric) => g,
+            _ => {
+                let h = series_hash(th, &p.metric);
+                // Equal tag-set ids mean equal tags (verified above): only the metric
+                // is left to compare.
+                let hit = fast.get(&h).copied().filter(|&g| {
+                    rep_tagset.get(g as usize) == Some(&ts_id)
+                        && reps
+                            .get(g as usize)
+                            .is_some_and(|r| str_eq(&r.metric, &p.metric))
+                });
+                match hit {
+                    Some(g) => g,
+                    None => {
+                        let cached = cache.as_deref_mut().and_then(|c| c.get(h, p));
+                        let known = cached.or_else(|| {
+                            scratch.clear();
+                            scratch.extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                            let id = catalog.lookup(&p.metric, &scratch)?;
+                            if let Some(c) = cache.as_deref_mut() {
+                                c.insert(h, id, p);
+                            }
+                            Some(id)
+                        });
+                        let (slot, target) = match known {
+                            // A hit equals a stored, valid key: nothing left to check.
+                            Some(id) => (by_id.get(&id).copied(), Target::Known(id)),
+                            None => {
+                                scratch.clear();
+                                scratch
+                                    .extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                                let key = SeriesKey::new(&p.metric, &scratch)?;
+                                (by_key.get(&key).copied(), Target::New(key))
+                            }
+                        };
+                        let g = match slot {
+                            Some(g) => g,
+                            None => {
+                                let g = u32::try_from(w.groups.len())
+                                    .map_err(|_| Error::invalid("too many series in one write"))?;
+                                match &target {
+                                    Target::Known(id) => by_id.insert(*id, g),
+                                    Target::New(key) => by_key.insert(key.clone(), g),
+                                };
+                                w.groups.push(Group::new(target));
+                                reps.push(p);
+                                rep_tagset.push(ts_id);
+                                counts.push(0);
+                                g
+                            }
+                        };
+                        // Only cache `g` under this point's tag-set id if it is the
+                        // group's own (tags in another order keep the slow path).
+                        if rep_tagset.get(g as usize) == Some(&ts_id) {
+                            fast.entry(h).or_insert(g);
+                        }
+                        g
+                    }
+                }
+            }
+        };
+        if let Some(c) = counts.get_mut(g as usize) {
+            *c += 1;
+        }
+        group_of.push(g);
+        last = Some((p, ts_id, g));
+    }
+    // A counting sort of the points by group into the flat columns, keeping each
+    // series' points in write order (last write wins).
+    let mut cursor = Vec::with_capacity(counts.len());
+    let mut at = 0usize;
+    for (group, &n) in w.groups.iter_mut().zip(&counts) {
+        group.points = at..at + n;
+        cursor.push(at);
+        at += n;
+    }
+    w.ts = vec![0; points.len()];
+    w.vals = vec![0.0; points.len()];
+    let mut max_ts = i64::MIN;
+    for (p, &g) in points.iter().zip(&group_of) {
+        let slot = cursor.get_mut(g as usize).and_then(|c| {
+            let at = *c;
+            *c += 1;
+            Some((w.ts.get_mut(at)?, w.vals.get_mut(at)?))
+        });
+        // The counts were taken from `group_of` itself: a point without its slot is a
+        // bug, reported rather than dropped.
+        let Some((t, v)) = slot else {
+            return Err(Error::internal(format!(
+                "write batch: point of group {g} has no slot in the columns"
+            )));
+        };
+        *t = p.timestamp;
+        *v = p.value;
+        max_ts = max_ts.max(p.timestamp);
+    }
+    w.points = points.len();
+    w.max_ts = (!points.is_empty()).then_some(max_ts);
+    w.encode();
+    Ok(w)
+}
+
+/// A point's tag list.
+type Tags = [(String, String)];
+
+/// A cheap hash of a tag list as given (order-sensitive), for the batch-local index
+/// of [`prepare_points`]. Not collision-resistant: callers verify.
+fn tags_hash(tags: &[(String, String)]) -> u64 {
+    let mut h = IdHasher::default();
+    for (k, v) in tags {
+        h.write_u8(0xff);
+        h.write(k.as_bytes());
+        h.write_u8(0xfe);
+        h.write(v.as_bytes());
+    }
+    h.finish()
+}
+
+/// A cheap hash of a metric under a tag list of hash `tags_hash`.
+fn series_hash(tags_hash: u64, metric: &str) -> u64 {
+    let mut h = IdHasher(tags_hash);
+    h.write_u8(0xfd);
+    h.write(metric.as_bytes());
+    h.finish()
+}
+
+/// Tag-list equality (same order), faster than `==` for the short strings tags are
+/// made of: no call to `memcmp` for strings up to 16 bytes.
+#[inline]
+fn tags_eq(a: &[(String, String)], b: &[(String, String)]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((ak, av), (bk, bv))| str_eq(ak, bk) && str_eq(av, bv))
+}
+
+/// String equality through at most two overlapping loads per side for strings up to
+/// 16 bytes (the first and the last 8, 4 or 1 bytes cover the whole string).
+#[inline]
+pub(crate) fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let ends = |s: &[u8]| -> Option<(u64, u64)> {
+        let n = s.len();
+        Some(if n >= 8 {
+            (
+                u64::from_le_bytes(*s.first_chunk::<8>()?),
+                u64::from_le_bytes(*s.last_chunk::<8>()?),
+            )
+        } else if n >= 4 {
+            (
+                u64::from(u32::from_le_bytes(*s.first_chunk::<4>()?)),
+                u64::from(u32::from_le_bytes(*s.last_chunk::<4>()?)),
+            )
+        } else if n > 0 {
+            let mid = s.get(n / 2).copied().unwrap_or(0);
+            let first = s.first().copied().unwrap_or(0);
+            let last = s.last().copied().unwrap_or(0);
+            (u64::from(first) | u64::from(mid) << 8, u64::from(last))
+        } else {
+            (0, 0)
+        })
+    };
+    if a.len() <= 16 {
+        return ends(a) == ends(b);
+    }
+    a == b
+}
+
+/// A fast multiplicative hasher for batch-local maps keyed by series ids or by
+/// already-mixed hashes (FxHash-style: one rotate, xor and multiply per word).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl IdHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        // up to 16 bytes (most names): two overlapping loads and the length
+        if let (8..=16, Some(first), Some(last)) = (
+            bytes.len(),
+            bytes.first_chunk::<8>(),
+            bytes.last_chunk::<8>(),
+        ) {
+            self.add(u64::from_le_bytes(*first));
+            self.add(u64::from_le_bytes(*last) ^ ((bytes.len() as u64) << 56));
+            return;
+        }
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            if let Some(dst) = w.get_mut(..rest.len()) {
+                dst.copy_from_slice(rest);
+            }
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+}
+
+/// Validates one point of series `metric` + `tags`.
+pub(crate) fn prepare_one(
+    catalog: &Catalog,
+    metric: &str,
+    tags: &[(&str, &str)],
+    ts: i64,
+    value: f64,
+) -> Result<PreparedWrite> {
+    let target = match catalog.lookup(metric, tags) {
+        Some(id) => Target::Known(id),
+        None => Target::New(SeriesKey::new(metric, tags)?),
+    };
+    let mut g = Group::new(target);
+    g.points = 0..1;
+    let mut w = PreparedWrite {
+        groups: vec![g],
+        ts: vec![ts],
+        vals: vec![value],
+        points: 1,
+        max_ts: Some(ts),
+        ..Default::default()
+    };
+    w.encode();
+    Ok(w)
+}
+
+/// Commits a prepared write under the writer lock `w`: WAL, catalog, head; then
+/// freezes the head if it is full. Returns the ids of the write's series, in group
+/// order.
+pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) -> Result<Vec<u32>> {
+    inner.poison.check()?;
+    // Give new series their ids. Under the writer lock nobody else adds series.
+    let mut defs: Vec<(u32, usize)> = Vec::new();
+    let mut ids = Vec::with_capacity(prep.groups.len());
+    {
+        let catalog = inner.catalog();
+        let mut next = catalog.next_id();
+        for (i, g) in prep.groups.iter().enumerate() {
+            let id = match &g.target {
+                Target::Known(id) => *id,
+                Target::New(key) => match catalog.lookup_key(key) {
+                    Some(id) => id,
+                    None => {
+                        if next == RESERVED_ID {
+                            return Err(Error::invalid("the series id space is exhausted"));
+                        }
+                        defs.push((next, i));
+                        next += 1;
+                        next - 1
+                    }
+                },
+            };
+            ids.push(id);
+        }
+    }
+    let nothing_new = defs.is_empty() && prep.points == 0 && prep.dels.is_empty();
+    if nothing_new {
+        return Ok(ids);
+    }
+
+    // The WAL record first.
+    {
+        let def_refs: Vec<(u32, &SeriesKey)> = defs
+            .iter()
+            .filter_map(|&(id, i)| match prep.groups.get(i).map(|g| &g.target) {
+                Some(Target::New(key)) => Some((id, key)),
+                _ => None,
+            })
+            .collect();
+        let cols: Vec<(u32, &[u8])> = prep
+            .groups
+            .iter()
+            .zip(&ids)
+            .filter(|(g, _)| !g.body.is_empty())
+            .map(|(g, &id)| (id, prep.bodies.get(g.body.clone()).unwrap_or_default()))
+            .collect();
+        wal_batch::assemble(&def_refs, &cols, &prep.dels, &mut w.payload);
+    }
+    if w.payload.len() > MAX_PAYLOAD_LEN {
+        return Err(Error::invalid(format!(
+            "the write encodes to {} bytes; one write may take at most {MAX_PAYLOAD_LEN}",
+            w.payload.len()
+        )));
+    }
+    inner.poison.on_err(inner.wal.append(&w.payload))?;
+
+    // In the OS (and fsync'd already, except under `SyncMode::Always`, whose fsync runs
+    // after the writer lock is released so writers share it: readers may see the write
+    // a moment before it is durable, the writer's acknowledgement never is). Now make it
+    // visible, as one step for readers.
+    let gate = write(&inner.head_gate);
+    if !defs.is_empty() {
+        let mut catalog = write(&inner.catalog);
+        for &(id, i) in &defs {
+            if let Some(Target::New(key)) = prep.groups.get(i).map(|g| &g.target)
+                && let Err(e) = catalog.insert_with_id(id, key.clone())
+            {
+                let why = format!("catalog rejected a series the WAL already holds: {e}");
+                inner.poison.set(why.clone());
+                return Err(Error::Poisoned(why));
+            }
+        }
+    }
+    let view = inner.current_view();
+    for (g, &id) in prep.groups.iter().zip(&ids) {
+        let (ts, vals) = prep.columns_of(g);
+        if !ts.is_empty() {
+            view.head.append_many(id, ts, vals)?;
+        }
+    }
+    for &(id, start, end) in &prep.dels {
+        view.head.delete_range(id, start, end);
+    }
+    drop(gate);
+    if let Some(t) = prep.max_ts {
+        inner.note_max_ts(t);
+    }
+    Counters::add(&inner.counters.points_written, prep.points as u64);
+    Counters::add(&inner.counters.write_batches, 1);
+
+    if view.head.approximate_bytes() >= inner.opts.head_bytes {
+        // The write is committed whatever happens here. Every failure below poisons
+        // the handle, so the next call reports it; this one must not look failed.
+        let _ = make_room(inner, w);
+    }
+    Ok(ids)
+}
+
+/// After a commit in [`SyncMode::Always`]: waits until the WAL is durable. Called
+/// without the writer lock, so concurrent writers share one fsync (group commit).
+pub(crate) fn sync_if_always(inner: &Inner) -> Result<()> {
+    if inner.opts.shared.sync_mode == SyncMode::Always {
+        inner.poison.on_err(inner.wal.sync())?;
+    }
+    Ok(())
+}
+
+/// The WAL mode the engine opens its WAL with: `Always` becomes `Os` plus an explicit
+/// [`sync_if_always`] after the writer lock is released, so that concurrent writers'
+/// fsyncs are shared instead of serialized behind the lock.
+pub(crate) fn wal_mode(mode: SyncMode) -> SyncMode {
+    match mode {
+        SyncMode::Always => SyncMode::Os,
+        other => other,
+    }
+}
+
+/// Freezes the full head, first stalling this writer while too many frozen heads wait
+/// for their flush. Without background work, flushes inline.
+///
+/// A stalled writer flushes the oldest frozen head itself rather than waiting for the
+/// background thread: that thread also runs compactions, and a writer that waited for
+/// it waited for the compaction in progress too (with tiny heads and an eager
+/// compaction trigger, every stall did). A stall now lasts one flush, or the end of
+/// the flush another thread is running.
+fn make_room(inner: &Inner, w: &mut WriterState) -> Result<()> {
+    if !inner.opts.shared.background_work {
+        freeze(inner, w)?;
+        flush::flush_all(inner)?;
+        return compaction::compact_auto(inner).map(|_| ());
+    }
+    let mut stalled = false;
+    while inner.current_view().sealed.len() >= inner.opts.max_frozen_heads {
+        inner.poison.check()?;
+        if !stalled {
+            stalled = true;
+            Counters::add(&inner.counters.write_stalls, 1);
+        }
+        flush::flush_one(inner)?;
+    }
+    freeze(inner, w)?;
+    inner.wakeup.wake();
+    Ok(())
+}
+
+/// Turns the head into a frozen head (if it holds anything) and starts a new head and
+/// a new WAL segment. Called with the writer lock held.
+pub(crate) fn freeze(inner: &Inner, _w: &mut WriterState) -> Result<bool> {
+    inner.poison.check()?;
+    let view = inner.current_view();
+    if view.head.is_empty() && view.head.tombstones().is_empty() {
+        return Ok(false);
+    }
+    let next_wal = inner.new_file_number();
+    inner.poison.on_err(inner.wal.rotate(next_wal))?;
+    inner.update_view(|v| {
+        let mut sealed = Vec::with_capacity(v.sealed.len() + 1);
+        sealed.push(Arc::new(SealedHead::new(Arc::clone(&v.head), next_wal)));
+        sealed.extend(v.sealed.iter().cloned());
+        ReadView {
+            head: Arc::new(Head::new()),
+            sealed,
+            version: Arc::clone(&v.version),
+        }
+    });
+    Ok(true)
+}
+
+/// Whether series `id` has a visible point at `ts` in the current view.
+pub(crate) fn point_exists(inner: &Inner, id: u32, ts: i64) -> Result<bool> {
+    if inner.retention_cutoff().is_some_and(|c| ts < c) {
+        return Ok(false);
+    }
+    // Called under the writer lock: nothing changes the head meanwhile.
+    let view = inner.current_view();
+    let head = HeadSnapshot::capture(&view.head, [id], ts, ts);
+    let mut reader = SeriesReader::new(view, Arc::new(head), ts, ts);
+    let mut points = Columns::new();
+    reader.read(id, &mut points)?;
+    Ok(!points.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn inline_equality_is_equality(a in "[ab\\x00]{0,20}", b in "[ab\\x00]{0,20}") {
+            prop_assert_eq!(str_eq(&a, &b), a == b);
+            let (ta, tb) = (vec![(a.clone(), b.clone())], vec![(a.clone(), a.clone())]);
+            prop_assert_eq!(tags_eq(&ta, &tb), ta == tb);
+        }
+
+        #[test]
+        fn equal_strings_hash_alike(s in "[a-z]{0,40}") {
+            let hash = |s: &str| {
+                let mut h = IdHasher::default();
+                h.write(s.as_bytes());
+                h.finish()
+            };
+            prop_assert_eq!(hash(&s), hash(&s.clone()));
+        }
+    }
+
+    #[test]
+    fn the_write_cache_verifies_what_it_returns() {
+        let mut cache = WriteCache::default();
+        let p = Point::new("cpu", 1, 1.0, &[("host", "a"), ("dc", "x")]);
+        assert_eq!(cache.get(7, &p), None);
+        cache.insert(7, 42, &p);
+        assert_eq!(cache.get(7, &p), Some(42));
+        // the same hash for another series (a collision) is not taken
+        let q = Point::new("cpu", 1, 1.0, &[("host", "b"), ("dc", "x")]);
+        assert_eq!(cache.get(7, &q), None);
+        // nor tags in another order, which hash differently in the batch index
+        let r = Point::new("cpu", 1, 1.0, &[("dc", "x"), ("host", "a")]);
+        assert_eq!(cache.get(7, &r), None);
+        // nor a metric and tag split differently
+        let s = Point::new("cp", 1, 1.0, &[("uhost", "a"), ("dc", "x")]);
+        assert_eq!(cache.get(7, &s), None);
+    }
+}

@@ -1,0 +1,322 @@
+//! The payload of one time-series WAL record: an atomic batch of writes.
+//!
+//! A record is self-contained: it defines every series it is the first to use, so
+//! replaying the WAL after a crash rebuilds the catalog entries that were not yet
+//! persisted in the catalog file. Points are stored columnar per series, with the
+//! segment codecs (delta-of-delta timestamps, float compression) when a column is
+//! long enough to pay for their setup, so a batch of many points of few series costs
+//! about what a segment chunk costs; short columns are stored plain. The WAL then
+//! snappy-compresses the record when that helps.
+//!
+//! ```text
+//! batch := version:u8 (= 2; 1 held the codecs' layout of 128-value blocks)
+//!          n_defs:varint  def*     def := catalog entry (docs/format.md (part 6))
+//!          n_cols:varint  col*     col := id:varint  count:varint  encoding:u8  body
+//!            encoding 0 (plain, count < 64):  body := (zigzag-varint ts delta)*count
+//!                                                     (f64 bits, u64 LE)*count
+//!            encoding 1 (codecs, count >= 64): body := ts_len:varint  ts_bytes  (codec::timestamp)
+//!                                                     val_len:varint val_bytes (codec::float)
+//!          n_dels:varint  del*     del := id:varint  start:zigzag-varint  end:zigzag-varint
+//! ```
+//! Columns are in write order: a later column of the same series overrides an earlier
+//! one point by point (last write wins); deletes apply after the columns of the record.
+//! Timestamps of a column may come in any order.
+
+use crate::codec::varint::{self, Reader};
+use crate::codec::{DecodeError, float, timestamp};
+use crate::ts::series::catalog::Catalog;
+use crate::ts::series::key::SeriesKey;
+
+/// Format version of a batch payload.
+pub(crate) const VERSION: u8 = 2;
+
+/// The version a payload declares, when it is not [`VERSION`]: a batch another build
+/// wrote (not damage: the WAL record around it passed its checksum).
+pub(crate) fn foreign_version(payload: &[u8]) -> Option<u8> {
+    payload.first().copied().filter(|&v| v != VERSION)
+}
+
+/// The most points one batch (one WAL record) may hold. Bounds what a decoder
+/// allocates for a damaged count and keeps one record well below the WAL's record
+/// size limit for realistic data.
+pub const MAX_BATCH_POINTS: usize = 1 << 22;
+
+/// A decoded batch.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Batch {
+    /// Series first defined by this batch.
+    pub defs: Vec<(u32, SeriesKey)>,
+    /// Points per series: `(series id, timestamps, values)`.
+    pub cols: Vec<(u32, Vec<i64>, Vec<f64>)>,
+    /// Deleted ranges `(series id, start, end)`, inclusive.
+    pub dels: Vec<(u32, i64, i64)>,
+}
+
+/// Columns shorter than this are stored plain: the codecs' per-column setup costs
+/// more than they save on a few points (the common case of a batch spread over many
+/// series), and snappy still compresses the record.
+const CODEC_MIN_POINTS: usize = 64;
+
+const COL_PLAIN: u8 = 0;
+const COL_CODEC: u8 = 1;
+
+/// Appends the body of one column (`count`, the encoding, both columns) to `out`.
+/// Callers encode column bodies before taking the writer lock, then [`assemble`] them.
+pub(crate) fn encode_column(ts: &[i64], values: &[f64], out: &mut Vec<u8>) {
+    varint::put_u64(out, ts.len() as u64);
+    if ts.len() < CODEC_MIN_POINTS {
+        out.push(COL_PLAIN);
+        out.reserve(ts.len() * 10);
+        let mut prev = 0i64;
+        for &t in ts {
+            varint::put_u64(out, varint::zigzag(t.wrapping_sub(prev)));
+            prev = t;
+        }
+        for v in values {
+            out.extend_from_slice(&v.to_bits().to_le_bytes());
+        }
+        return;
+    }
+    out.push(COL_CODEC);
+    let mut tmp = Vec::with_capacity(ts.len() * 2 + 16);
+    timestamp::encode(ts, &mut tmp);
+    varint::put_len_prefixed(out, &tmp);
+    tmp.clear();
+    float::encode(values, &mut tmp);
+    varint::put_len_prefixed(out, &tmp);
+}
+
+/// Reads one column body of `count` points (see [`encode_column`]).
+fn decode_column(r: &mut Reader<'_>, count: usize) -> Result<(Vec<i64>, Vec<f64>), DecodeError> {
+    let mut ts = Vec::with_capacity(count);
+    let mut values = Vec::with_capacity(count);
+    match r.u8()? {
+        COL_PLAIN => {
+            let mut prev = 0i64;
+            for _ in 0..count {
+                prev = prev.wrapping_add(r.i64()?);
+                ts.push(prev);
+            }
+            let bytes = r.bytes(count.checked_mul(8).ok_or(DecodeError("column too long"))?)?;
+            values.extend(bytes.chunks_exact(8).map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                f64::from_bits(u64::from_le_bytes(b))
+            }));
+        }
+        COL_CODEC => {
+            let ts_bytes = r.len_prefixed()?;
+            if timestamp::decode(ts_bytes, count, &mut ts)? != ts_bytes.len() {
+                return Err(DecodeError("trailing bytes after a timestamp column"));
+            }
+            let val_bytes = r.len_prefixed()?;
+            if float::decode(val_bytes, count, &mut values)? != val_bytes.len() {
+                return Err(DecodeError("trailing bytes after a value column"));
+            }
+        }
+        _ => return Err(DecodeError("unknown WAL column encoding")),
+    }
+    if ts.len() != count || values.len() != count {
+        return Err(DecodeError("column length differs from its count"));
+    }
+    Ok((ts, values))
+}
+
+/// Writes a whole batch payload into `out` (cleared first) from definitions, column
+/// bodies made by [`encode_column`] and deleted ranges.
+pub(crate) fn assemble(
+    defs: &[(u32, &SeriesKey)],
+    cols: &[(u32, &[u8])],
+    dels: &[(u32, i64, i64)],
+    out: &mut Vec<u8>,
+) {
+    out.clear();
+    let body: usize = cols.iter().map(|(_, b)| b.len() + 5).sum();
+    out.reserve(body + 16 + defs.len() * 32 + dels.len() * 12);
+    out.push(VERSION);
+    varint::put_u64(out, defs.len() as u64);
+    for (id, key) in defs {
+        Catalog::encode_entry(*id, key, out);
+    }
+    varint::put_u64(out, cols.len() as u64);
+    for (id, bytes) in cols {
+        varint::put_u32(out, *id);
+        out.extend_from_slice(bytes);
+    }
+    varint::put_u64(out, dels.len() as u64);
+    for &(id, start, end) in dels {
+        varint::put_u32(out, id);
+        varint::put_u64(out, varint::zigzag(start));
+        varint::put_u64(out, varint::zigzag(end));
+    }
+}
+
+/// Decodes a batch payload (untrusted bytes: never panics, bounds every allocation).
+pub(crate) fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
+    let mut r = Reader::new(bytes);
+    if r.u8()? != VERSION {
+        return Err(DecodeError("unknown WAL batch version"));
+    }
+    let mut batch = Batch::default();
+    let n_defs = bounded_count(&mut r)?;
+    for _ in 0..n_defs {
+        batch.defs.push(Catalog::read_entry(&mut r)?);
+    }
+    let n_cols = bounded_count(&mut r)?;
+    let mut total = 0usize;
+    for _ in 0..n_cols {
+        let id = r.u32()?;
+        let count = bounded_count(&mut r)?;
+        total = total.saturating_add(count);
+        if total > MAX_BATCH_POINTS {
+            return Err(DecodeError("WAL batch holds too many points"));
+        }
+        let (ts, values) = decode_column(&mut r, count)?;
+        batch.cols.push((id, ts, values));
+    }
+    let n_dels = bounded_count(&mut r)?;
+    for _ in 0..n_dels {
+        let id = r.u32()?;
+        let start = r.i64()?;
+        let end = r.i64()?;
+        batch.dels.push((id, start, end));
+    }
+    if !r.is_empty() {
+        return Err(DecodeError("trailing bytes after a WAL batch"));
+    }
+    Ok(batch)
+}
+
+/// Reads a count and checks it against [`MAX_BATCH_POINTS`] before anything is
+/// allocated for it.
+fn bounded_count(r: &mut Reader<'_>) -> Result<usize, DecodeError> {
+    let n = r.u64()?;
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| n <= MAX_BATCH_POINTS)
+        .ok_or(DecodeError("count out of range in WAL batch"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encode_batch(b: &Batch) -> Vec<u8> {
+        let bodies: Vec<Vec<u8>> = b
+            .cols
+            .iter()
+            .map(|(_, ts, v)| {
+                let mut out = Vec::new();
+                encode_column(ts, v, &mut out);
+                out
+            })
+            .collect();
+        let cols: Vec<(u32, &[u8])> = b
+            .cols
+            .iter()
+            .zip(&bodies)
+            .map(|((id, _, _), body)| (*id, body.as_slice()))
+            .collect();
+        let defs: Vec<(u32, &SeriesKey)> = b.defs.iter().map(|(i, k)| (*i, k)).collect();
+        let mut out = Vec::new();
+        assemble(&defs, &cols, &b.dels, &mut out);
+        out
+    }
+
+    fn batch_strategy() -> impl Strategy<Value = Batch> {
+        let key = (
+            "[a-z]{1,6}",
+            proptest::collection::btree_map("[a-z]{1,4}", "[a-z0-9]{1,4}", 0..4),
+        )
+            .prop_map(|(m, t)| SeriesKey {
+                metric: m,
+                tags: t.into_iter().collect(),
+            });
+        let col = (
+            any::<u32>(),
+            proptest::collection::vec((any::<i64>(), any::<u64>()), 0..140),
+        )
+            .prop_map(|(id, pts)| {
+                let ts = pts.iter().map(|p| p.0).collect();
+                let v = pts.iter().map(|p| f64::from_bits(p.1)).collect();
+                (id, ts, v)
+            });
+        (
+            proptest::collection::vec((any::<u32>(), key), 0..4),
+            proptest::collection::vec(col, 0..5),
+            proptest::collection::vec((any::<u32>(), any::<i64>(), any::<i64>()), 0..4),
+        )
+            .prop_map(|(defs, cols, dels)| Batch { defs, cols, dels })
+    }
+
+    fn same_bits(a: &Batch, b: &Batch) -> bool {
+        a.defs == b.defs
+            && a.dels == b.dels
+            && a.cols.len() == b.cols.len()
+            && a.cols.iter().zip(&b.cols).all(|(x, y)| {
+                x.0 == y.0
+                    && x.1 == y.1
+                    && x.2
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .eq(y.2.iter().map(|v| v.to_bits()))
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn round_trips(b in batch_strategy()) {
+            let bytes = encode_batch(&b);
+            let back = decode(&bytes).unwrap();
+            prop_assert!(same_bits(&b, &back));
+        }
+
+        #[test]
+        fn truncation_and_flips_never_panic(
+            b in batch_strategy(),
+            cut in any::<prop::sample::Index>(),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let bytes = encode_batch(&b);
+            let cut = cut.index(bytes.len());
+            prop_assert!(decode(&bytes[..cut]).is_err());
+            let mut damaged = bytes.clone();
+            let i = flip.index(damaged.len());
+            damaged[i] ^= 0x5a;
+            let _ = decode(&damaged);
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
+            let _ = decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_version_and_huge_counts() {
+        // an unknown version, and version 1 (the codecs' layout before the lanes)
+        assert!(decode(&[3, 0, 0, 0]).is_err());
+        assert!(decode(&[1, 0, 0, 0]).is_err());
+        assert!(decode(&[]).is_err());
+        // One column claiming far more points than allowed.
+        let mut b = vec![VERSION, 0, 1, 0];
+        varint::put_u64(&mut b, (MAX_BATCH_POINTS + 1) as u64);
+        assert!(decode(&b).is_err());
+        assert_eq!(decode(&[VERSION, 0, 0, 0]).unwrap(), Batch::default());
+    }
+
+    #[test]
+    fn other_versions_are_told_apart_from_damage() {
+        assert_eq!(foreign_version(&[1, 0, 0, 0]), Some(1));
+        assert_eq!(foreign_version(&[3]), Some(3));
+        assert_eq!(foreign_version(&[VERSION, 0, 0, 0]), None);
+        // nothing to tell: left to `decode`, which calls it damage
+        assert_eq!(foreign_version(&[]), None);
+        let mut ours = Vec::new();
+        assemble(&[], &[], &[], &mut ours);
+        assert_eq!(foreign_version(&ours), None);
+    }
+}
