@@ -197,6 +197,9 @@ fn a_flipped_byte_in_any_kind_of_file_is_damage_in_that_file() {
     // WAL: inside the first batch record (more records follow).
     damage_is_reported(&db, FileKind::Wal, |_| 29 + 20);
     damage_is_reported(&store, FileKind::Wal, |_| 29 + 20);
+    // IDENTITY: the kind is then told by the files, and the damage reported.
+    damage_is_reported(&db, FileKind::Identity, |_| 3);
+    damage_is_reported(&store, FileKind::Identity, |_| 3);
     // SSTable: a data block (read only by walking every block), the footer.
     damage_is_reported(&store, FileKind::Table, |_| 40);
     damage_is_reported(&store, FileKind::Table, |len| len - 30);
@@ -299,6 +302,19 @@ fn wrong_directories_are_clear_errors() {
     );
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
+    let err = inspect::stats(&empty).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidArgument(m) if m.contains("not a tidestore database")),
+        "{err}"
+    );
+    // A damaged IDENTITY and no file telling the kind: the damage is the error.
+    std::fs::write(empty.join("IDENTITY"), b"tidestore kv\n").unwrap();
+    let err = inspect::verify(&empty).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corruption { file, .. } if file.ends_with("IDENTITY")),
+        "{err}"
+    );
+    std::fs::remove_file(empty.join("IDENTITY")).unwrap();
     let err = inspect::stats(&empty).unwrap_err();
     assert!(
         matches!(&err, Error::InvalidArgument(m) if m.contains("not a tidestore database")),

@@ -46,14 +46,19 @@ impl<'a> Dir<'a> {
             }
             other => other,
         })?;
-        let (found, identity_problem) = match identity::read(fs, path, &names) {
+        // A damaged IDENTITY is a problem to report when the files still tell the
+        // kind, and the error otherwise.
+        let (found, identity_error) = match identity::read(fs, path, &names) {
             Ok(found) => (found, None),
-            Err(e) => (None, Some(Problem::from_error(e, path.join("IDENTITY")))),
+            Err(e) => (None, Some(e)),
         };
         let kind = match found.or_else(|| identity::by_files(&names)) {
             Some(Kind::TimeSeries) => DirKind::TimeSeries,
             Some(Kind::KeyValue) => DirKind::KeyValue,
             None => {
+                if let Some(e) = identity_error {
+                    return Err(e);
+                }
                 return Err(Error::invalid(format!(
                     "{}: not a tidestore database (no IDENTITY file, and no file tells \
                      which engine wrote it)",
@@ -75,7 +80,7 @@ impl<'a> Dir<'a> {
             path: path.to_path_buf(),
             names,
             kind,
-            identity_problem,
+            identity_problem: identity_error.map(|e| Problem::from_error(e, path.join("IDENTITY"))),
             open_elsewhere,
             _lock: lock,
         })

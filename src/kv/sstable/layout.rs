@@ -43,7 +43,7 @@ pub struct DataBlockLayout {
     pub entries: u64,
     /// Entries that are tombstones.
     pub tombstones: u64,
-    /// Bytes of keys and values (as stored before prefix compression: whole keys).
+    /// Bytes of the entries' user keys, whole (before prefix compression).
     pub key_bytes: u64,
     /// Bytes of values.
     pub value_bytes: u64,
