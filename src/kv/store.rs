@@ -171,17 +171,7 @@ impl Store {
         let id = self.inner.resolve_cf(name, true)?.ok_or_else(|| {
             crate::Error::internal(format!("column family {name:?} has no id after creation"))
         })?;
-        Ok(ColumnFamily::new(self, name, id))
-    }
-
-    /// The shared state (for [`ColumnFamily`]).
-    pub(crate) fn inner(&self) -> &Inner {
-        &self.inner
-    }
-
-    /// The group-commit queue (for [`ColumnFamily`]).
-    pub(crate) fn writers(&self) -> &WriteQueue {
-        &self.writers
+        Ok(ColumnFamily::new(&self.inner, &self.writers, name, id))
     }
 
     /// The names of every column family, sorted.
