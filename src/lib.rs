@@ -1,15 +1,22 @@
 //! tidestore: an embedded time-series and key-value storage engine.
 //!
-//! Two faces over one log-structured engine whose on-disk tables are immutable,
-//! memory-mapped files:
+//! Two log-structured engines, each with its own public face and directory, whose
+//! on-disk tables are immutable, memory-mapped files:
 //!
-//! - [`kv::Store`]: named column families of byte keys and values (seed: LSMTree);
-//! - [`Db`]: metrics with tags, stored in columnar, compressed segments (seed:
-//!   SimpleEmbedTimeSeriesDB).
+//! - [`kv`]: the key-value store [`kv::Store`], named column families of byte keys and
+//!   values in SSTables (seed: LSMTree);
+//! - [`ts`]: the time-series database [`Db`], metrics with tags stored in columnar,
+//!   compressed segments (seed: SimpleEmbedTimeSeriesDB).
+//!
+//! Both stand on the same substrate: [`io`] (the file-system seam, log records, the
+//! write-ahead log, the manifest, directory handling), [`codec`] (checksums and the
+//! encodings of keys, timestamps and values) and the crate-private `engine` module
+//! (locks, poisoning, background workers and the [`SharedOptions`] both take). The
+//! common types are re-exported here: [`Error`], [`Result`], [`SyncMode`] and the
+//! time-series handle types. `docs/design.md` describes how the pieces fit.
 
 #![deny(unsafe_op_in_unsafe_fn)]
-// No public function panics (see STYLE): library code has no unwrap, expect or panic;
-// tests may.
+// No public function panics: library code has no unwrap, expect or panic; tests may.
 #![cfg_attr(
     not(test),
     deny(

@@ -959,3 +959,59 @@ fn a_crash_during_recovery_loses_nothing() {
     }
     assert!(reached_the_end, "some open must get through every step");
 }
+
+/// A `ColumnFamily` handle reads and writes the same data as the `Store` methods with
+/// the family's name, in both directions, across flushes, compactions and a reopen;
+/// making one creates the family durably; other families are untouched.
+#[test]
+fn column_family_handle_agrees_with_store_by_name() {
+    let (_fs, dynfs, dir) = sim();
+    {
+        let store = Store::open_with(&dir, small(dynfs.clone())).unwrap();
+        assert!(store.cf("").is_err());
+        assert!(store.cf(&"x".repeat(300)).is_err());
+        let users = store.cf("users").unwrap();
+        assert_eq!(users.name(), "users");
+        assert_eq!(store.list_column_families(), vec!["users".to_string()]);
+        let other = store.cf("other").unwrap();
+        for i in 0..200u32 {
+            let k = format!("k{i:04}");
+            if i % 2 == 0 {
+                users.put(&k, format!("h{i}")).unwrap();
+            } else {
+                store.put("users", &k, format!("s{i}")).unwrap();
+            }
+            other.put(&k, "other").unwrap();
+        }
+        for i in (0..200u32).step_by(3) {
+            users.delete(format!("k{i:04}")).unwrap();
+        }
+        store.flush().unwrap();
+        users.put("k0001", "after flush").unwrap();
+        let by_name = rows(store.range("users", ..).unwrap());
+        let by_handle = rows(users.range(..).unwrap());
+        assert_eq!(by_name, by_handle);
+        assert_eq!(by_handle.len(), 200 - 67);
+        assert_eq!(users.get("k0001").unwrap(), Some(b"after flush".to_vec()));
+        assert_eq!(store.get("users", "k0002").unwrap(), Some(b"h2".to_vec()));
+        assert_eq!(users.get("k0003").unwrap(), None);
+        assert_eq!(users.get("k0005").unwrap(), Some(b"s5".to_vec()));
+        assert_eq!(
+            keys(users.range("k0010".."k0015").unwrap()),
+            vec!["k0010", "k0011", "k0013", "k0014"]
+        );
+        assert!(users.get(vec![0u8; 70_000]).is_err());
+        let copy = users.clone();
+        store.compact().unwrap();
+        assert_eq!(rows(copy.range(..).unwrap()), by_handle);
+        assert_eq!(rows(other.range(..).unwrap()).len(), 200);
+    }
+    let store = Store::open_with(&dir, small(dynfs)).unwrap();
+    assert_eq!(
+        store.list_column_families(),
+        vec!["other".to_string(), "users".to_string()]
+    );
+    let users = store.cf("users").unwrap();
+    assert_eq!(users.get("k0001").unwrap(), Some(b"after flush".to_vec()));
+    assert_eq!(rows(users.range(..).unwrap()).len(), 200 - 67);
+}

@@ -244,7 +244,7 @@ fn ts_series_defined_without_points_survive_flush_then_power_cut_in_every_mode()
         let fs = SimFs::new();
         let p = ts_open(&fs, mode);
         let handle = p.db.series("cpu", &[("host", "a")]).unwrap();
-        assert_eq!(handle.key().metric, "cpu");
+        assert_eq!(handle.key().metric(), "cpu");
         p.db.flush().unwrap();
         ts_end(&fs, p, End::PowerCut);
 

@@ -403,8 +403,8 @@ fn scan_equals_query_range_and_fold_sums_everything() {
             assert!(v.timestamps().windows(2).all(|w| w[0] < w[1]));
             for (&t, &x) in v.timestamps().iter().zip(v.values()) {
                 scanned.push(Point {
-                    metric: v.key().metric.clone(),
-                    tags: v.key().tags.clone(),
+                    metric: v.key().metric().to_owned(),
+                    tags: v.key().tags().to_vec(),
                     timestamp: t,
                     value: x,
                 });
@@ -462,7 +462,7 @@ fn series_handles_append_columns() {
     let _empty = db.series("idle", &[]).unwrap();
     drop(db);
     let db = open(dir.path());
-    assert!(db.list_keys().unwrap().iter().any(|k| k.metric == "idle"));
+    assert!(db.list_keys().unwrap().iter().any(|k| k.metric() == "idle"));
     assert_eq!(db.query_metric("cpu").unwrap().len(), 1000);
 }
 
@@ -611,8 +611,8 @@ mod model {
             .map(|(&(s, t), &v)| {
                 let key = SeriesKey::new("m", &tags(s)).unwrap();
                 let p = Point {
-                    metric: key.metric.clone(),
-                    tags: key.tags.clone(),
+                    metric: key.metric().to_owned(),
+                    tags: key.tags().to_vec(),
                     timestamp: t,
                     value: v,
                 };

@@ -89,7 +89,7 @@ impl Filter {
 
     /// Whether the series `key` matches (a missing tag reads as "").
     pub fn accepts(&self, key: &SeriesKey) -> bool {
-        self.accepts_metric(&key.metric)
+        self.accepts_metric(key.metric())
             && self
                 .on_tags
                 .iter()

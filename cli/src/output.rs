@@ -174,8 +174,8 @@ impl RunLabel {
     pub fn of_series(key: &tidestore::SeriesKey) -> RunLabel {
         RunLabel {
             display: key.to_string(),
-            metric: Some(key.metric.clone()),
-            tags: key.tags.clone(),
+            metric: Some(key.metric().to_owned()),
+            tags: key.tags().to_vec(),
         }
     }
 }

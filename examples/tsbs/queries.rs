@@ -93,7 +93,7 @@ fn scan_buckets(
     while let Some(v) = scan.next()? {
         if !v.continues_series() {
             close(&mut open, out);
-            out.push((v.key().tags.clone(), Vec::new(), Vec::new()));
+            out.push((v.key().tags().to_vec(), Vec::new(), Vec::new()));
         }
         for (&t, &x) in v.timestamps().iter().zip(v.values()) {
             let b = t.div_euclid(width) * width;
@@ -192,7 +192,7 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
                     {
                         *last = (last.0.clone(), vec![t], vec![x]);
                     } else {
-                        out.push((v.key().tags.clone(), vec![t], vec![x]));
+                        out.push((v.key().tags().to_vec(), vec![t], vec![x]));
                     }
                 }
             }

@@ -148,7 +148,7 @@ pub fn run(input: &Input) {
                 key.encode(&mut out);
                 assert_eq!(&out, bytes, "a decoded key re-encodes differently");
                 assert_eq!(key.encoded_len(), out.len(), "encoded_len");
-                let again = SeriesKey::new(&key.metric, &refs(&key.tags))
+                let again = SeriesKey::new(key.metric(), &refs(key.tags()))
                     .unwrap_or_else(|e| panic!("SeriesKey::new refuses a decoded key: {e}"));
                 assert_eq!(again, key, "SeriesKey::new of a decoded key's parts");
             }
@@ -279,11 +279,11 @@ fn check(cat: &Catalog, m: &Model) {
         assert_eq!(cat.key(id), Some(key), "key({id})");
         assert_eq!(cat.shared_key(id).as_deref(), Some(key), "shared_key({id})");
         // Tags in reverse order: lookups take any order.
-        let mut r = refs(&key.tags);
+        let mut r = refs(key.tags());
         r.reverse();
-        assert_eq!(cat.lookup(&key.metric, &r), Some(id), "lookup({key})");
-        metrics.entry(&key.metric).or_default().insert(id);
-        for (k, v) in &key.tags {
+        assert_eq!(cat.lookup(key.metric(), &r), Some(id), "lookup({key})");
+        metrics.entry(key.metric()).or_default().insert(id);
+        for (k, v) in key.tags() {
             tags.entry((k, v)).or_default().insert(id);
         }
     }

@@ -790,7 +790,7 @@ impl Engine for TsEngine {
             .into_iter()
             .collect();
         let mut points = BTreeMap::new();
-        let metrics: BTreeSet<&str> = keys.iter().map(|k| k.metric.as_str()).collect();
+        let metrics: BTreeSet<&str> = keys.iter().map(|k| k.metric()).collect();
         for m in metrics {
             for p in db
                 .query_metric(m)

@@ -107,10 +107,7 @@ pub fn key_tuple<'py>(py: Python<'py>, key: &SeriesKey) -> PyResult<Bound<'py, P
     let tags = PyTuple::new(py, key.tag_refs())?;
     PyTuple::new(
         py,
-        [
-            key.metric.as_str().into_pyobject(py)?.into_any(),
-            tags.into_any(),
-        ],
+        [key.metric().into_pyobject(py)?.into_any(), tags.into_any()],
     )
 }
 

@@ -37,7 +37,7 @@ impl NativeSeries {
     /// The metric name.
     #[getter]
     fn metric(&self) -> &str {
-        &self.handle.key().metric
+        self.handle.key().metric()
     }
 
     /// The tags, as a new dict.
@@ -383,7 +383,7 @@ impl NativeDb {
         let keys = self.db.run(py, |db| {
             let mut keys = db.list_keys()?;
             if let Some(m) = &metric {
-                keys.retain(|k| k.metric == **m);
+                keys.retain(|k| k.metric() == &**m);
             }
             Ok(keys)
         })?;

@@ -37,7 +37,7 @@ pub fn point_dicts<'py>(
     let mut metrics = Vec::with_capacity(cols.keys.len());
     let mut templates = Vec::with_capacity(cols.keys.len());
     for key in &cols.keys {
-        metrics.push(PyString::new(py, &key.metric));
+        metrics.push(PyString::new(py, key.metric()));
         let tags = PyDict::new(py);
         for (k, v) in key.tag_refs() {
             tags.set_item(k, v)?;

@@ -3,12 +3,13 @@
 //! and leveled compaction.
 //!
 //! The public surface is flat: [`Store`] (open, put/get/delete/range, batches,
-//! snapshots, flush, compact, stats), [`Options`], [`WriteBatch`], [`Snapshot`],
+//! snapshots, flush, compact, stats), [`ColumnFamily`] (one family's handle), [`Options`], [`WriteBatch`], [`Snapshot`],
 //! [`RangeIter`], [`Stats`] and [`SyncMode`]. The building blocks (memtable, tables,
 //! iterators) are public modules for the engine's own tools and tests. The design is in
 //! `docs/design-kv.md`.
 
 mod background;
+mod column_family;
 mod compaction;
 pub(crate) mod core;
 mod flush;
@@ -31,6 +32,7 @@ pub use write::batch;
 
 pub use crate::io::wal::SyncMode;
 pub use batch::WriteBatch;
+pub use column_family::ColumnFamily;
 pub use options::Options;
 pub use read::range::{KeyRange, RangeIter};
 pub use snapshot::Snapshot;

@@ -28,6 +28,7 @@ use crate::Result;
 use crate::engine::lock::read;
 use crate::engine::worker::Workers;
 use crate::kv::background;
+use crate::kv::column_family::ColumnFamily;
 use crate::kv::core::inner::Inner;
 use crate::kv::open;
 use crate::kv::options::Options;
@@ -157,6 +158,20 @@ impl Store {
             self.inner.poison_with(e);
         }
         result
+    }
+
+    /// A handle on column family `name`, created (durably) if missing. Its reads and
+    /// writes skip the name lookup that every call of [`Store::get`] or [`Store::put`]
+    /// makes: use it on hot paths.
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] for an empty or over-long name (or
+    /// too many families); [`crate::Error::Poisoned`] after an earlier failure.
+    pub fn cf(&self, name: &str) -> Result<ColumnFamily<'_>> {
+        crate::kv::write::batch::validate_cf_name(name)?;
+        let id = self.inner.resolve_cf(name, true)?.ok_or_else(|| {
+            crate::Error::internal(format!("column family {name:?} has no id after creation"))
+        })?;
+        Ok(ColumnFamily::new(&self.inner, &self.writers, name, id))
     }
 
     /// The names of every column family, sorted.

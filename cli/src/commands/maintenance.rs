@@ -77,7 +77,7 @@ pub fn delete(a: &DeleteArgs, out: &mut impl Write) -> CliResult {
         check_no_bystanders(&filter, &all)?;
         for k in &hit {
             let tags: Vec<(&str, &str)> = k.tag_refs().collect();
-            db.delete_range(&k.metric, start, end, &tags)?;
+            db.delete_range(k.metric(), start, end, &tags)?;
         }
     }
     db.close()?;
@@ -94,7 +94,7 @@ pub fn delete(a: &DeleteArgs, out: &mut impl Write) -> CliResult {
 fn check_no_bystanders(filter: &Filter, all: &[SeriesKey]) -> CliResult {
     let mut by_metric: BTreeMap<&str, Vec<&SeriesKey>> = BTreeMap::new();
     for k in all {
-        by_metric.entry(k.metric.as_str()).or_default().push(k);
+        by_metric.entry(k.metric()).or_default().push(k);
     }
     for keys in by_metric.values() {
         let (hit, spared): (Vec<&SeriesKey>, Vec<&SeriesKey>) =
@@ -102,7 +102,7 @@ fn check_no_bystanders(filter: &Filter, all: &[SeriesKey]) -> CliResult {
         for s in &spared {
             // Only a key with fewer tags can be a proper subset.
             if let Some(h) = hit.iter().find(|h| {
-                h.tags.len() < s.tags.len() && h.tag_refs().all(|(t, v)| s.tag(t) == Some(v))
+                h.tags().len() < s.tags().len() && h.tag_refs().all(|(t, v)| s.tag(t) == Some(v))
             }) {
                 return Err(CliError::runtime(format!(
                     "cannot delete {h} alone: deleting by its tags would also delete {s}, \

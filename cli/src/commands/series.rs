@@ -33,11 +33,11 @@ pub fn series(a: &SeriesArgs, out: &mut impl Write) -> CliResult {
             .iter()
             .map(|k| {
                 let tags: serde_json::Map<String, serde_json::Value> = k
-                    .tags
+                    .tags()
                     .iter()
                     .map(|(t, v)| (t.clone(), serde_json::Value::String(v.clone())))
                     .collect();
-                serde_json::json!({"series": k.to_string(), "metric": k.metric, "tags": tags})
+                serde_json::json!({"series": k.to_string(), "metric": k.metric(), "tags": tags})
             })
             .collect();
         serde_json::to_writer_pretty(&mut *out, &array)?;
@@ -57,8 +57,8 @@ pub fn series(a: &SeriesArgs, out: &mut impl Write) -> CliResult {
 fn cardinality(keys: &[tidestore::SeriesKey]) -> Vec<Vec<Cell>> {
     let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
     for k in keys {
-        *counts.entry((METRIC_LABEL, k.metric.as_str())).or_default() += 1;
-        for (t, v) in &k.tags {
+        *counts.entry((METRIC_LABEL, k.metric())).or_default() += 1;
+        for (t, v) in k.tags() {
             *counts.entry((t.as_str(), v.as_str())).or_default() += 1;
         }
     }

@@ -147,10 +147,16 @@ impl Inner {
     /// The value of `key` in `cf` as of sequence number `seq`.
     pub(crate) fn get_at(&self, cf: &str, key: &[u8], seq: u64) -> Result<Option<Vec<u8>>> {
         batch::validate_cf_name(cf)?;
-        batch::validate_key(key)?;
         let Some(id) = read(&self.cfs).id(cf) else {
+            batch::validate_key(key)?;
             return Ok(None);
         };
+        self.get_in(id, key, seq)
+    }
+
+    /// [`Inner::get_at`] in the family of id `id` (no name lookup).
+    pub(crate) fn get_in(&self, id: u32, key: &[u8], seq: u64) -> Result<Option<Vec<u8>>> {
+        batch::validate_key(key)?;
         let sv = self.super_version();
         let ikey = cf::internal_key(id, key);
         Ok(match sv.get(&ikey, seq, &self.counters)? {
@@ -165,6 +171,11 @@ impl Inner {
         let Some(id) = read(&self.cfs).id(cf) else {
             return Ok(RangeIter::empty());
         };
+        self.range_in(id, range, seq)
+    }
+
+    /// [`Inner::range_at`] in the family of id `id` (no name lookup).
+    pub(crate) fn range_in(&self, id: u32, range: impl KeyRange, seq: u64) -> Result<RangeIter> {
         let (start, end) = range.into_bounds();
         let sv = self.super_version();
         let (lo, hi) = cf::internal_span(id, &start, &end);

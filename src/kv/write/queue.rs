@@ -61,6 +61,29 @@ impl Work {
     }
 }
 
+/// Validates `batch` and checks that it fits one WAL record: which of its column
+/// families it puts into, and an upper bound of its encoded size. Checked before a
+/// column family is created, so a batch that cannot be logged changes nothing.
+fn checked_size(batch: &WriteBatch) -> Result<(Vec<bool>, usize)> {
+    batch.validate()?;
+    let mut puts_into = vec![false; batch.cf_names().len()];
+    let mut encoded = batch::HEADER_LEN;
+    for op in batch.iter() {
+        if op.kind == ValueKind::Put
+            && let Some(p) = puts_into.get_mut(op.cf_index)
+        {
+            *p = true;
+        }
+        encoded = encoded.saturating_add(encoded_op_bound(op.key.len(), op.value.len()));
+    }
+    if encoded > MAX_PAYLOAD_LEN {
+        return Err(Error::invalid(format!(
+            "the batch needs up to {encoded} bytes, over the {MAX_PAYLOAD_LEN}-byte WAL record limit"
+        )));
+    }
+    Ok((puts_into, encoded))
+}
+
 /// An upper bound of the encoded size of one operation in a WAL payload
 /// (`docs/format.md (part 2)`): kind byte, column-family id varint (at most 5 bytes), key
 /// length varint, key, value length varint, value.
@@ -90,25 +113,8 @@ impl Inner {
     /// Validates `batch`, creates the column families it puts into, and commits it
     /// atomically: all of its operations or none are applied and logged.
     pub(crate) fn write_batch(&self, queue: &WriteQueue, batch: WriteBatch) -> Result<()> {
-        batch.validate()?;
+        let (puts_into, encoded) = checked_size(&batch)?;
         let names = batch.cf_names();
-        let mut puts_into = vec![false; names.len()];
-        let mut encoded = batch::HEADER_LEN;
-        for op in batch.iter() {
-            if op.kind == ValueKind::Put
-                && let Some(p) = puts_into.get_mut(op.cf_index)
-            {
-                *p = true;
-            }
-            encoded = encoded.saturating_add(encoded_op_bound(op.key.len(), op.value.len()));
-        }
-        // Checked before a column family is created: a batch that cannot be logged
-        // changes nothing.
-        if encoded > MAX_PAYLOAD_LEN {
-            return Err(Error::invalid(format!(
-                "the batch needs up to {encoded} bytes, over the {MAX_PAYLOAD_LEN}-byte WAL record limit"
-            )));
-        }
         let mut ids = Vec::with_capacity(names.len());
         for (name, &create) in names.iter().zip(&puts_into) {
             ids.push(self.resolve_cf(name, create)?);
@@ -117,6 +123,30 @@ impl Inner {
             return Ok(());
         }
         self.commit(queue, Work::Batch { batch, ids }, encoded)
+    }
+
+    /// [`Inner::write_batch`] for a batch whose only column family is the existing
+    /// family `id` (a [`crate::kv::ColumnFamily`]'s writes): no name lookup.
+    pub(crate) fn write_batch_in(
+        &self,
+        queue: &WriteQueue,
+        id: u32,
+        batch: WriteBatch,
+    ) -> Result<()> {
+        let (_, encoded) = checked_size(&batch)?;
+        if batch.cf_names().len() != 1 {
+            return Err(Error::internal(
+                "a column family's batch names other families",
+            ));
+        }
+        self.commit(
+            queue,
+            Work::Batch {
+                batch,
+                ids: vec![Some(id)],
+            },
+            encoded,
+        )
     }
 
     /// Freezes the active memtable (unless empty), in write order.

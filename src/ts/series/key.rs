@@ -71,14 +71,14 @@ impl Point {
 /// `cpu{host=a,region=x}` (a key without tags renders as just `cpu`), escaping
 /// `\ { } = ,` with a backslash so the text is unambiguous.
 ///
-/// The fields are public for reading; a key built by hand must still satisfy
-/// [`SeriesKey::validate`] before the catalog accepts it.
+/// Build one with [`SeriesKey::new`], which checks and sorts; read it with
+/// [`SeriesKey::metric`] and [`SeriesKey::tags`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SeriesKey {
     /// The metric name.
-    pub metric: String,
+    pub(crate) metric: String,
     /// The tags, sorted by key, keys unique.
-    pub tags: Vec<(String, String)>,
+    pub(crate) tags: Vec<(String, String)>,
 }
 
 /// Sorts `items` by their series keys, in the order of [`SeriesKey::cmp`].
@@ -177,6 +177,16 @@ fn name_ok(s: &str) -> bool {
 }
 
 impl SeriesKey {
+    /// The metric name.
+    pub fn metric(&self) -> &str {
+        &self.metric
+    }
+
+    /// The tags, sorted by key, keys unique.
+    pub fn tags(&self) -> &[(String, String)] {
+        &self.tags
+    }
+
     /// Validates and canonicalizes borrowed parts (tags in any order).
     pub fn new(metric: &str, tags: &[(&str, &str)]) -> Result<SeriesKey> {
         validate_parts(metric, tags)?;
