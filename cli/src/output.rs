@@ -178,6 +178,21 @@ impl RunLabel {
             tags: key.tags.clone(),
         }
     }
+
+    /// The label of a group of `metric` with `tags` (a series' tags, or the values of
+    /// the group-by keys), printed like a series key.
+    pub fn of_group(metric: &str, tags: Vec<(String, String)>) -> RunLabel {
+        let key = tidestore::SeriesKey {
+            metric: metric.to_owned(),
+            tags,
+        };
+        let display = key.to_string();
+        RunLabel {
+            display,
+            metric: Some(key.metric),
+            tags: key.tags,
+        }
+    }
 }
 
 /// Where a [`PointWriter`] writes.
