@@ -140,8 +140,8 @@ pub struct Aggregation {
     pub agg: Option<tidestore::ts::Aggregation>,
     /// Window width for --agg: '60s', '1m', '1h', '1d' (needs --unit) or an integer
     /// in the database's unit; windows are aligned on the epoch and each prints at its
-    /// start. Default: one window for the whole range, printed at --from (at the
-    /// smallest i64 when --from is not given).
+    /// start. Default: one window for the whole range, printed at --from (with an
+    /// empty time when --from is not given).
     #[arg(long, requires = "agg", value_name = "DURATION")]
     pub every: Option<String>,
     /// Group by these tag keys (comma-separated) for --agg: one result per distinct

@@ -50,6 +50,24 @@ fn sample_db(dir: &Path) {
     }
     db.insert("mem", T0, 1e300, &[("host", "a")]).unwrap();
     db.close().unwrap();
+    wait_unlocked(dir);
+}
+
+/// Waits until no process holds the directory lock of `dir`. The tests run in
+/// parallel threads, and a child process another thread is spawning holds copies of
+/// this process's descriptors (the LOCK file's too) until it execs; a database closed
+/// in that window stays locked for a moment, and the binary run next would find it
+/// locked.
+fn wait_unlocked(dir: &Path) {
+    let lock = dir.join("LOCK");
+    for _ in 0..500 {
+        let free = std::fs::File::open(&lock).map_or(true, |f| f.try_lock().is_ok());
+        if free {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{} stays locked", dir.display());
 }
 
 fn db_dir() -> TempDir {
@@ -660,6 +678,7 @@ fn a_key_value_directory_is_not_read_as_time_series() {
     let store = Store::open(dir.path()).unwrap();
     store.put("default", "k", "v").unwrap();
     store.close().unwrap();
+    wait_unlocked(dir.path());
     tidestore()
         .args(["query", dir_str(&dir), "cpu"])
         .assert()
@@ -792,6 +811,7 @@ fn a_long_series_comes_out_whole() {
     let vals: Vec<f64> = ts.iter().map(|&t| (t % 97) as f64).collect();
     db.append(&h, &ts, &vals).unwrap();
     db.close().unwrap();
+    wait_unlocked(dir.path());
     let d = dir_str(&dir);
     let v: serde_json::Value = serde_json::from_str(&stdout_of(
         tidestore().args(["query", d, "long", "--format", "json"]),
@@ -836,6 +856,7 @@ fn extreme_timestamps_and_values_plot_and_print() {
     }
     db.insert("y", i64::MAX, 1.0, &[]).unwrap();
     db.close().unwrap();
+    wait_unlocked(dir.path());
     let d = dir_str(&dir);
     assert_eq!(
         stdout_of(tidestore().args(["query", d, "x", "--format", "csv", "--unit", "ns"])),
@@ -875,6 +896,7 @@ fn flushed_db(dir: &Path) {
     db.flush().unwrap();
     db.insert("cpu", T0 + 1000, 9.0, &[("host", "a")]).unwrap();
     db.close().unwrap();
+    wait_unlocked(dir);
 }
 
 /// A store with a flushed table (300 keys, 10 deleted) and one more put in the WAL.
@@ -891,6 +913,7 @@ fn flushed_store(dir: &Path) {
     store.flush().unwrap();
     store.put("other", "late", "v").unwrap();
     store.close().unwrap();
+    wait_unlocked(dir);
 }
 
 fn file_with_suffix(dir: &Path, suffix: &str) -> String {
@@ -1457,6 +1480,32 @@ fn query_agg_with_every_and_group_by() {
          cpu,2016-01-01T00:00:00Z,20.5\n\
          cpu,2016-01-01T00:00:20Z,22\n"
     );
+    // Without --from and --every the one window starts at the beginning of time:
+    // an empty time (JSON: null).
+    let text = stdout_of(tidestore().args([
+        "query",
+        d,
+        r#"cpu{host="b"}"#,
+        "--agg",
+        "last",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(
+        text,
+        "series,time,value\n\"cpu{host=b,region=us-east-1,team=SF}\",,22\n"
+    );
+    let json = stdout_of(tidestore().args([
+        "query",
+        d,
+        r#"cpu{host="b"}"#,
+        "--agg",
+        "first",
+        "--format",
+        "json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["points"], serde_json::json!([[null, 20.0]]));
     // A __name__ matcher that rules the metric out: nothing.
     let rows = agg_rows(&[d, r#"cpu{__name__!="cpu"}"#, "--agg", "count"]);
     assert!(rows.is_empty());
@@ -1582,4 +1631,9 @@ fn plot_agg_draws_one_line_per_group() {
         .args(["plot", dir_str(&dir), "{}", "--agg", "mean", "-o", "x.png"])
         .assert()
         .code(2);
+    tidestore()
+        .args(["plot", dir_str(&dir), "cpu", "--agg", "mean", "-o", "x.png"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("plot --agg needs --every"));
 }

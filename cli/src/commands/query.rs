@@ -130,6 +130,10 @@ pub fn query(a: &QueryArgs, out: &mut impl Write) -> CliResult {
     let agg = agg_query(&a.aggregation, &sel, &a.selector, range, a.range.unit, keep)?;
     let db = open_db(&a.db.dir)?;
     let mut w = PointWriter::new(out, a.format, a.range.unit)?;
+    if agg.is_some() && a.aggregation.every.is_none() && a.range.from.is_none() {
+        // One window from the beginning of time: its start prints empty.
+        w = w.open_start();
+    }
     match &agg {
         Some(q) => {
             for g in run_agg(&db, q)? {
@@ -197,6 +201,11 @@ pub fn plot(a: &PlotArgs, quiet: bool) -> CliResult {
     let range = time_range(&a.range, Now::system())?;
     let keep = value_filter::combine(&a.value_where.value_where);
     let agg = agg_query(&a.aggregation, &sel, &a.selector, range, a.range.unit, keep)?;
+    if agg.is_some() && a.aggregation.every.is_none() {
+        return Err(CliError::usage(
+            "plot --agg needs --every: one window per group would draw single points",
+        ));
+    }
     plot::kind_of(&a.output)?;
     let db = open_db(&a.db.dir)?;
     let mut lines: Vec<Line> = Vec::new();
