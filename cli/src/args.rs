@@ -42,11 +42,14 @@ pub enum Command {
                             the points committed before stay written."
     )]
     Import(ImportArgs),
-    /// Print the points of the series a selector matches.
+    /// Print the points of the series a selector matches, or with --agg their
+    /// aggregates per group and window.
     #[command(
         after_help = "Examples:\n  tidestore query ./metrics 'cpu_usage_user{hostname=\"host_1\"}' \
                             --unit ns --from 2016-01-01T00:00:00Z --to 2016-01-01T01:00:00Z\n  \
-                            tidestore query ./metrics '{region=~\"eu-.*\"}' --format csv > eu.csv"
+                            tidestore query ./metrics '{region=~\"eu-.*\"}' --format csv > eu.csv\n  \
+                            tidestore query ./metrics cpu_usage_user --agg mean --every 1h --group-by region --unit ns\n  \
+                            tidestore query ./metrics cpu_usage_idle --agg p99 --where '>5' --format json"
     )]
     Query(QueryArgs),
     /// Print the newest point of each series a selector matches.
@@ -54,10 +57,13 @@ pub enum Command {
         after_help = "Example:\n  tidestore last ./metrics 'cpu_usage_idle{team=\"NYC\"}' --unit ns"
     )]
     Last(LastArgs),
-    /// Draw the series a selector matches as a PNG or SVG line chart.
+    /// Draw the series a selector matches (or with --agg their aggregates, a line per
+    /// group) as a PNG or SVG line chart.
     #[command(
         after_help = "Example:\n  tidestore plot ./metrics 'cpu_usage_user{hostname=~\"host_[0-3]\"}' \
-                            --unit ns -o chart.png --title 'CPU user'"
+                            --unit ns -o chart.png --title 'CPU user'\n  \
+                            tidestore plot ./metrics cpu_usage_user --agg max --every 10m --group-by region \
+                            --unit ns -o chart.svg"
     )]
     Plot(PlotArgs),
     /// List series keys, or count series per tag key and value.
