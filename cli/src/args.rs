@@ -35,14 +35,21 @@ pub enum Command {
     /// Load line protocol or CSV files into a time-series database.
     #[command(
         after_help = "Example:\n  tidestore generate tsbs --hosts 10 --hours 24 > cpu.lp\n  \
-                            tidestore import ./metrics cpu.lp --precision ns"
+                            tidestore import ./metrics cpu.lp --precision ns\n  \
+                            gzip -dc cpu.lp.gz | tidestore import ./metrics - --skip-invalid\n  \
+                            tidestore import ./metrics data.csv --csv-layout wide --tag-columns host\n\n\
+                            Bad lines stop the import (exit status 1, naming the file, line and column); \
+                            the points committed before stay written."
     )]
     Import(ImportArgs),
-    /// Print the points of the series a selector matches.
+    /// Print the points of the series a selector matches, or with --agg their
+    /// aggregates per group and window.
     #[command(
         after_help = "Examples:\n  tidestore query ./metrics 'cpu_usage_user{hostname=\"host_1\"}' \
                             --unit ns --from 2016-01-01T00:00:00Z --to 2016-01-01T01:00:00Z\n  \
-                            tidestore query ./metrics '{region=~\"eu-.*\"}' --format csv > eu.csv"
+                            tidestore query ./metrics '{region=~\"eu-.*\"}' --format csv > eu.csv\n  \
+                            tidestore query ./metrics cpu_usage_user --agg mean --every 1h --group-by region --unit ns\n  \
+                            tidestore query ./metrics cpu_usage_idle --agg p99 --where '>5' --format json"
     )]
     Query(QueryArgs),
     /// Print the newest point of each series a selector matches.
@@ -50,10 +57,13 @@ pub enum Command {
         after_help = "Example:\n  tidestore last ./metrics 'cpu_usage_idle{team=\"NYC\"}' --unit ns"
     )]
     Last(LastArgs),
-    /// Draw the series a selector matches as a PNG or SVG line chart.
+    /// Draw the series a selector matches (or with --agg their aggregates, a line per
+    /// group) as a PNG or SVG line chart.
     #[command(
         after_help = "Example:\n  tidestore plot ./metrics 'cpu_usage_user{hostname=~\"host_[0-3]\"}' \
-                            --unit ns -o chart.png --title 'CPU user'"
+                            --unit ns -o chart.png --title 'CPU user'\n  \
+                            tidestore plot ./metrics cpu_usage_user --agg max --every 10m --group-by region \
+                            --unit ns -o chart.svg"
     )]
     Plot(PlotArgs),
     /// List series keys, or count series per tag key and value.
@@ -126,38 +136,49 @@ pub struct Range {
     pub unit: Option<Unit>,
 }
 
-/// Aggregation functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Agg {
-    /// Number of points.
-    Count,
-    /// Sum of the values.
-    Sum,
-    /// Smallest value.
-    Min,
-    /// Largest value.
-    Max,
-    /// Mean of the values.
-    Mean,
-    /// Value of the earliest point.
-    First,
-    /// Value of the latest point.
-    Last,
-}
-
 /// Aggregation options (of query and plot).
 #[derive(Debug, Args, Clone)]
 pub struct Aggregation {
-    /// Aggregate the matching points with this function (per group and window).
-    #[arg(long, value_enum)]
-    pub agg: Option<Agg>,
+    /// Aggregate the points of each group and window with this function: count, sum,
+    /// min, max, mean (or avg), first, last, stddev, median, or a percentile pNN
+    /// (p50, p99, p99.9).
+    #[arg(long, value_parser = parse_aggregation, value_name = "FUNCTION")]
+    pub agg: Option<tidestore::ts::Aggregation>,
     /// Window width for --agg: '60s', '1m', '1h', '1d' (needs --unit) or an integer
-    /// in the database's unit. Default: one window for the whole range.
+    /// in the database's unit; windows are aligned on the epoch and each prints at its
+    /// start. Default: one window for the whole range, printed at --from (with an
+    /// empty time when --from is not given).
     #[arg(long, requires = "agg", value_name = "DURATION")]
     pub every: Option<String>,
-    /// Group by these tag keys (comma-separated) for --agg. Default: one group.
+    /// Group by these tag keys (comma-separated) for --agg: one result per distinct
+    /// combination of their values. Default: one group per series; '' makes one group
+    /// of every matching series.
     #[arg(long, requires = "agg", value_delimiter = ',', value_name = "TAGS")]
-    pub group_by: Vec<String>,
+    pub group_by: Option<Vec<String>>,
+}
+
+/// `--agg`: an aggregation by its engine name.
+fn parse_aggregation(s: &str) -> Result<tidestore::ts::Aggregation, String> {
+    let a: tidestore::ts::Aggregation = s.parse().map_err(|e: tidestore::Error| {
+        format!("{e} (count, sum, min, max, mean, first, last, stddev, median, pNN)")
+    })?;
+    a.validate().map_err(|e| e.to_string())?;
+    Ok(a)
+}
+
+/// A value predicate (`--where`).
+#[derive(Debug, Args, Clone)]
+pub struct ValueWhere {
+    /// Keep only the points whose value passes: '>90', '>=90', '<10', '<=10', or
+    /// '10..90' (both ends inclusive). Given twice, both must hold. Applied before
+    /// --agg.
+    #[arg(
+        long = "where",
+        allow_hyphen_values = true,
+        value_parser = crate::value_filter::parse,
+        value_name = "PREDICATE"
+    )]
+    pub value_where: Vec<tidestore::ts::ValueFilter>,
 }
 
 /// `query`.
@@ -171,6 +192,8 @@ pub struct QueryArgs {
     pub range: Range,
     #[command(flatten)]
     pub aggregation: Aggregation,
+    #[command(flatten)]
+    pub value_where: ValueWhere,
     /// The output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -201,6 +224,8 @@ pub struct PlotArgs {
     pub range: Range,
     #[command(flatten)]
     pub aggregation: Aggregation,
+    #[command(flatten)]
+    pub value_where: ValueWhere,
     /// The chart file: .png or .svg.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
@@ -309,24 +334,72 @@ pub enum InputFormat {
     Csv,
 }
 
+/// CSV layouts of import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsvLayout {
+    /// One point per row: metric, timestamp and value columns, the others tags.
+    Long,
+    /// One row per time and tag set: a timestamp column, the --tag-columns, and every
+    /// other column a metric.
+    Wide,
+}
+
 /// `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     #[command(flatten)]
     pub db: DbDir,
-    /// Files to load; '-' reads stdin.
+    /// Files to load, in order; '-' reads stdin.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// The input format. Default: by extension (.csv is CSV, anything else line
-    /// protocol).
+    /// protocol; stdin is line protocol).
     #[arg(long, value_enum)]
     pub format: Option<InputFormat>,
-    /// The unit of the input's timestamps.
+    /// The unit of the input's timestamps (stored as written; it sets what 'now' is
+    /// for a line without a timestamp and how CSV's RFC 3339 times convert).
     #[arg(long, value_enum, default_value_t = Unit::Ns)]
     pub precision: Unit,
-    /// Report bad lines and go on instead of stopping at the first.
+    /// Report bad lines on stderr (file, line, column, message) and go on instead of
+    /// stopping at the first.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Commit every this many points (each commit is atomic).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), value_name = "POINTS")]
+    pub commit_every: u64,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+}
+
+/// The CSV options of import.
+#[derive(Debug, Args)]
+pub struct CsvArgs {
+    /// CSV: the layout.
+    #[arg(long, value_enum, default_value_t = CsvLayout::Long)]
+    pub csv_layout: CsvLayout,
+    /// CSV: the timestamp column's header.
+    #[arg(long, default_value = "timestamp", value_name = "NAME")]
+    pub timestamp_column: String,
+    /// CSV, long layout: the metric column's header.
+    #[arg(long, value_name = "NAME")]
+    pub metric_column: Option<String>,
+    /// CSV, long layout: the value column's header.
+    #[arg(long, value_name = "NAME")]
+    pub value_column: Option<String>,
+    /// CSV: the tag columns (comma-separated). Long: only these are tags (default:
+    /// every other column). Wide: these are the tags (default: none).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub tag_columns: Option<Vec<String>>,
+    /// CSV: columns to skip (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub ignore_columns: Vec<String>,
+    /// CSV, wide layout: name the metric of column c MEASUREMENT_c, as line protocol
+    /// names fields.
+    #[arg(long, value_name = "MEASUREMENT")]
+    pub measurement: Option<String>,
+    /// CSV: the cell delimiter (one ASCII character; 'tab' for a tab).
+    #[arg(long, default_value = ",", value_name = "CHAR")]
+    pub delimiter: String,
 }
 
 /// `kv`.
@@ -520,6 +593,18 @@ mod tests {
         let Command::Query(q) = cli.command else {
             panic!("not a query")
         };
-        assert_eq!(q.aggregation.group_by, ["host", "dc"]);
+        assert_eq!(
+            q.aggregation.group_by.as_deref(),
+            Some(&["host".to_string(), "dc".to_string()][..])
+        );
+        assert!(q.aggregation.agg.is_some());
+        assert!(Cli::try_parse_from(["tidestore", "query", "d", "cpu", "--agg", "p101"]).is_err());
+        assert!(Cli::try_parse_from(["tidestore", "query", "d", "cpu", "--agg", "nope"]).is_err());
+        let cli =
+            Cli::try_parse_from(["tidestore", "query", "d", "cpu", "--where", "-5..5"]).unwrap();
+        let Command::Query(q) = cli.command else {
+            panic!("not a query")
+        };
+        assert_eq!(q.value_where.value_where.len(), 1);
     }
 }

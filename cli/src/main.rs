@@ -10,12 +10,14 @@ mod commands;
 mod error;
 mod filter;
 mod generate;
+mod matchers;
 mod open;
 mod output;
 mod plot;
 mod progress;
 mod selector;
 mod time;
+mod value_filter;
 
 use std::io::{BufWriter, Write};
 

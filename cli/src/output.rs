@@ -178,6 +178,21 @@ impl RunLabel {
             tags: key.tags().to_vec(),
         }
     }
+
+    /// The label of a group of `metric` with `tags` (a series' tags, or the values of
+    /// the group-by keys), printed like a series key.
+    pub fn of_group(metric: &str, tags: Vec<(String, String)>) -> RunLabel {
+        let key = tidestore::SeriesKey {
+            metric: metric.to_owned(),
+            tags,
+        };
+        let display = key.to_string();
+        RunLabel {
+            display,
+            metric: Some(key.metric),
+            tags: key.tags,
+        }
+    }
 }
 
 /// Where a [`PointWriter`] writes.
@@ -200,6 +215,9 @@ pub struct PointWriter<W: Write> {
     json_open: bool,
     json_points: bool,
     runs: usize,
+    /// `i64::MIN` stands for "from the beginning" (the window of an aggregation over
+    /// a range without a start) and prints as an empty cell (JSON: `null`).
+    open_start: bool,
 }
 
 /// The header of points output.
@@ -224,11 +242,19 @@ impl<W: Write> PointWriter<W> {
             json_open: false,
             json_points: false,
             runs: 0,
+            open_start: false,
         };
         if format == Format::Json {
             w.plain()?.write_all(b"[")?;
         }
         Ok(w)
+    }
+
+    /// Prints `i64::MIN` as an empty time (JSON: `null`): the start of a range that
+    /// has none.
+    pub fn open_start(mut self) -> Self {
+        self.open_start = true;
+        self
     }
 
     /// The output, unless it goes through the CSV writer.
@@ -248,14 +274,28 @@ impl<W: Write> PointWriter<W> {
         timestamps: &[i64],
         values: &[f64],
     ) -> CliResult {
-        let unit = self.unit;
+        let (unit, open_start) = (self.unit, self.open_start);
+        let time_text = |t: i64| {
+            if open_start && t == i64::MIN {
+                String::new()
+            } else {
+                format_time(t, unit)
+            }
+        };
+        let time_value = |t: i64| {
+            if open_start && t == i64::MIN {
+                Value::Null
+            } else {
+                time_json(t, unit)
+            }
+        };
         match self.format {
             Format::Table => {
                 if let Some(table) = &mut self.table {
                     for (&t, &v) in timestamps.iter().zip(values) {
                         table.add_row([
                             TableCell::new(&label.display),
-                            TableCell::new(format_time(t, unit)),
+                            TableCell::new(time_text(t)),
                             TableCell::new(format_value(v)).set_alignment(CellAlignment::Right),
                         ]);
                     }
@@ -264,11 +304,7 @@ impl<W: Write> PointWriter<W> {
             Format::Csv => {
                 if let Sink::Csv(c) = &mut self.sink {
                     for (&t, &v) in timestamps.iter().zip(values) {
-                        c.write_record([
-                            label.display.as_str(),
-                            &format_time(t, unit),
-                            &format_value(v),
-                        ])?;
+                        c.write_record([label.display.as_str(), &time_text(t), &format_value(v)])?;
                     }
                 }
             }
@@ -306,7 +342,7 @@ impl<W: Write> PointWriter<W> {
                         out.write_all(b",")?;
                     }
                     wrote = true;
-                    serde_json::to_writer(&mut *out, &json!([time_json(t, unit), v]))?;
+                    serde_json::to_writer(&mut *out, &json!([time_value(t), v]))?;
                 }
                 self.json_points = wrote;
             }

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// What the bar counts towards. (`Bytes` and `Unknown` are import's, which the
-/// engine's line-protocol ingest will enable.)
-#[cfg_attr(not(test), allow(dead_code))]
+/// What the bar counts towards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Total {
     /// This many bytes of input (import of files).
@@ -143,6 +141,11 @@ impl Progress {
                 group_digits(s.points_per_second().round() as u64)
             ),
         }
+    }
+
+    /// Runs `f` (which writes to stderr) with the bar hidden, so lines do not mix.
+    pub fn suspend(&self, f: impl FnOnce()) {
+        self.bar.suspend(f);
     }
 
     /// What was counted so far.

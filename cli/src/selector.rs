@@ -20,8 +20,7 @@
 //! in characters from 1) and what was expected there. The matchers keep PromQL's
 //! meaning: a missing tag reads as the empty string, and regular expressions match the
 //! whole value. `crate::filter` applies a selector to series keys on the client side;
-//! when the engine gains matchers of its own, one function (`to_matchers`) will
-//! convert a [`Selector`] to them.
+//! `crate::matchers` converts a [`Selector`] into the engine's matchers.
 
 use std::fmt;
 

@@ -50,6 +50,24 @@ fn sample_db(dir: &Path) {
     }
     db.insert("mem", T0, 1e300, &[("host", "a")]).unwrap();
     db.close().unwrap();
+    wait_unlocked(dir);
+}
+
+/// Waits until no process holds the directory lock of `dir`. The tests run in
+/// parallel threads, and a child process another thread is spawning holds copies of
+/// this process's descriptors (the LOCK file's too) until it execs; a database closed
+/// in that window stays locked for a moment, and the binary run next would find it
+/// locked.
+fn wait_unlocked(dir: &Path) {
+    let lock = dir.join("LOCK");
+    for _ in 0..500 {
+        let free = std::fs::File::open(&lock).map_or(true, |f| f.try_lock().is_ok());
+        if free {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{} stays locked", dir.display());
 }
 
 fn db_dir() -> TempDir {
@@ -660,6 +678,7 @@ fn a_key_value_directory_is_not_read_as_time_series() {
     let store = Store::open(dir.path()).unwrap();
     store.put("default", "k", "v").unwrap();
     store.close().unwrap();
+    wait_unlocked(dir.path());
     tidestore()
         .args(["query", dir_str(&dir), "cpu"])
         .assert()
@@ -722,12 +741,20 @@ fn usage_errors_and_unfinished_commands() {
         .code(2);
     let dir = db_dir();
     tidestore()
-        .args(["query", dir_str(&dir), "cpu", "--agg", "mean"])
+        .args(["query", dir_str(&dir), r#"{host="a"}"#, "--agg", "mean"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains(
-            "--agg is not available in this build yet",
+            "--agg needs a metric name in the selector",
         ));
+    tidestore()
+        .args(["query", dir_str(&dir), "cpu", "--agg", "p101"])
+        .assert()
+        .code(2);
+    tidestore()
+        .args(["query", dir_str(&dir), "cpu", "--where", "5..1"])
+        .assert()
+        .code(2);
     tidestore()
         .args([
             "query",
@@ -784,6 +811,7 @@ fn a_long_series_comes_out_whole() {
     let vals: Vec<f64> = ts.iter().map(|&t| (t % 97) as f64).collect();
     db.append(&h, &ts, &vals).unwrap();
     db.close().unwrap();
+    wait_unlocked(dir.path());
     let d = dir_str(&dir);
     let v: serde_json::Value = serde_json::from_str(&stdout_of(
         tidestore().args(["query", d, "long", "--format", "json"]),
@@ -828,6 +856,7 @@ fn extreme_timestamps_and_values_plot_and_print() {
     }
     db.insert("y", i64::MAX, 1.0, &[]).unwrap();
     db.close().unwrap();
+    wait_unlocked(dir.path());
     let d = dir_str(&dir);
     assert_eq!(
         stdout_of(tidestore().args(["query", d, "x", "--format", "csv", "--unit", "ns"])),
@@ -867,6 +896,7 @@ fn flushed_db(dir: &Path) {
     db.flush().unwrap();
     db.insert("cpu", T0 + 1000, 9.0, &[("host", "a")]).unwrap();
     db.close().unwrap();
+    wait_unlocked(dir);
 }
 
 /// A store with a flushed table (300 keys, 10 deleted) and one more put in the WAL.
@@ -883,6 +913,7 @@ fn flushed_store(dir: &Path) {
     store.flush().unwrap();
     store.put("other", "late", "v").unwrap();
     store.close().unwrap();
+    wait_unlocked(dir);
 }
 
 fn file_with_suffix(dir: &Path, suffix: &str) -> String {
@@ -1091,4 +1122,518 @@ fn dump_shows_a_segment_and_a_table_in_every_format() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("no such file"));
+}
+
+// ---- import, aggregation -------------------------------------------------------
+
+/// Line protocol with timestamps in seconds: two fields (one an integer) and a string
+/// field, two cities.
+const WEATHER_LP: &str = "\
+weather,city=Oslo temp=1.5,hum=80i 1451606400
+weather,city=Oslo temp=2.5,hum=82i 1451606460
+weather,city=Rome temp=15,note=\"sunny\" 1451606400
+";
+
+/// The same points of `weather_temp` as long CSV.
+const WEATHER_CSV: &str = "\
+metric,timestamp,value,city
+weather_temp,1451606400,1.5,Oslo
+weather_temp,1451606460,2.5,Oslo
+weather_temp,1451606400,15,Rome
+";
+
+fn import_ok(db: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let mut cmd = tidestore();
+    cmd.arg("import").arg(db).args(args);
+    if let Some(text) = stdin {
+        cmd.write_stdin(text);
+    }
+    let out = cmd.assert().success().get_output().stderr.clone();
+    String::from_utf8(out).unwrap()
+}
+
+/// `weather_temp` in `db` must be exactly the three points above, in every format.
+fn assert_weather_temp(db: &Path) {
+    let d = db.to_str().unwrap();
+    let csv = stdout_of(tidestore().args(["query", d, "weather_temp", "--format", "csv"]));
+    assert_eq!(
+        csv,
+        "series,time,value\n\
+         weather_temp{city=Oslo},1451606400,1.5\n\
+         weather_temp{city=Oslo},1451606460,2.5\n\
+         weather_temp{city=Rome},1451606400,15\n"
+    );
+    let json = stdout_of(tidestore().args([
+        "query",
+        d,
+        "weather_temp",
+        "--format",
+        "json",
+        "--unit",
+        "s",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"series": "weather_temp{city=Oslo}", "metric": "weather_temp",
+             "tags": {"city": "Oslo"},
+             "points": [["2016-01-01T00:00:00Z", 1.5], ["2016-01-01T00:01:00Z", 2.5]]},
+            {"series": "weather_temp{city=Rome}", "metric": "weather_temp",
+             "tags": {"city": "Rome"},
+             "points": [["2016-01-01T00:00:00Z", 15.0]]}
+        ])
+    );
+    let table = stdout_of(tidestore().args(["query", d, "weather_temp"]));
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .filter(|l| l.contains("weather_temp"))
+        .map(|l| {
+            l.split(['│', '┆'])
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["weather_temp{city=Oslo}", "1451606400", "1.5"],
+            ["weather_temp{city=Oslo}", "1451606460", "2.5"],
+            ["weather_temp{city=Rome}", "1451606400", "15"],
+        ]
+    );
+}
+
+#[test]
+fn import_line_protocol_then_query_in_every_format() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("weather.lp");
+    std::fs::write(&file, WEATHER_LP).unwrap();
+    let db = dir.path().join("db");
+    let stderr = import_ok(&db, &[file.to_str().unwrap(), "--precision", "s"], None);
+    assert!(
+        stderr.contains("imported 3 lines, 5 points, 1 string fields skipped, 0 bad lines"),
+        "{stderr}"
+    );
+    assert_weather_temp(&db);
+    let hum = stdout_of(
+        tidestore()
+            .arg("query")
+            .arg(&db)
+            .args(["weather_hum", "--format", "csv"]),
+    );
+    assert_eq!(
+        hum,
+        "series,time,value\n\
+         weather_hum{city=Oslo},1451606400,80\n\
+         weather_hum{city=Oslo},1451606460,82\n"
+    );
+    // --quiet: no summary.
+    let db2 = dir.path().join("db2");
+    let stderr = import_ok(&db2, &["--quiet", file.to_str().unwrap()], None);
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn import_csv_by_extension_flag_and_stdin() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("weather.csv");
+    std::fs::write(&file, WEATHER_CSV).unwrap();
+    let db = dir.path().join("by_extension");
+    let stderr = import_ok(&db, &[file.to_str().unwrap()], None);
+    assert!(stderr.contains("imported 3 lines, 3 points"), "{stderr}");
+    assert_weather_temp(&db);
+    // CSV from stdin needs --format.
+    let db = dir.path().join("stdin_csv");
+    import_ok(&db, &["-", "--format", "csv"], Some(WEATHER_CSV));
+    assert_weather_temp(&db);
+    // Line protocol from stdin.
+    let db = dir.path().join("stdin_lp");
+    import_ok(&db, &["-"], Some(WEATHER_LP));
+    assert_weather_temp(&db);
+    // The wide layout: one column per metric, a tag column.
+    let wide = "timestamp,city,weather_temp\n\
+                1451606400,Oslo,1.5\n\
+                1451606460,Oslo,2.5\n\
+                1451606400,Rome,15\n";
+    let db = dir.path().join("wide");
+    import_ok(
+        &db,
+        &[
+            "-",
+            "--format",
+            "csv",
+            "--csv-layout",
+            "wide",
+            "--tag-columns",
+            "city",
+        ],
+        Some(wide),
+    );
+    assert_weather_temp(&db);
+    // A flag of the other layout is a usage error.
+    tidestore()
+        .arg("import")
+        .arg(dir.path().join("x"))
+        .args(["-", "--csv-layout", "wide", "--metric-column", "m"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("long CSV layout only"));
+}
+
+#[test]
+fn import_stops_at_a_bad_line_writing_nothing() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("bad.lp");
+    std::fs::write(
+        &file,
+        "cpu,host=a usage=1 10\ncpu,host=a usage= 20\ncpu,host=a usage=2 30\n",
+    )
+    .unwrap();
+    let db = dir.path().join("db");
+    tidestore()
+        .arg("import")
+        .arg(&db)
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "bad.lp: line 2, column 18: expected a field value",
+        ))
+        .stderr(predicate::str::contains("nothing of it was written"));
+    let text = stdout_of(
+        tidestore()
+            .arg("query")
+            .arg(&db)
+            .args(["cpu_usage", "--format", "csv"]),
+    );
+    assert_eq!(text, "series,time,value\n");
+    let db = Db::open(&db).unwrap();
+    assert!(db.query_metric("cpu_usage").unwrap().is_empty());
+}
+
+#[test]
+fn import_skip_invalid_reports_bad_lines_and_goes_on() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("bad.lp");
+    std::fs::write(
+        &file,
+        "cpu,host=a usage=1 10\ncpu,host=a usage= 20\ncpu,host=a usage=2 30\nno fields here\n",
+    )
+    .unwrap();
+    let db = dir.path().join("db");
+    let stderr = import_ok(&db, &[file.to_str().unwrap(), "--skip-invalid"], None);
+    assert!(
+        stderr.contains("bad.lp: line 2, column 18: expected a field value"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bad.lp: line 4, column "), "{stderr}");
+    assert!(
+        stderr.contains("2 points, 0 string fields skipped, 2 bad lines"),
+        "{stderr}"
+    );
+    let text = stdout_of(
+        tidestore()
+            .arg("query")
+            .arg(&db)
+            .args(["cpu_usage", "--format", "csv"]),
+    );
+    assert_eq!(
+        text,
+        "series,time,value\ncpu_usage{host=a},10,1\ncpu_usage{host=a},30,2\n"
+    );
+}
+
+#[test]
+fn import_errors() {
+    let dir = TempDir::new().unwrap();
+    tidestore()
+        .arg("import")
+        .arg(dir.path().join("db"))
+        .arg(dir.path().join("missing.lp"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("missing.lp: no such file"));
+    assert!(!dir.path().join("db").exists());
+    // A directory that holds something else is not taken over.
+    std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+    tidestore()
+        .arg("import")
+        .arg(dir.path())
+        .arg("-")
+        .write_stdin("cpu v=1 1\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a tidestore database"));
+}
+
+/// The groups of `query --agg ... --format csv` as (series, time, value) rows.
+fn agg_rows(args: &[&str]) -> Vec<(String, i64, f64)> {
+    let text = stdout_of(
+        tidestore()
+            .arg("query")
+            .args(args)
+            .args(["--format", "csv"]),
+    );
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("series,time,value"));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    reader
+        .records()
+        .skip(1)
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r[1].parse().unwrap(),
+                r[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn query_agg_with_every_and_group_by() {
+    let dir = db_dir();
+    let d = dir_str(&dir);
+    let (t0, t20) = (T0, T0 + 20);
+    let from = T0.to_string();
+    // Windows of 20 s from T0 (a multiple of 20): [T0, T0+10] and [T0+20].
+    let rows = agg_rows(&[
+        d,
+        "cpu",
+        "--agg",
+        "sum",
+        "--every",
+        "20",
+        "--group-by",
+        "team",
+    ]);
+    assert_eq!(
+        rows,
+        [
+            ("cpu".to_string(), t0, 61.0), // host c has no team: 30 + 31
+            ("cpu".to_string(), t20, 32.0),
+            ("cpu{team=NYC}".to_string(), t0, 22.0), // 10.5 + 11.5
+            ("cpu{team=NYC}".to_string(), t20, 12.5),
+            ("cpu{team=SF}".to_string(), t0, 41.0),
+            ("cpu{team=SF}".to_string(), t20, 22.0),
+        ]
+    );
+    // One group of every series; one window from --from.
+    let rows = agg_rows(&[
+        d,
+        "cpu",
+        "--agg",
+        "count",
+        "--group-by",
+        "",
+        "--from",
+        &from,
+    ]);
+    assert_eq!(rows, [("cpu".to_string(), t0, 9.0)]);
+    // Default: one group per series; matchers of every kind; --where before --agg.
+    let rows = agg_rows(&[
+        d,
+        r#"cpu{region=~"eu-.*",team!="SF",host!~"x|y"}"#,
+        "--agg",
+        "max",
+        "--from",
+        &from,
+        "--where",
+        "<31",
+    ]);
+    assert_eq!(
+        rows,
+        [
+            (
+                "cpu{host=a,region=eu-west-1,team=NYC}".to_string(),
+                t0,
+                12.5
+            ),
+            ("cpu{host=c,region=eu-central-1}".to_string(), t0, 30.0),
+        ]
+    );
+    // Percentiles and --every in a unit: 20.5 between 20 and 21, the middle of six.
+    let text = stdout_of(tidestore().args([
+        "query",
+        d,
+        "cpu",
+        "--agg",
+        "p50",
+        "--every",
+        "20s",
+        "--unit",
+        "s",
+        "--group-by",
+        "",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(
+        text,
+        "series,time,value\n\
+         cpu,2016-01-01T00:00:00Z,20.5\n\
+         cpu,2016-01-01T00:00:20Z,22\n"
+    );
+    // Without --from and --every the one window starts at the beginning of time:
+    // an empty time (JSON: null).
+    let text = stdout_of(tidestore().args([
+        "query",
+        d,
+        r#"cpu{host="b"}"#,
+        "--agg",
+        "last",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(
+        text,
+        "series,time,value\n\"cpu{host=b,region=us-east-1,team=SF}\",,22\n"
+    );
+    let json = stdout_of(tidestore().args([
+        "query",
+        d,
+        r#"cpu{host="b"}"#,
+        "--agg",
+        "first",
+        "--format",
+        "json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["points"], serde_json::json!([[null, 20.0]]));
+    // A __name__ matcher that rules the metric out: nothing.
+    let rows = agg_rows(&[d, r#"cpu{__name__!="cpu"}"#, "--agg", "count"]);
+    assert!(rows.is_empty());
+    // JSON: one object per group with the group's tags.
+    let json = stdout_of(tidestore().args([
+        "query",
+        d,
+        "cpu",
+        "--agg",
+        "min",
+        "--group-by",
+        "team",
+        "--from",
+        &from,
+        "--format",
+        "json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"series": "cpu", "metric": "cpu", "tags": {}, "points": [[T0, 30.0]]},
+            {"series": "cpu{team=NYC}", "metric": "cpu", "tags": {"team": "NYC"},
+             "points": [[T0, 10.5]]},
+            {"series": "cpu{team=SF}", "metric": "cpu", "tags": {"team": "SF"},
+             "points": [[T0, 20.0]]},
+        ])
+    );
+}
+
+#[test]
+fn query_where_filters_raw_points() {
+    let dir = db_dir();
+    let text = stdout_of(tidestore().args([
+        "query",
+        dir_str(&dir),
+        "cpu",
+        "--where",
+        "11..21",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(
+        text,
+        "series,time,value\n\
+         \"cpu{host=a,region=eu-west-1,team=NYC}\",1451606410,11.5\n\
+         \"cpu{host=a,region=eu-west-1,team=NYC}\",1451606420,12.5\n\
+         \"cpu{host=b,region=us-east-1,team=SF}\",1451606400,20\n\
+         \"cpu{host=b,region=us-east-1,team=SF}\",1451606410,21\n"
+    );
+}
+
+#[test]
+fn last_through_the_engine_matches_the_scan() {
+    let dir = db_dir();
+    let d = dir_str(&dir);
+    // With a metric and no range: Db::last.
+    let engine = stdout_of(tidestore().args(["last", d, r#"cpu{team!="SF"}"#, "--format", "csv"]));
+    assert_eq!(
+        engine,
+        "series,time,value\n\
+         \"cpu{host=a,region=eu-west-1,team=NYC}\",1451606420,12.5\n\
+         \"cpu{host=c,region=eu-central-1}\",1451606420,32\n"
+    );
+    // With a range: the scan, same answer.
+    let scan = stdout_of(tidestore().args([
+        "last",
+        d,
+        r#"cpu{team!="SF"}"#,
+        "--from",
+        "0",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(scan, engine);
+    let json = stdout_of(tidestore().args(["last", d, "mem", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["points"], serde_json::json!([[T0, 1e300]]));
+}
+
+#[test]
+fn plot_agg_draws_one_line_per_group() {
+    let dir = db_dir();
+    let png_path = dir.path().join("agg.png");
+    tidestore()
+        .args([
+            "plot",
+            dir_str(&dir),
+            "cpu",
+            "--agg",
+            "mean",
+            "--every",
+            "10s",
+            "--group-by",
+            "team",
+            "--unit",
+            "s",
+            "--width",
+            "500",
+            "--height",
+            "300",
+            "-o",
+        ])
+        .arg(&png_path)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("3 groups, 9 points"));
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png_path).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (500, 300));
+    let step = info.color_type.samples();
+    assert!(
+        buf[..info.buffer_size()]
+            .chunks(step)
+            .any(|p| p[..3] == [31, 119, 180]),
+        "no pixel of the first line's colour"
+    );
+    tidestore()
+        .args(["plot", dir_str(&dir), "{}", "--agg", "mean", "-o", "x.png"])
+        .assert()
+        .code(2);
+    tidestore()
+        .args(["plot", dir_str(&dir), "cpu", "--agg", "mean", "-o", "x.png"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("plot --agg needs --every"));
 }

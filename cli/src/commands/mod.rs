@@ -2,10 +2,10 @@
 //! a [`CliResult`]. Arguments are checked before any database is opened, so a usage
 //! error never touches a directory.
 
+mod import;
 mod inspect;
 mod kv;
 mod maintenance;
-mod pending;
 mod query;
 mod series;
 
@@ -31,7 +31,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> CliResult {
         Command::Delete(a) => maintenance::delete(&a, out),
         Command::Kv(a) => kv::run(&a, out),
         Command::Generate(GenerateCommand::Tsbs(a)) => generate_tsbs(&a, quiet, out),
-        Command::Import(a) => pending::import(&a),
+        Command::Import(a) => import::import(&a, quiet),
         Command::Stats(a) => inspect::stats(&a, out),
         Command::Dump(a) => inspect::dump(&a, out),
         Command::Verify(a) => inspect::verify(&a, out),
