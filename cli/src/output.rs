@@ -182,17 +182,34 @@ impl RunLabel {
     /// The label of a group of `metric` with `tags` (a series' tags, or the values of
     /// the group-by keys), printed like a series key.
     pub fn of_group(metric: &str, tags: Vec<(String, String)>) -> RunLabel {
-        let key = tidestore::SeriesKey {
-            metric: metric.to_owned(),
-            tags,
-        };
-        let display = key.to_string();
+        // Printed as the engine prints a series key, but in the group's tag order.
+        let mut display = escaped(metric);
+        if !tags.is_empty() {
+            let pairs: Vec<String> = tags
+                .iter()
+                .map(|(k, v)| format!("{}={}", escaped(k), escaped(v)))
+                .collect();
+            display = format!("{display}{{{}}}", pairs.join(","));
+        }
         RunLabel {
             display,
-            metric: Some(key.metric),
-            tags: key.tags,
+            metric: Some(metric.to_owned()),
+            tags,
         }
     }
+}
+
+/// `s` with the characters that delimit a series key (`\\ { } = ,`) escaped by a
+/// backslash, as `SeriesKey`'s `Display` writes them.
+fn escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '{' | '}' | '=' | ',') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Where a [`PointWriter`] writes.
@@ -384,6 +401,19 @@ impl<W: Write> PointWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_labels_print_like_series_keys_in_group_order() {
+        let l = RunLabel::of_group(
+            "cpu",
+            vec![("z".into(), "1".into()), ("a".into(), "x,y".into())],
+        );
+        assert_eq!(l.display, "cpu{z=1,a=x\\,y}");
+        assert_eq!(RunLabel::of_group("m=1", Vec::new()).display, "m\\=1");
+        let key = tidestore::SeriesKey::new("cpu", &[("a", "x,y")]).unwrap();
+        let one = RunLabel::of_group("cpu", vec![("a".into(), "x,y".into())]);
+        assert_eq!(one.display, key.to_string());
+    }
 
     fn label(display: &str, metric: Option<&str>, tags: &[(&str, &str)]) -> RunLabel {
         RunLabel {
