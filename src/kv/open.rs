@@ -24,7 +24,6 @@ use crate::io::wal::{self, ReplayStats, Wal};
 use crate::kv::core::cf;
 use crate::kv::core::inner::{Frozen, Inner, State};
 use crate::kv::core::snapshots::SnapshotList;
-use crate::kv::core::super_version::SuperVersion;
 use crate::kv::memtable::Memtable;
 use crate::kv::options::Options;
 use crate::kv::stats::Counters;
@@ -130,25 +129,15 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
             generation: i as u64 + 1,
         })
         .collect();
-    let active = Arc::new(Memtable::new());
     let state = State {
         versions,
-        active: Arc::clone(&active),
+        active: Arc::new(Memtable::new()),
         active_first_segment: segment,
         active_generation: frozen.len() as u64 + 1,
         frozen,
         flushed_generation: 0,
     };
-    let sv = SuperVersion {
-        active,
-        frozen: state
-            .frozen
-            .iter()
-            .rev()
-            .map(|f| Arc::clone(&f.mem))
-            .collect(),
-        version: Arc::clone(state.versions.current()),
-    };
+    let sv = state.super_version();
     let visible = replayed.max_seq.max(state.versions.last_seq());
 
     Ok(Arc::new(Inner {

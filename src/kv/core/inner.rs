@@ -51,6 +51,23 @@ pub(crate) struct State {
     pub flushed_generation: u64,
 }
 
+impl State {
+    /// The read state of these memtables and this version (frozen memtables newest
+    /// first, as reads look at them).
+    pub(crate) fn super_version(&self) -> SuperVersion {
+        SuperVersion {
+            active: Arc::clone(&self.active),
+            frozen: self
+                .frozen
+                .iter()
+                .rev()
+                .map(|f| Arc::clone(&f.mem))
+                .collect(),
+            version: Arc::clone(self.versions.current()),
+        }
+    }
+}
+
 /// The shared core of a store.
 pub(crate) struct Inner {
     /// The store's directory.
@@ -132,17 +149,7 @@ impl Inner {
     /// Publishes a read state built from `state` (call with the state lock held, after
     /// any change to the memtables or the version).
     pub(crate) fn install_super_version(&self, state: &State) {
-        let sv = SuperVersion {
-            active: Arc::clone(&state.active),
-            frozen: state
-                .frozen
-                .iter()
-                .rev()
-                .map(|f| Arc::clone(&f.mem))
-                .collect(),
-            version: Arc::clone(state.versions.current()),
-        };
-        *write(&self.sv) = Arc::new(sv);
+        *write(&self.sv) = Arc::new(state.super_version());
     }
 
     /// Hands out a fresh file number.

@@ -183,19 +183,7 @@ impl Feed<'_> {
     /// Hands over the pending points and the heads' points up to `through` (all of
     /// them for `None`). Every point read later comes after `through`.
     fn flush_through(&mut self, through: Option<i64>) -> Result<()> {
-        let rest_ts = self.recent.ts().get(self.recent_at..).unwrap_or_default();
-        let n = match through {
-            Some(t) => rest_ts.partition_point(|&x| x <= t),
-            None => rest_ts.len(),
-        };
-        let to = self.recent_at + n;
-        let ts = self.recent.ts().get(self.recent_at..to).unwrap_or_default();
-        let vals = self
-            .recent
-            .vals()
-            .get(self.recent_at..to)
-            .unwrap_or_default();
-        self.recent_at = to;
+        let (ts, vals) = self.recent.take_through(&mut self.recent_at, through);
         if self.pending.is_empty() {
             return self.acc.push_columns(ts, vals);
         }

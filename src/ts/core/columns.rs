@@ -66,6 +66,24 @@ impl Columns {
         self.len = self.len.saturating_add(n).min(self.ts.len());
     }
 
+    /// The points from index `*at` on with a timestamp up to `through` (all of them
+    /// for `None`), as columns; moves `*at` past them. For handing a sorted series
+    /// over in pieces as a reader advances.
+    pub fn take_through(&self, at: &mut usize, through: Option<i64>) -> (&[i64], &[f64]) {
+        let (ts, vals) = (self.ts(), self.vals());
+        let rest = ts.get(*at..).unwrap_or_default();
+        let n = match through {
+            Some(t) => rest.partition_point(|&x| x <= t),
+            None => rest.len(),
+        };
+        let from = *at;
+        *at += n;
+        (
+            ts.get(from..*at).unwrap_or_default(),
+            vals.get(from..*at).unwrap_or_default(),
+        )
+    }
+
     /// Appends points.
     pub fn extend_from(&mut self, ts: &[i64], vals: &[f64]) {
         let n = ts.len().min(vals.len());
@@ -255,6 +273,32 @@ pub(crate) fn ranges_overlapping(ranges: &[(i64, i64)], lo: i64, hi: i64) -> &[(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn take_through_hands_over_a_series_in_pieces() {
+        let mut c = Columns::new();
+        c.extend_from(&[1, 3, 3, 7, 9], &[1.0, 2.0, 3.0, 4.0, 5.0]);
+        let mut at = 0;
+        assert_eq!(c.take_through(&mut at, Some(0)), (&[][..], &[][..]));
+        assert_eq!(
+            c.take_through(&mut at, Some(3)),
+            (&[1, 3, 3][..], &[1.0, 2.0, 3.0][..])
+        );
+        assert_eq!(at, 3);
+        assert_eq!(c.take_through(&mut at, Some(3)), (&[][..], &[][..]));
+        assert_eq!(
+            c.take_through(&mut at, None),
+            (&[7, 9][..], &[4.0, 5.0][..])
+        );
+        assert_eq!(at, 5);
+        assert_eq!(c.take_through(&mut at, None), (&[][..], &[][..]));
+        // Points past the length (kept memory of an earlier fill) are not handed over.
+        c.clear();
+        c.extend_from(&[2], &[6.0]);
+        let mut at = 0;
+        assert_eq!(c.take_through(&mut at, None), (&[2][..], &[6.0][..]));
+        assert_eq!(c.take_through(&mut at, Some(100)), (&[][..], &[][..]));
+    }
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 

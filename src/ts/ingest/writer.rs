@@ -110,14 +110,7 @@ impl<'db> Writer<'db> {
             return Ok(());
         }
         let result = self.write();
-        for &s in &self.active {
-            if let Some(slot) = self.cache.slot_mut(s) {
-                slot.ts.clear();
-                slot.vals.clear();
-            }
-        }
-        self.active.clear();
-        self.points = 0;
+        self.clear();
         if self.cache.len() > MAX_CACHED_SERIES {
             self.cache.forget();
         }

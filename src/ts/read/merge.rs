@@ -228,21 +228,14 @@ impl SeriesReader {
         }
         // The heads' points up to the batch's last timestamp (all of them once the
         // segments are read): later segment points all come after that timestamp.
-        let rest_ts = self.recent.ts().get(self.recent_at..).unwrap_or_default();
-        let upto = match (self.cursor, out.ts().last()) {
-            (Cursor::Done, _) => rest_ts.len(),
-            (_, Some(&last)) => rest_ts.partition_point(|&t| t <= last),
-            (_, None) => 0,
+        let through = match (self.cursor, out.ts().last()) {
+            (Cursor::Done, _) => None,
+            (_, Some(&last)) => Some(last),
+            // No segment point in this batch: no head point can be handed over yet.
+            (_, None) => return Ok(()),
         };
-        let to = self.recent_at + upto;
-        let ts = self.recent.ts().get(self.recent_at..to).unwrap_or_default();
-        let vals = self
-            .recent
-            .vals()
-            .get(self.recent_at..to)
-            .unwrap_or_default();
+        let (ts, vals) = self.recent.take_through(&mut self.recent_at, through);
         out.overlay(ts, vals, &mut self.merged);
-        self.recent_at = to;
         Ok(())
     }
 
