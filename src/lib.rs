@@ -8,12 +8,14 @@
 //! - [`ts`]: the time-series database [`Db`], metrics with tags stored in columnar,
 //!   compressed segments (seed: SimpleEmbedTimeSeriesDB).
 //!
-//! Both stand on the same substrate: [`io`] (the file-system seam, log records, the
-//! write-ahead log, the manifest, directory handling), [`codec`] (checksums and the
-//! encodings of keys, timestamps and values) and the crate-private `engine` module
-//! (locks, poisoning, background workers and the [`SharedOptions`] both take). The
-//! common types are re-exported here: [`Error`], [`Result`], [`SyncMode`] and the
-//! time-series handle types. `docs/design.md` describes how the pieces fit.
+//! Both stand on the same substrate: `io` (log records, the write-ahead log, the
+//! manifest, directory handling; of it only the file-system seam [`io::fs`] and the
+//! in-memory [`io::sim_fs`] are public), `codec` (checksums and the encodings of keys,
+//! timestamps and values) and `engine` (locks, poisoning, background workers and the
+//! [`SharedOptions`] both take). [`inspect`] checks, summarizes and dumps a directory of
+//! either engine. The common types are re-exported here: [`Error`], [`Result`],
+//! [`SyncMode`], [`WalRecovery`] and the time-series handle types. `docs/design.md`
+//! describes how the pieces fit.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 // No public function panics: library code has no unwrap, expect or panic; tests may.
@@ -30,6 +32,7 @@
 )]
 #![warn(missing_docs)]
 
+#[doc(hidden)]
 pub mod codec;
 mod engine;
 mod error;
@@ -40,5 +43,5 @@ pub mod ts;
 
 pub use engine::SharedOptions;
 pub use error::{Error, Result};
-pub use io::wal::{SyncMode, WalDamage, WalRecovery};
+pub use io::wal::{SyncMode, WalDamage, WalDamageHook, WalRecovery};
 pub use ts::{Db, Point, Scan, SeriesHandle, SeriesKey, SeriesView};

@@ -4,14 +4,18 @@
 //! - [`fs`]: the [`fs::FileSystem`] trait and the real [`fs::StdFs`];
 //! - [`sim_fs`]: [`sim_fs::SimFs`], an in-memory file system for fault-injection and
 //!   power-cut tests;
-//! - [`record`]: the checksummed record framing of every log file;
-//! - [`wal`]: the write-ahead log;
-//! - [`manifest`]: the atomic, durable log of edits naming an owner's live files;
+//! - `record`: the checksummed record framing of every log file;
+//! - `wal`: the write-ahead log;
+//! - `manifest`: the atomic, durable log of edits naming an owner's live files;
 //! - `file_number`: the numbered file names of an engine directory, and which numbers
 //!   are the engines';
 //! - `dir`: what every open does with its directory (lock, identity, file counter,
 //!   manifest-completeness check, orphan sweep);
 //! - `identity`: the `IDENTITY` file saying which engine a directory belongs to.
+//!
+//! Only `fs` and `sim_fs` are part of the public API. `record`, `wal` and `manifest`
+//! are public but hidden from the documentation, for the fuzz targets and the format
+//! tests; they carry no stability promise.
 //!
 //! The on-disk formats and the durability model are described byte by byte in
 //! `docs/format.md (part 1)`.
@@ -21,7 +25,10 @@ pub(crate) mod file_number;
 pub mod fs;
 pub(crate) mod identity;
 mod log_header;
+#[doc(hidden)]
 pub mod manifest;
+#[doc(hidden)]
 pub mod record;
 pub mod sim_fs;
+#[doc(hidden)]
 pub mod wal;

@@ -1,7 +1,14 @@
 //! The time-series engine (seed: SimpleEmbedTimeSeriesDB).
 //!
-//! [`Db`] is the public face; the rest of the engine is private. See
-//! `docs/design-ts.md` for how the pieces fit together.
+//! The public face: [`Db`] (open, insert, scan, query, delete, flush, compact, stats),
+//! [`SeriesHandle`], [`Point`] and [`SeriesKey`], [`Scan`] and [`SeriesView`], the
+//! analytic [`Query`] types, the ingest [`Writer`] and text formats ([`ingest`]),
+//! [`Options`] (with the [`SharedOptions`] both engines take), [`Stats`], [`SyncMode`],
+//! [`WalRecovery`] and the error types [`Error`] and [`Result`]. Everything else is
+//! crate-private, except the pieces the fuzz targets and the segment tests drive
+//! directly (`segment`, `catalog`), which are public but hidden from the documentation
+//! and carry no stability promise. See `docs/design-ts.md` for how the pieces fit
+//! together and the folder of each path.
 
 mod background;
 mod compaction;
@@ -9,20 +16,25 @@ pub(crate) mod core;
 mod db;
 mod flush;
 mod handle;
-pub mod head;
+pub(crate) mod head;
 pub(crate) mod open;
 mod options;
 mod read;
+#[doc(hidden)]
 pub mod segment;
-pub mod series;
+pub(crate) mod series;
 mod stats;
 pub(crate) mod version;
 pub(crate) mod write;
 
 pub mod analytics;
 pub mod ingest;
+#[doc(hidden)]
 pub use series::catalog;
 
+pub use crate::engine::SharedOptions;
+pub use crate::error::{Error, Result};
+pub use crate::io::wal::{SyncMode, WalDamage, WalDamageHook, WalRecovery};
 pub use analytics::{Aggregation, Group, Matcher, Query, ValueFilter};
 pub use db::Db;
 pub use handle::SeriesHandle;

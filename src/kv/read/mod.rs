@@ -3,6 +3,9 @@
 //! ([`level_iter`]) and the filter that shows one sequence number's view ([`visible`]).
 
 pub(crate) mod level_iter;
-pub mod merge;
+pub(crate) mod merge;
 pub(crate) mod range;
-pub mod visible;
+pub(crate) mod visible;
+
+#[cfg(test)]
+mod tests;

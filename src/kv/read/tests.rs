@@ -1,4 +1,4 @@
-//! The in-memory read path end to end, through the public API only: write batches are
+//! The in-memory read path end to end: write batches are
 //! encoded, decoded and applied to a chain of memtables (one active, older ones frozen),
 //! then point and range reads at saved snapshots are checked against a `BTreeMap` model
 //! of what each snapshot must see.
@@ -8,12 +8,12 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use tidestore::kv::batch::{WriteBatch, decode};
-use tidestore::kv::iter::KvIterator;
-use tidestore::kv::key::ValueKind;
-use tidestore::kv::memtable::Memtable;
-use tidestore::kv::merge::MergingIterator;
-use tidestore::kv::visible::VisibleIter;
+use crate::kv::batch::{WriteBatch, decode};
+use crate::kv::iter::KvIterator;
+use crate::kv::key::ValueKind;
+use crate::kv::memtable::Memtable;
+use crate::kv::read::merge::MergingIterator;
+use crate::kv::read::visible::VisibleIter;
 
 const CFS: [&str; 2] = ["default", "other"];
 
@@ -107,7 +107,7 @@ impl Store {
             end,
         )
         .keep_alive(Box::new(pinned))
-        .collect::<tidestore::Result<_>>()
+        .collect::<crate::Result<_>>()
         .unwrap()
     }
 }
