@@ -49,19 +49,6 @@ pub(crate) fn wait_timeout<'a, T>(
     }
 }
 
-/// Takes the value out of a mutex that is being dropped (see the module docs about
-/// lock poisoning).
-#[inline]
-pub(crate) fn into_inner<T>(m: Mutex<T>) -> T {
-    m.into_inner().unwrap_or_else(|e| e.into_inner())
-}
-
-/// [`into_inner`] for an `RwLock`.
-#[inline]
-pub(crate) fn into_inner_rw<T>(l: RwLock<T>) -> T {
-    l.into_inner().unwrap_or_else(|e| e.into_inner())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -241,16 +241,12 @@ impl Memtable {
         }
     }
 
-    /// Records that `key` got `value` (or, for [`ValueKind::Delete`], a tombstone) at
-    /// sequence number `seq`. Inserting the same `(key, seq)` twice keeps the later entry.
+    /// Records that `prefix ++ key` got `value` (or, for [`ValueKind::Delete`], a
+    /// tombstone) at sequence number `seq`; the key is built without an intermediate
+    /// buffer (the store prefixes keys with their column family). Inserting the same
+    /// `(key, seq)` twice keeps the later entry.
     ///
     /// Writers must be serialized by the caller; readers may run concurrently.
-    pub fn insert(&self, key: &[u8], seq: u64, kind: ValueKind, value: &[u8]) {
-        self.insert_prefixed(&[], key, seq, kind, value);
-    }
-
-    /// Like [`Memtable::insert`] with the user key `prefix ++ key`, built without an
-    /// intermediate buffer (the store prefixes keys with their column family).
     pub fn insert_prefixed(
         &self,
         prefix: &[u8],
@@ -547,7 +543,7 @@ mod tests {
             let mut model = Model::new();
             for (key, seq, kind, value) in &ops {
                 let value = if *kind == ValueKind::Put { value.clone() } else { Vec::new() };
-                table.insert(key, *seq, *kind, &value);
+                table.insert_prefixed(&[], key, *seq, *kind, &value);
                 model.insert((key.clone(), Reverse(*seq)), (*kind, value));
             }
             prop_assert_eq!(table.len(), model.len());
@@ -584,7 +580,7 @@ mod tests {
             let joined = Memtable::new();
             for (prefix, key, seq) in &ops {
                 split.insert_prefixed(prefix, key, *seq, ValueKind::Put, key);
-                joined.insert(&[prefix.as_slice(), key].concat(), *seq, ValueKind::Put, key);
+                joined.insert_prefixed(&[], &[prefix.as_slice(), key].concat(), *seq, ValueKind::Put, key);
             }
             for (prefix, key, snapshot) in &probes {
                 prop_assert_eq!(
@@ -610,7 +606,7 @@ mod tests {
         for seq in 1..=n {
             // Three versions per key, so batch boundaries fall between versions.
             let key = (seq / 3).to_be_bytes();
-            table.insert(&key, seq, ValueKind::Put, &seq.to_le_bytes());
+            table.insert_prefixed(&[], &key, seq, ValueKind::Put, &seq.to_le_bytes());
         }
         let mut it = table.iter();
         it.seek_to_first().unwrap();
@@ -628,7 +624,7 @@ mod tests {
         let table = Arc::new(Memtable::new());
         let value = vec![7u8; BATCH_BYTES];
         for i in 0u8..5 {
-            table.insert(&[i], 1, ValueKind::Put, &value);
+            table.insert_prefixed(&[], &[i], 1, ValueKind::Put, &value);
         }
         let mut it = table.iter();
         it.seek_to_first().unwrap();
@@ -641,10 +637,10 @@ mod tests {
     #[test]
     fn get_prefers_newest_visible_version_and_reports_tombstones() {
         let table = Memtable::new();
-        table.insert(b"k", 1, ValueKind::Put, b"one");
-        table.insert(b"k", 3, ValueKind::Delete, b"");
-        table.insert(b"k", 5, ValueKind::Put, b"five");
-        table.insert(b"ka", 2, ValueKind::Put, b"other");
+        table.insert_prefixed(&[], b"k", 1, ValueKind::Put, b"one");
+        table.insert_prefixed(&[], b"k", 3, ValueKind::Delete, b"");
+        table.insert_prefixed(&[], b"k", 5, ValueKind::Put, b"five");
+        table.insert_prefixed(&[], b"ka", 2, ValueKind::Put, b"other");
         assert_eq!(table.get(b"k", 0), None);
         assert_eq!(
             table.get(b"k", 1),
@@ -707,7 +703,7 @@ mod tests {
             .collect();
 
         for seq in 1..=N {
-            table.insert(&key_of(seq), seq, ValueKind::Put, &seq.to_le_bytes());
+            table.insert_prefixed(&[], &key_of(seq), seq, ValueKind::Put, &seq.to_le_bytes());
             published.store(seq, MemOrdering::Release);
         }
         done.store(true, MemOrdering::Release);

@@ -52,11 +52,6 @@ impl MergingIterator {
         }
     }
 
-    /// Number of children.
-    pub fn num_children(&self) -> usize {
-        self.children.len()
-    }
-
     /// True if child `a` must come out before child `b`.
     #[inline]
     fn before(&self, a: usize, b: usize) -> bool {
@@ -337,7 +332,7 @@ mod tests {
                 .map(|rows| {
                     let table = Arc::new(Memtable::new());
                     for (k, s, kind, v) in rows {
-                        table.insert(k, *s, *kind, v);
+                        table.insert_prefixed(&[], k, *s, *kind, v);
                     }
                     Box::new(table.iter()) as Box<dyn KvIterator>
                 })

@@ -107,11 +107,6 @@ impl<I: KvIterator> VisibleIter<I> {
         self
     }
 
-    /// The snapshot sequence number this iterator reads at.
-    pub fn snapshot(&self) -> u64 {
-        self.snapshot
-    }
-
     /// True once `key` (with its prefix) is past the end of the range.
     fn past_end(&self, key: &[u8]) -> bool {
         match &self.end {
@@ -291,7 +286,7 @@ mod tests {
                     if memtables {
                         let table = Arc::new(Memtable::new());
                         for (k, s, kind, v) in &rows {
-                            table.insert(k, *s, *kind, v);
+                            table.insert_prefixed(&[], k, *s, *kind, v);
                         }
                         Box::new(table.iter()) as Box<dyn KvIterator>
                     } else {
