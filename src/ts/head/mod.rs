@@ -20,9 +20,8 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::prelude::*;
-use roaring::RoaringBitmap;
 
-use crate::engine::lock::{into_inner, into_inner_rw, lock, read, write};
+use crate::engine::lock::{lock, read, write};
 use crate::error::{Error, Result};
 use crate::ts::core::columns::Columns;
 use series_buf::SeriesBuf;
@@ -160,19 +159,6 @@ impl Head {
         }
     }
 
-    /// Appends one point. For many points prefer [`Head::append_many`] or
-    /// [`Head::append_batch`], which lock once per series.
-    pub fn append(&self, series_id: u32, ts: i64, value: f64) {
-        let s = self.get_or_create(series_id);
-        {
-            let mut b = lock(&s);
-            let before = stats(&b);
-            b.push(ts, value);
-            self.account(before, stats(&b));
-        }
-        self.widen(ts, ts);
-    }
-
     /// Appends points of one series, given as columns: the fast path. In-order
     /// timestamps cost a copy and one pass to check the order.
     /// `Err(InvalidArgument)` (and nothing appended) if the lengths differ.
@@ -196,60 +182,6 @@ impl Head {
         }
         self.widen(lo, hi);
         Ok(())
-    }
-
-    /// Appends `(series id, timestamp, value)` points of many series. Points are
-    /// grouped by series (keeping their order within a series), then each series is
-    /// locked once.
-    pub fn append_batch(&self, points: &[(u32, i64, f64)]) {
-        // Groups are keyed by `id << 32 | index`, so a chunk holds at most 2^32 points.
-        for chunk in points.chunks(u32::MAX as usize) {
-            self.append_chunk(chunk);
-        }
-    }
-
-    fn append_chunk(&self, points: &[(u32, i64, f64)]) {
-        let (Some(lo), Some(hi)) = (
-            points.iter().map(|p| p.1).min(),
-            points.iter().map(|p| p.1).max(),
-        ) else {
-            return;
-        };
-        if points.is_sorted_by_key(|p| p.0) {
-            for run in points.chunk_by(|a, b| a.0 == b.0) {
-                if let Some(&(id, _, _)) = run.first() {
-                    self.append_run(id, run.len(), run.iter().map(|p| (p.1, p.2)));
-                }
-            }
-        } else {
-            let mut order: Vec<u64> = points
-                .iter()
-                .zip(0u64..)
-                .map(|(p, i)| (u64::from(p.0) << 32) | i)
-                .collect();
-            order.sort_unstable();
-            for run in order.chunk_by(|a, b| a >> 32 == b >> 32) {
-                if let Some(&first) = run.first() {
-                    let pts = run
-                        .iter()
-                        .filter_map(|&k| points.get((k & 0xffff_ffff) as usize))
-                        .map(|p| (p.1, p.2));
-                    self.append_run((first >> 32) as u32, run.len(), pts);
-                }
-            }
-        }
-        self.widen(lo, hi);
-    }
-
-    fn append_run(&self, id: u32, n: usize, pts: impl Iterator<Item = (i64, f64)>) {
-        let s = self.get_or_create(id);
-        let mut b = lock(&s);
-        let before = stats(&b);
-        b.reserve(n);
-        for (t, v) in pts {
-            b.push(t, v);
-        }
-        self.account(before, stats(&b));
     }
 
     /// Deletes series `series_id`'s points with `start <= ts <= end`: removes those in
@@ -320,15 +252,6 @@ impl Head {
         out.extend_from(t, v);
     }
 
-    /// The ids of the series that have at least one point here.
-    pub fn series_ids(&self) -> RoaringBitmap {
-        self.all_series()
-            .into_iter()
-            .filter(|(_, s)| lock(s).len() > 0)
-            .map(|(id, _)| id)
-            .collect()
-    }
-
     /// Every range delete made on this head, in order.
     pub fn tombstones(&self) -> Vec<Tombstone> {
         lock(&self.tombstones).clone()
@@ -362,35 +285,6 @@ impl Head {
         FrozenHead {
             series,
             tombstones: self.tombstones(),
-        }
-    }
-
-    /// Consumes the head into its sorted, deduplicated columns, without copying them.
-    /// Sorts series in parallel.
-    pub fn into_sorted(self) -> FrozenHead {
-        let map = into_inner_rw(self.series);
-        let mut all: Vec<(u32, Arc<Mutex<SeriesBuf>>)> = map.into_iter().collect();
-        all.sort_unstable_by_key(|e| e.0);
-        let series = all
-            .into_par_iter()
-            .filter_map(|(id, s)| {
-                // The head is owned, so no other reference to a series can be alive;
-                // fall back to taking the columns through the lock all the same.
-                let buf = match Arc::try_unwrap(s) {
-                    Ok(m) => into_inner(m),
-                    Err(shared) => std::mem::take(&mut *lock(&shared)),
-                };
-                let (timestamps, values) = buf.into_columns();
-                (!timestamps.is_empty()).then_some(SeriesColumns {
-                    id,
-                    timestamps,
-                    values,
-                })
-            })
-            .collect();
-        FrozenHead {
-            series,
-            tombstones: into_inner(self.tombstones),
         }
     }
 }

@@ -36,12 +36,6 @@ impl SeriesBuf {
         self.ts.capacity() * size_of::<i64>() + self.vals.capacity() * size_of::<f64>()
     }
 
-    /// Reserves room for `n` more points.
-    pub(crate) fn reserve(&mut self, n: usize) {
-        self.ts.reserve(n);
-        self.vals.reserve(n);
-    }
-
     /// Appends one point.
     #[inline]
     pub(crate) fn push(&mut self, t: i64, v: f64) {
@@ -125,12 +119,6 @@ impl SeriesBuf {
             self.ts.partition_point(|&t| t < start),
             self.ts.partition_point(|&t| t <= end),
         )
-    }
-
-    /// The sorted, deduplicated columns.
-    pub(crate) fn into_columns(mut self) -> (Vec<i64>, Vec<f64>) {
-        self.normalize();
-        (self.ts, self.vals)
     }
 
     /// A sorted, deduplicated copy of the columns (sorting `self` in place first).

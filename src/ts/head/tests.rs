@@ -19,6 +19,25 @@ fn read_all(h: &Head, id: u32) -> (Vec<i64>, Vec<f64>) {
     read(h, id, i64::MIN, i64::MAX)
 }
 
+/// One point through the head's only write path.
+fn append(h: &Head, id: u32, t: i64, v: f64) {
+    h.append_many(id, &[t], &[v]).unwrap();
+}
+
+/// Points of many series, as the write path hands them over: one `append_many` per run
+/// of the same series, in order.
+fn append_runs(h: &Head, points: &[(u32, i64, f64)]) {
+    for run in points.chunk_by(|a, b| a.0 == b.0) {
+        let (t, v): (Vec<i64>, Vec<f64>) = run.iter().map(|p| (p.1, p.2)).unzip();
+        h.append_many(run[0].0, &t, &v).unwrap();
+    }
+}
+
+/// The ids of the series holding at least one point, from a frozen copy.
+fn series_ids(h: &Head) -> Vec<u32> {
+    h.to_sorted().series.iter().map(|s| s.id).collect()
+}
+
 #[test]
 fn head_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
@@ -30,11 +49,11 @@ fn appends_in_any_order_read_back_sorted_last_write_wins() {
     let h = Head::new();
     assert!(h.is_empty());
     assert_eq!((h.min_ts(), h.max_ts()), (None, None));
-    h.append(1, 10, 1.0);
-    h.append(1, 5, 2.0);
-    h.append(1, 10, 3.0);
+    append(&h, 1, 10, 1.0);
+    append(&h, 1, 5, 2.0);
+    append(&h, 1, 10, 3.0);
     h.append_many(1, &[7, 5], &[4.0, 5.0]).unwrap();
-    h.append_batch(&[(2, 1, 1.0), (1, 8, 6.0), (2, 0, 0.5), (1, 7, 7.0)]);
+    append_runs(&h, &[(2, 1, 1.0), (1, 8, 6.0), (2, 0, 0.5), (1, 7, 7.0)]);
     assert_eq!(
         read_all(&h, 1),
         (vec![5, 7, 8, 10], vec![5.0, 7.0, 6.0, 3.0])
@@ -47,16 +66,16 @@ fn appends_in_any_order_read_back_sorted_last_write_wins() {
     out.extend_from(&[99], &[99.0]);
     h.read_series(1, 6, 8, &mut out);
     assert_eq!((out.ts(), out.vals()), (&[7, 8][..], &[7.0, 6.0][..]));
-    assert_eq!(h.series_ids().iter().collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(series_ids(&h), vec![1, 2]);
     assert!(h.approximate_bytes() >= 6 * 16);
 }
 
 #[test]
 fn extreme_timestamps_and_nan_are_kept() {
     let h = Head::new();
-    h.append(0, i64::MAX, f64::NAN);
+    append(&h, 0, i64::MAX, f64::NAN);
     assert_eq!((h.min_ts(), h.max_ts()), (Some(i64::MAX), Some(i64::MAX)));
-    h.append(0, i64::MIN, f64::INFINITY);
+    append(&h, 0, i64::MIN, f64::INFINITY);
     let (t, v) = read_all(&h, 0);
     assert_eq!(t, vec![i64::MIN, i64::MAX]);
     assert_eq!(v[0], f64::INFINITY);
@@ -72,7 +91,7 @@ fn append_many_rejects_mismatched_columns() {
     ));
     h.append_many(0, &[], &[]).unwrap();
     assert!(h.is_empty());
-    assert!(h.series_ids().is_empty());
+    assert!(series_ids(&h).is_empty());
     assert_eq!(h.min_ts(), None);
 }
 
@@ -82,7 +101,7 @@ fn deletes_remove_earlier_points_keep_later_ones_and_record_tombstones() {
     h.append_many(1, &[1, 2, 3, 4, 5], &[1.0, 2.0, 3.0, 4.0, 5.0])
         .unwrap();
     h.delete_range(1, 2, 4);
-    h.append(1, 3, 30.0);
+    append(&h, 1, 3, 30.0);
     h.delete_range(9, 0, 100); // not in this head: still a tombstone for older data
     h.delete_range(1, 10, 0); // empty range: nothing at all
     assert_eq!(read_all(&h, 1), (vec![1, 3, 5], vec![1.0, 30.0, 5.0]));
@@ -90,25 +109,26 @@ fn deletes_remove_earlier_points_keep_later_ones_and_record_tombstones() {
     assert_eq!(h.point_count(), 3);
     h.delete_range(1, i64::MIN, i64::MAX);
     assert_eq!(h.point_count(), 0);
-    assert!(h.series_ids().is_empty());
-    let frozen = h.into_sorted();
+    assert!(series_ids(&h).is_empty());
+    let frozen = h.to_sorted();
     assert!(frozen.series.is_empty());
     assert_eq!(frozen.tombstones.len(), 3);
 }
 
 #[test]
-fn frozen_copies_equal_consumed() {
+fn frozen_copies_are_sorted_deduplicated_and_leave_the_head_readable() {
     let h = Head::new();
     for id in [5u32, 1, 3] {
         for t in [4i64, 2, 9, 2] {
-            h.append(id, t, f64::from(id) * 100.0 + t as f64);
+            append(&h, id, t, f64::from(id) * 100.0 + t as f64);
         }
     }
     h.delete_range(3, 0, 3);
     let copy = h.to_sorted();
     assert_eq!(h.point_count(), 8); // to_sorted deduplicated in place
-    let owned = h.into_sorted();
+    let owned = h.to_sorted();
     assert_eq!(copy, owned);
+    assert_eq!(read_all(&h, 5).0, vec![2, 4, 9]);
     let ids: Vec<u32> = owned.series.iter().map(|s| s.id).collect();
     assert_eq!(ids, vec![1, 3, 5]);
     assert_eq!(owned.series[1].timestamps, vec![4, 9]);
@@ -169,7 +189,7 @@ proptest! {
         for op in ops {
             match op {
                 Op::Append(i, t, v) => {
-                    h.append(i, t, v);
+                    append(&h, i, t, v);
                     model.entry(i).or_default().insert(t, v.to_bits());
                     see(t);
                 }
@@ -182,7 +202,7 @@ proptest! {
                     }
                 }
                 Op::Batch(pts) => {
-                    h.append_batch(&pts);
+                    append_runs(&h, &pts);
                     for (i, t, v) in pts {
                         model.entry(i).or_default().insert(t, v.to_bits());
                         see(t);
@@ -212,7 +232,7 @@ proptest! {
         prop_assert_eq!(h.point_count(), total);
         let want_ids: Vec<u32> =
             model.iter().filter(|(_, s)| !s.is_empty()).map(|(&i, _)| i).collect();
-        prop_assert_eq!(h.series_ids().iter().collect::<Vec<_>>(), want_ids.clone());
+        prop_assert_eq!(series_ids(&h), want_ids.clone());
         prop_assert_eq!(h.tombstones(), tombstones.clone());
         if let (Some((lo, hi)), Some(min), Some(max)) = (seen, h.min_ts(), h.max_ts()) {
             prop_assert_eq!((min, max), (lo, hi));
@@ -220,7 +240,7 @@ proptest! {
             prop_assert!(seen.is_none() && h.min_ts().is_none() && h.max_ts().is_none());
         }
 
-        let frozen = h.into_sorted();
+        let frozen = h.to_sorted();
         prop_assert_eq!(frozen.tombstones, tombstones);
         prop_assert_eq!(frozen.series.iter().map(|s| s.id).collect::<Vec<_>>(), want_ids);
         for s in &frozen.series {
@@ -250,9 +270,9 @@ fn one_writer_many_readers() {
                     .collect();
                 let late = STEPS - 1 - step;
                 batch.push((REVERSED, late, late as f64));
-                writer.append_batch(&batch);
+                append_runs(&writer, &batch);
                 // Rewrite the same point: last write wins, same value.
-                writer.append(0, step, step as f64);
+                append(&writer, 0, step, step as f64);
             }
         });
         for reader_no in 0..2u32 {
