@@ -1,4 +1,4 @@
-//! `Db::query` and `Db::last` against the brute-force reference of `analytics_support`
+//! `Db::query` and `Db::last` against the brute-force reference of `support_analytics`
 //! evaluated over `Db::query_range`: random series and tags, points written out of
 //! order, overwritten and deleted, across flushes, compactions and reopens (tiny chunks
 //! and partitions, so segments, overlapping segments and multi-chunk series form), then
@@ -8,11 +8,11 @@
 //! latest-point cache stays right across writes, deletes, retention and reopen, and bad
 //! input is an error.
 
-mod analytics_support;
+mod support_analytics;
 
-use analytics_support::strategies::{KEYS, VALUES, exact_value, query};
-use analytics_support::{assert_same, exactness};
 use proptest::prelude::*;
+use support_analytics::strategies::{KEYS, VALUES, exact_value, query};
+use support_analytics::{assert_same, exactness};
 use tidestore::ts::{Aggregation, Matcher, Options, Query, ValueFilter};
 use tidestore::{Db, Error, Point};
 
@@ -122,12 +122,12 @@ fn build(dir: &std::path::Path, pool: &[Series], ops: &[Op]) -> Db {
 /// Checks `q` and `last` with `q`'s matchers against the reference over `query_range`.
 fn check(db: &Db, q: &Query) {
     let points = db.query_range("cpu", i64::MIN, i64::MAX, &[]).unwrap();
-    let want = analytics_support::evaluate(q, &points);
+    let want = support_analytics::evaluate(q, &points);
     let got = db.query(q).unwrap();
     assert_same(&got, &want, exactness(q.aggregation()));
-    let want = analytics_support::last("cpu", q.matchers(), &points);
+    let want = support_analytics::last("cpu", q.matchers(), &points);
     let got = db.last("cpu", q.matchers()).unwrap();
-    assert_same(&got, &want, analytics_support::Exactness::Bits);
+    assert_same(&got, &want, support_analytics::Exactness::Bits);
 }
 
 fn case() -> impl Strategy<Value = (Vec<Series>, Vec<Op>, Vec<Query>, Vec<Query>)> {
@@ -189,7 +189,7 @@ fn whole_chunks_in_one_bucket_are_answered_from_the_index() {
         let s0 = db.stats();
         let got = db.query(q).unwrap();
         let s1 = db.stats();
-        let want = analytics_support::evaluate(q, &points);
+        let want = support_analytics::evaluate(q, &points);
         assert_same(&got, &want, exactness(q.aggregation()));
         (
             s1.query_chunks_from_index - s0.query_chunks_from_index,
@@ -245,8 +245,8 @@ fn whole_chunks_in_one_bucket_are_answered_from_the_index() {
     let s0 = db.stats();
     assert_same(
         &db.query(&q).unwrap(),
-        &analytics_support::evaluate(&q, &points),
-        analytics_support::Exactness::Bits,
+        &support_analytics::evaluate(&q, &points),
+        support_analytics::Exactness::Bits,
     );
     let s1 = db.stats();
     assert_eq!(s1.query_chunks_decoded - s0.query_chunks_decoded, 2);
@@ -284,8 +284,8 @@ fn last_uses_its_cache_and_stays_right() {
         ] {
             assert_same(
                 &db.last("cpu", &m).unwrap(),
-                &analytics_support::last("cpu", &m, &points),
-                analytics_support::Exactness::Bits,
+                &support_analytics::last("cpu", &m, &points),
+                support_analytics::Exactness::Bits,
             );
         }
     };
@@ -344,14 +344,14 @@ fn retention_hides_old_points_from_query_and_last() {
     ] {
         assert_same(
             &db.query(&q).unwrap(),
-            &analytics_support::evaluate(&q, &points),
-            analytics_support::Exactness::Bits,
+            &support_analytics::evaluate(&q, &points),
+            support_analytics::Exactness::Bits,
         );
     }
     assert_same(
         &db.last("cpu", &[]).unwrap(),
-        &analytics_support::last("cpu", &[], &points),
-        analytics_support::Exactness::Bits,
+        &support_analytics::last("cpu", &[], &points),
+        support_analytics::Exactness::Bits,
     );
     assert!(
         db.last("cpu", &[Matcher::eq("host", "old")])

@@ -1,5 +1,5 @@
 //! Property tests of the analytics kernels, pushdown decisions and grouping against
-//! the brute-force reference in `analytics_support`: random series and tags, points
+//! the brute-force reference in `support_analytics`: random series and tags, points
 //! with NaN, infinities, signed zeros and extreme timestamps, and random queries
 //! (matchers of every kind, ranges, bucket widths from 1 to wider than the data, every
 //! aggregation, raw points, value filters, group-by on zero, one and several keys).
@@ -12,17 +12,17 @@
 //! the order of additions and results compare bit for bit; a second property checks
 //! arbitrary finite values within a relative tolerance.
 
-mod analytics_support;
+mod support_analytics;
 
-use analytics_support::{Exactness, assert_same, exactness};
 use proptest::prelude::*;
+use support_analytics::{Exactness, assert_same, exactness};
 use tidestore::Point;
 use tidestore::ts::analytics::{
     Aggregator, BucketAcc, ChunkAction, ChunkSummary, GroupPlan, evaluate,
 };
 use tidestore::ts::{Aggregation, Group, Matcher, Query};
 
-use analytics_support::strategies::{KEYS, VALUES, exact_value, query};
+use support_analytics::strategies::{KEYS, VALUES, exact_value, query};
 /// One generated series: its tags (by key index, value index) and points.
 #[derive(Debug, Clone)]
 struct SeriesSpec {
@@ -208,7 +208,7 @@ fn run_kernels(q: &Query, specs: &[SeriesSpec]) -> (Vec<Group>, usize) {
 
 fn check(q: &Query, specs: &[SeriesSpec], e: Exactness) {
     let db = database(specs);
-    let want = analytics_support::evaluate(q, &points(&db));
+    let want = support_analytics::evaluate(q, &points(&db));
     let (got, summarised) = run_kernels(q, specs);
     if std::env::var("ANALYTICS_STATS").is_ok() {
         let pts: usize = want.iter().map(|g| g.values.len()).sum();
@@ -296,7 +296,7 @@ fn aligned_chunks_are_answered_from_summaries() {
         let db = database(std::slice::from_ref(&spec));
         assert_same(
             &got,
-            &analytics_support::evaluate(&q, &points(&db)),
+            &support_analytics::evaluate(&q, &points(&db)),
             Exactness::Bits,
         );
     }
@@ -316,7 +316,7 @@ fn reference_last_takes_the_newest_point_per_series() {
         p(7, 3.0, "a"),
         p(1, 4.0, "a"),
     ];
-    let got = analytics_support::last("cpu", &[Matcher::ne("host", "c")], &points);
+    let got = support_analytics::last("cpu", &[Matcher::ne("host", "c")], &points);
     assert_eq!(got.len(), 2);
     assert_eq!((got[0].timestamps[0], got[0].values[0]), (7, 3.0));
     assert_eq!((got[1].timestamps[0], got[1].values[0]), (9, 2.0));

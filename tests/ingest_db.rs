@@ -6,12 +6,12 @@
 //! `Db::import_with_progress`, and 1 M series across a reopen (ignored: run it with
 //! `cargo test --release --test ingest_db -- --ignored`).
 
-mod common_ingest;
+mod support_ingest;
 
 use std::collections::BTreeMap;
 
-use common_ingest::tsbs;
 use proptest::prelude::*;
+use support_ingest::tsbs;
 use tidestore::ts::ingest::{CsvFormat, Import, PointRef, Progress, format_point};
 use tidestore::ts::{LineSummary, Precision, Writer};
 use tidestore::{Db, Error, Point, SeriesKey};

@@ -4,12 +4,12 @@
 //! whole, failures midway (what stays committed), chunk boundaries anywhere
 //! (proptest), and CSV.
 
-mod common_ingest;
+mod support_ingest;
 
 use std::collections::BTreeMap;
 
-use common_ingest::tsbs;
 use proptest::prelude::*;
+use support_ingest::tsbs;
 use tidestore::ts::ingest::{
     CsvFormat, FieldValue, Import, LineParser, PointRef, PointSink, Progress, format_line,
 };

@@ -9,7 +9,7 @@
 //! - the documented recovery: the WAL's damaged tail is dropped and counted in
 //!   `Stats::wal_torn_tails` / `wal_dropped_bytes`, leaving a prefix of the writes.
 
-mod common;
+mod support_kv;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -276,7 +276,7 @@ fn damaged_sstable_is_reported_never_misread() {
 /// `writes` for some `p` (returned), with the loss counted in its stats.
 fn recovered_prefix(dir: &Path, writes: &[(Vec<u8>, Vec<u8>)], case: &str) -> usize {
     let store = Store::open_with(dir, opts()).unwrap_or_else(|e| panic!("{case}: {e}"));
-    let rows = common::collect(store.range(CF, ..).unwrap()).unwrap();
+    let rows = support_kv::collect(store.range(CF, ..).unwrap()).unwrap();
     let p = rows.len();
     let want: Vec<_> = writes[..p.min(writes.len())].to_vec();
     assert_eq!(rows, want, "{case}: not a prefix of the writes");

@@ -13,13 +13,13 @@
 //! reordering). Rounds accumulate on the same directory; the last one uses
 //! `SyncMode::Os`, which must survive a process crash as well.
 
-mod common;
+mod support_kv;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Model, Rows};
+use support_kv::{Model, Rows};
 use tidestore::kv::{Options, Store, SyncMode, TableOptions, WriteBatch};
 
 const DIR_VAR: &str = "TIDE_KV_CRASH_DIR";
@@ -145,7 +145,7 @@ fn child_writer() {
 fn contents(store: &Store) -> Model {
     let mut m = Model::default();
     for cf in FAMILIES {
-        let rows: Rows = common::collect(store.range(cf, ..).unwrap()).unwrap();
+        let rows: Rows = support_kv::collect(store.range(cf, ..).unwrap()).unwrap();
         for (k, v) in rows {
             m.put(cf, k, v);
         }

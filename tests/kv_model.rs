@@ -1,6 +1,6 @@
 //! Model-based tests of `kv::Store`: random sequences of puts, deletes, gets, ranges
 //! (every bound kind), multi-family batches, flushes, compactions, snapshots and
-//! reopens, checked after every step against a `BTreeMap` model (`common::run_ops`).
+//! reopens, checked after every step against a `BTreeMap` model (`support_kv::run_ops`).
 //!
 //! Tiny memtables (a few entries), small files and `l0_compaction_trigger = 2` make
 //! flushes and compactions happen every few operations. Variants: real files with
@@ -8,13 +8,13 @@
 //! the simulated file system with a power cut (`SimFs::crash`) instead of a clean close
 //! under `SyncMode::Always`, where the model is exactly the acknowledged state.
 
-mod common;
+mod support_kv;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::{Env, Op, run_ops};
 use proptest::prelude::*;
+use support_kv::{Env, Op, run_ops};
 use tidestore::io::fs::FileSystem;
 use tidestore::io::sim_fs::SimFs;
 use tidestore::kv::{Options, Store, SyncMode, TableOptions};
@@ -108,7 +108,7 @@ proptest! {
     #![proptest_config(config(32))]
 
     #[test]
-    fn model_real_files_background(ops in common::ops(120)) {
+    fn model_real_files_background(ops in support_kv::ops(120)) {
         let mut env = StdEnv { dir: tempfile::tempdir().unwrap(), background: true };
         run_ops(&mut env, &ops).map_err(TestCaseError::fail)?;
     }
@@ -118,17 +118,17 @@ proptest! {
     #![proptest_config(config(96))]
 
     #[test]
-    fn model_sim_inline(ops in common::ops(150)) {
+    fn model_sim_inline(ops in support_kv::ops(150)) {
         run_ops(&mut SimEnv::new(false, false), &ops).map_err(TestCaseError::fail)?;
     }
 
     #[test]
-    fn model_sim_background(ops in common::ops(150)) {
+    fn model_sim_background(ops in support_kv::ops(150)) {
         run_ops(&mut SimEnv::new(true, false), &ops).map_err(TestCaseError::fail)?;
     }
 
     #[test]
-    fn model_sim_power_cut_keeps_every_acked_write(ops in common::ops(150)) {
+    fn model_sim_power_cut_keeps_every_acked_write(ops in support_kv::ops(150)) {
         run_ops(&mut SimEnv::new(false, true), &ops).map_err(TestCaseError::fail)?;
     }
 }

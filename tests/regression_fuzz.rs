@@ -9,8 +9,8 @@
 //! directory). `.ci/fuzz` also replays these directories under the fuzzer itself, with
 //! the sanitizer on.
 
-mod common;
-mod ts_support;
+mod support_kv;
+mod support_ts;
 
 #[allow(dead_code)]
 #[path = "../fuzz/src/gate_fs.rs"]

@@ -7,17 +7,17 @@
 //! step. Variants run with retention, and with background flushes (so frozen heads are
 //! read too).
 
-mod ts_support;
+mod support_ts;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use support_ts::{FILTERS, METRICS, Model, Op, Row, SERIES, rows, scan_rows};
 use tidestore::io::sim_fs::SimFs;
 use tidestore::io::wal::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Point, SeriesKey};
-use ts_support::{FILTERS, METRICS, Model, Op, Row, SERIES, rows, scan_rows};
 
 /// The partition width, in timestamp units.
 const WIDTH: i64 = 100;

@@ -14,19 +14,19 @@
 //! checksums and exact checks (`docs/format-segment.md`), so for them every flip and
 //! truncation must be detected.
 
-mod ts_support;
+mod support_ts;
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use support_ts::{FILTERS, METRICS, Model, Row, SERIES, rows};
 use tidestore::io::fs::FileSystem;
 use tidestore::io::sim_fs::SimFs;
 use tidestore::io::wal::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Error, Point, Result, SeriesKey};
-use ts_support::{FILTERS, METRICS, Model, Row, SERIES, rows};
 
 const DIR: &str = "/corrupt";
 

@@ -9,19 +9,19 @@
 //! patterns (NaN payloads, -0.0, subnormals, infinities) and are compared with
 //! `to_bits`.
 
-mod ts_support;
+mod support_ts;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use support_ts::{
+    FILTERS, METRICS, Model, Op, SERIES, all_rows, assert_matches, key, rows, scan_rows,
+};
 use tidestore::io::sim_fs::SimFs;
 use tidestore::io::wal::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Error, Point};
-use ts_support::{
-    FILTERS, METRICS, Model, Op, SERIES, all_rows, assert_matches, key, rows, scan_rows,
-};
 
 fn timestamp() -> impl Strategy<Value = i64> {
     prop_oneof![

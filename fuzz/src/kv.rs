@@ -1,5 +1,5 @@
 //! Target `kv_model`: `kv::Store` on `SimFs` against the `BTreeMap` model of
-//! `tests/common/mod.rs`, with the op language of that file (put, delete, get, range
+//! `tests/support_kv/mod.rs`, with the op language of that file (put, delete, get, range
 //! with every bound kind, multi-family batch, flush, compact, reopen, snapshots) over
 //! its 21 keys in 3 column families.
 //!
@@ -16,7 +16,7 @@
 //! | `PowerCut` | `Always` | exactly the acknowledged state (every write was fsync'd) |
 //! | `PowerCutOs` | `Os` | the state after SOME prefix of the acknowledged writes, no shorter than the last `flush` / `compact` |
 //!
-//! The first three run `common::run_ops`, the very checker of the proptest in
+//! The first three run `support_kv::run_ops`, the very checker of the proptest in
 //! `tests/kv_model.rs` (every step compared with the model; every key read after each
 //! reopen), plus one last reopen. `PowerCutOs` needs a model that remembers every
 //! acknowledged state since the last durable point: [`run_prefix`] (same ops, same
@@ -32,15 +32,15 @@ use tidestore::io::fs::FileSystem;
 use tidestore::io::sim_fs::SimFs;
 use tidestore::kv::{Options, Snapshot, Store, SyncMode, TableOptions, WriteBatch};
 
-use crate::common::{
-    self, BatchEntry, CFS, Env, Model, NUM_KEYS, Op, Rows, check_all, check_gets, collect,
-};
 use crate::gate_fs::GateFs;
 use crate::history::History;
+use crate::support_kv::{
+    self, BatchEntry, CFS, Env, Model, NUM_KEYS, Op, Rows, check_all, check_gets, collect,
+};
 
 /// Most operations per run.
 const MAX_OPS: usize = 64;
-/// Most entries per batch (as in `common::arb_op`).
+/// Most entries per batch (as in `support_kv::arb_op`).
 const MAX_BATCH: usize = 9;
 /// Where the store lives on the simulated file system.
 const DIR: &str = "/db";
@@ -80,7 +80,7 @@ pub struct Input {
     pub ending: Ending,
     /// Table settings.
     pub tuning: Tuning,
-    /// The operations, in the language of `tests/common/mod.rs`.
+    /// The operations, in the language of `tests/support_kv/mod.rs`.
     pub ops: Vec<Op>,
 }
 
@@ -112,7 +112,7 @@ fn arb_bound(u: &mut Unstructured<'_>) -> arbitrary::Result<Bound<u8>> {
     })
 }
 
-/// One operation, with the weights of `common::arb_op` (out of 77).
+/// One operation, with the weights of `support_kv::arb_op` (out of 77).
 fn arb_op(u: &mut Unstructured<'_>) -> arbitrary::Result<Op> {
     Ok(match u.int_in_range(0..=76u8)? {
         0..=29 => Op::Put {
@@ -245,7 +245,7 @@ fn run_exact(ending: Ending, tuning: Tuning, ops: &[Op]) -> Result<(), String> {
         ending,
         tuning,
     };
-    let model = common::run_ops(&mut env, ops)?;
+    let model = support_kv::run_ops(&mut env, ops)?;
     // One more recovery after the last session.
     let store = env.open();
     check_all(&store, &model).map_err(|e| format!("after the last reopen: {e}"))?;
@@ -254,7 +254,7 @@ fn run_exact(ending: Ending, tuning: Tuning, ops: &[Op]) -> Result<(), String> {
     Ok(())
 }
 
-/// `PowerCutOs`: like `common::run_ops`, but a reopen (after a power cut) may find any
+/// `PowerCutOs`: like `support_kv::run_ops`, but a reopen (after a power cut) may find any
 /// acknowledged state from the last durable one on; the run continues from the one
 /// found. Column families are created durably before their first put, so a family may
 /// outlive the put that created it.
@@ -357,7 +357,7 @@ fn check_snapshot(snap: &Snapshot<'_>, model: &Model) -> Result<(), String> {
     Ok(())
 }
 
-/// One operation, as `common`'s `apply` does it, also recording acknowledged states.
+/// One operation, as `support_kv`'s `apply` does it, also recording acknowledged states.
 fn apply<'a>(
     store: &'a Store,
     model: &mut Model,
@@ -369,22 +369,22 @@ fn apply<'a>(
     match op {
         Op::Put { cf, key, tag, len } => {
             let (name, k, v) = (
-                common::cf(*cf),
-                common::key(*key),
-                common::value(*tag, *len),
+                support_kv::cf(*cf),
+                support_kv::key(*key),
+                support_kv::value(*tag, *len),
             );
             store.put(name, &k, &v).map_err(err)?;
             model.put(name, k, v);
             history.acked(model);
         }
         Op::Delete { cf, key } => {
-            let (name, k) = (common::cf(*cf), common::key(*key));
+            let (name, k) = (support_kv::cf(*cf), support_kv::key(*key));
             store.delete(name, &k).map_err(err)?;
             model.delete(name, k);
             history.acked(model);
         }
         Op::Get { cf, key } => {
-            let (name, k) = (common::cf(*cf), common::key(*key));
+            let (name, k) = (support_kv::cf(*cf), support_kv::key(*key));
             let got = store.get(name, &k).map_err(err)?;
             let want = model.get(name, &k);
             if got != want {
@@ -392,8 +392,8 @@ fn apply<'a>(
             }
         }
         Op::Range { cf, lo, hi } => {
-            let name = common::cf(*cf);
-            let (lo, hi) = (common::key_bound(*lo), common::key_bound(*hi));
+            let name = support_kv::cf(*cf);
+            let (lo, hi) = (support_kv::key_bound(*lo), support_kv::key_bound(*hi));
             let got = collect(store.range(name, (lo.clone(), hi.clone())).map_err(err)?)?;
             let want = model.range(name, &lo, &hi);
             if got != want {
@@ -404,10 +404,10 @@ fn apply<'a>(
             let mut batch = WriteBatch::new();
             let mut next = model.clone();
             for e in entries {
-                let (name, k) = (common::cf(e.cf), common::key(e.key));
+                let (name, k) = (support_kv::cf(e.cf), support_kv::key(e.key));
                 match e.value {
                     Some((tag, len)) => {
-                        let v = common::value(tag, len);
+                        let v = support_kv::value(tag, len);
                         batch.put(name, &k, &v);
                         next.put(name, k, v);
                     }

@@ -14,8 +14,8 @@
 //! - [`ts`]: `Db` against a `BTreeMap<(series, ts), value>` model, the same way.
 //!
 //! Only the public API of `tidestore` is used. The op language and the model of the
-//! key-value store are not redefined here: `tests/common/mod.rs` (shared with the
-//! proptest in `tests/kv_model.rs`) and `tests/ts_support/mod.rs` (shared with
+//! key-value store are not redefined here: `tests/support_kv/mod.rs` (shared with the
+//! proptest in `tests/kv_model.rs`) and `tests/support_ts/mod.rs` (shared with
 //! `tests/ts_model.rs`) are compiled into this crate as they are.
 
 pub mod catalog;
@@ -28,12 +28,12 @@ pub mod sstable;
 pub mod ts;
 pub mod wal;
 
-/// `tests/common/mod.rs`: the key-value op language (`Op`), its model and `run_ops`.
-#[path = "../../tests/common/mod.rs"]
+/// `tests/support_kv/mod.rs`: the key-value op language (`Op`), its model and `run_ops`.
+#[path = "../../tests/support_kv/mod.rs"]
 #[allow(clippy::all, unused_imports)]
-pub mod common;
+pub mod support_kv;
 
-/// `tests/ts_support/mod.rs`: the time-series model, series universe and comparisons.
-#[path = "../../tests/ts_support/mod.rs"]
+/// `tests/support_ts/mod.rs`: the time-series model, series universe and comparisons.
+#[path = "../../tests/support_ts/mod.rs"]
 #[allow(clippy::all, unused_imports)]
-pub mod ts_support;
+pub mod support_ts;

@@ -1,5 +1,5 @@
 //! Target `ts_model`: the time-series `Db` on `SimFs` against the model of
-//! `tests/ts_support/mod.rs` (`BTreeMap<(series, timestamp), value bits>` plus the
+//! `tests/support_ts/mod.rs` (`BTreeMap<(series, timestamp), value bits>` plus the
 //! series defined), with the op shapes of the proptest in `tests/ts_model.rs`: insert,
 //! insert_batch, series handle + append, update, delete_range, query_range (also
 //! through `scan`, `query_by_tags` and the parallel `Scan::fold`), get, flush, compact,
@@ -31,7 +31,7 @@ use tidestore::{Db, Error, Point};
 
 use crate::gate_fs::GateFs;
 use crate::history::History;
-use crate::ts_support::{
+use crate::support_ts::{
     FILTERS, METRICS, Model, Op, Row, SERIES, all_rows, assert_matches, key, rows, scan_rows,
 };
 

@@ -50,8 +50,8 @@ use tidestore::kv::{self, TableOptions, WriteBatch};
 use tidestore::ts;
 use tidestore::{Db, Error, Point, SeriesKey};
 
-use crate::common::{self, BatchEntry, CFS};
-use crate::ts_support::{self, FILTERS, METRICS, SERIES};
+use crate::support_kv::{self, BatchEntry, CFS};
+use crate::support_ts::{self, FILTERS, METRICS, SERIES};
 
 /// Most writes before the damage.
 const MAX_WRITES: usize = 40;
@@ -602,16 +602,16 @@ fn scenario<E: Engine>(s: &Scenario<E::Write>) {
 
 struct KvEngine(kv::Store);
 
-fn kv_rows(store: &kv::Store) -> Result<Vec<common::Rows>, String> {
+fn kv_rows(store: &kv::Store) -> Result<Vec<support_kv::Rows>, String> {
     CFS.iter()
-        .map(|name| common::collect(store.range(name, ..).map_err(|e| e.to_string())?))
+        .map(|name| support_kv::collect(store.range(name, ..).map_err(|e| e.to_string())?))
         .collect()
 }
 
 impl Engine for KvEngine {
     type Write = KvWrite;
-    type Model = common::Model;
-    type State = Vec<common::Rows>;
+    type Model = support_kv::Model;
+    type State = Vec<support_kv::Rows>;
 
     fn open(fs: &SimFs, mode: WalRecovery, seen: &Seen) -> tidestore::Result<Self> {
         let sink = Arc::clone(seen);
@@ -636,16 +636,20 @@ impl Engine for KvEngine {
         kv::Store::open_with(DIR, opts).map(KvEngine)
     }
 
-    fn write(&self, w: &KvWrite, model: &mut common::Model) {
+    fn write(&self, w: &KvWrite, model: &mut support_kv::Model) {
         let store = &self.0;
         let r = match w {
             KvWrite::Put(cf, k, tag, len) => {
-                let (name, k, v) = (common::cf(*cf), common::key(*k), common::value(*tag, *len));
+                let (name, k, v) = (
+                    support_kv::cf(*cf),
+                    support_kv::key(*k),
+                    support_kv::value(*tag, *len),
+                );
                 model.put(name, k.clone(), v.clone());
                 store.put(name, &k, &v)
             }
             KvWrite::Delete(cf, k) => {
-                let (name, k) = (common::cf(*cf), common::key(*k));
+                let (name, k) = (support_kv::cf(*cf), support_kv::key(*k));
                 model.delete(name, k.clone());
                 store.delete(name, &k)
             }
@@ -653,10 +657,10 @@ impl Engine for KvEngine {
                 let mut b = WriteBatch::new();
                 for &(cf, k, value) in entries.iter().take(MAX_BATCH) {
                     let e = BatchEntry { cf, key: k, value };
-                    let (name, k) = (common::cf(e.cf), common::key(e.key));
+                    let (name, k) = (support_kv::cf(e.cf), support_kv::key(e.key));
                     match e.value {
                         Some((tag, len)) => {
-                            let v = common::value(tag, len);
+                            let v = support_kv::value(tag, len);
                             b.put(name, &k, &v);
                             model.put(name, k, v);
                         }
@@ -677,7 +681,7 @@ impl Engine for KvEngine {
         kv_rows(&self.0)
     }
 
-    fn model_state(model: &common::Model) -> Self::State {
+    fn model_state(model: &support_kv::Model) -> Self::State {
         CFS.iter()
             .map(|name| model.range(name, &Bound::Unbounded, &Bound::Unbounded))
             .collect()
@@ -719,7 +723,7 @@ const FRESH_TS: i64 = 1_000_000;
 
 impl Engine for TsEngine {
     type Write = TsWrite;
-    type Model = ts_support::Model;
+    type Model = support_ts::Model;
     type State = TsState;
 
     fn open(fs: &SimFs, mode: WalRecovery, seen: &Seen) -> tidestore::Result<Self> {
@@ -739,7 +743,7 @@ impl Engine for TsEngine {
         Db::open_with(PathBuf::from(DIR), opts).map(TsEngine)
     }
 
-    fn write(&self, w: &TsWrite, model: &mut ts_support::Model) {
+    fn write(&self, w: &TsWrite, model: &mut support_ts::Model) {
         let db = &self.0;
         let series = |s: u8| usize::from(s) % SERIES.len();
         let r = match w {
@@ -808,15 +812,15 @@ impl Engine for TsEngine {
         Ok((points, keys))
     }
 
-    fn model_state(model: &ts_support::Model) -> TsState {
+    fn model_state(model: &support_ts::Model) -> TsState {
         let points = model
             .points
             .iter()
-            .map(|(&(s, t), &v)| ((ts_support::key(s), t), v))
+            .map(|(&(s, t), &v)| ((support_ts::key(s), t), v))
             .collect();
         (
             points,
-            model.defined.iter().map(|&s| ts_support::key(s)).collect(),
+            model.defined.iter().map(|&s| support_ts::key(s)).collect(),
         )
     }
 
@@ -827,7 +831,7 @@ impl Engine for TsEngine {
 
     fn with_fresh(state: &TsState) -> TsState {
         let mut s = state.clone();
-        let key = ts_support::key(0);
+        let key = support_ts::key(0);
         s.0.insert((key.clone(), FRESH_TS), 0.5f64.to_bits());
         s.1.insert(key);
         s
