@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use proptest::prelude::*;
 use crate::kv::batch::{WriteBatch, decode};
 use crate::kv::iter::KvIterator;
 use crate::kv::key::ValueKind;
 use crate::kv::memtable::Memtable;
 use crate::kv::read::merge::MergingIterator;
 use crate::kv::read::visible::VisibleIter;
+use proptest::prelude::*;
 
 const CFS: [&str; 2] = ["default", "other"];
 

@@ -66,7 +66,9 @@ pub(crate) fn compact_auto(inner: &Inner) -> Result<bool> {
     ) else {
         return Ok(expired);
     };
-    inner.poison.on_err(run::run(inner, select(&segs, &picked)))?;
+    inner
+        .poison
+        .on_err(run::run(inner, select(&segs, &picked)))?;
     Ok(true)
 }
 
@@ -112,5 +114,8 @@ fn metas(segs: &[Arc<SegmentFile>]) -> Vec<SegmentMeta> {
 
 /// The segments at `picked` (indices into `segs`).
 fn select(segs: &[Arc<SegmentFile>], picked: &[usize]) -> Vec<Arc<SegmentFile>> {
-    picked.iter().filter_map(|&i| segs.get(i).cloned()).collect()
+    picked
+        .iter()
+        .filter_map(|&i| segs.get(i).cloned())
+        .collect()
 }

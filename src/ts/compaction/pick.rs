@@ -62,7 +62,9 @@ pub(crate) fn close_over_older(mut set: Vec<usize>, all: &[SegmentMeta]) -> Vec<
             .filter(|&i| {
                 all.get(i).is_some_and(|t| {
                     t.generation < newest
-                        && inside.iter().any(|m| t.extent_overlaps(m.ext_min, m.ext_max))
+                        && inside
+                            .iter()
+                            .any(|m| t.extent_overlaps(m.ext_min, m.ext_max))
                 })
             })
             .collect();
@@ -173,7 +175,10 @@ mod tests {
             vec![1, 2, 3]
         );
         // B alone: A does not overlap it and C is newer.
-        assert_eq!(gens(&all, &close_over_older(vec![by_gen(2)], &all)), vec![2]);
+        assert_eq!(
+            gens(&all, &close_over_older(vec![by_gen(2)], &all)),
+            vec![2]
+        );
         // Transitive: E (0) overlaps F (5) only through G (2).
         let chain = segments(&[(5, 0, 10), (2, 10, 20), (0, 20, 30)]);
         assert_eq!(
@@ -214,9 +219,18 @@ mod tests {
         assert!(already_compacted(&none, &[], i64::MIN, 10));
         let one = segments(&[(1, 10, 19)]);
         assert!(already_compacted(&one, &[0], i64::MIN, 10));
-        assert!(!already_compacted(&one, &[1], i64::MIN, 10), "a tombstone to drop");
-        assert!(!already_compacted(&one, &[0], 11, 10), "expired points to drop");
-        assert!(!already_compacted(&one, &[0], i64::MIN, 5), "spans two partitions");
+        assert!(
+            !already_compacted(&one, &[1], i64::MIN, 10),
+            "a tombstone to drop"
+        );
+        assert!(
+            !already_compacted(&one, &[0], 11, 10),
+            "expired points to drop"
+        );
+        assert!(
+            !already_compacted(&one, &[0], i64::MIN, 5),
+            "spans two partitions"
+        );
         let two = segments(&[(1, 10, 11), (2, 12, 13)]);
         assert!(!already_compacted(&two, &[0, 0], i64::MIN, 10));
     }
