@@ -85,9 +85,9 @@ fn unpack_full(bytes: &[u8], width: u32, out: &mut [u64; BLOCK]) {
 }
 
 /// Unpacks a full block from the front of `buf` and stores, lane by lane, running
-/// sums of `value + add` (wrapping): value `j` becomes `acc[j % 4] + (v[j % 4] + add)
-/// + (v[j % 4 + 4] + add) + ... + (v[j] + add)`, and `acc` ends holding the last sum
-/// of each lane. This decodes differences taken four values apart. With `divisor`,
+/// sums of `value + add` (wrapping): value `j` becomes
+/// `acc[j % 4] + (v[j % 4] + add) + (v[j % 4 + 4] + add) + ... + (v[j] + add)`, and
+/// `acc` ends holding the last sum of each lane. This decodes differences taken four values apart. With `divisor`,
 /// stores each sum `n` as the bits of `n as f64 / divisor`, correctly rounded, which
 /// needs every sum to lie in `[-2^51, 2^51)` (the caller bounds them; others come out
 /// wrong, though never unsafely). Returns the bytes consumed, `32 * width`.

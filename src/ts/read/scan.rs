@@ -192,7 +192,7 @@ impl Scan {
     /// other, in time order, by the same task). Consumes the scan.
     ///
     /// One task per pool thread, each with its own reader and buffers, claims
-    /// [`FOLD_CLAIM`] series at a time from a shared cursor until none are left: the
+    /// `FOLD_CLAIM` series at a time from a shared cursor until none are left: the
     /// work balances like fine-grained tasks would, but the buffers are allocated (and
     /// page-faulted in) once per thread, not once per task.
     pub fn fold<T, I, F, R>(mut self, identity: I, fold: F, reduce: R) -> Result<T>

@@ -102,7 +102,7 @@ impl<'a> ParsedLine<'a> {
     }
 
     /// Checks every point of the line against the engine's key rules (see
-    /// [`crate::ts::series`]: names 1 to 255 bytes without control characters, at most
+    /// `ts::series`: names 1 to 255 bytes without control characters, at most
     /// 64 tags, no tag key twice), so that the whole line can be refused before any
     /// point of it is written. The error points at the tag or field at fault.
     pub fn validate(&mut self) -> Result<(), ParseError> {
@@ -130,7 +130,7 @@ impl<'a> ParsedLine<'a> {
     /// Hands every point of the line to `each`, in field order; returns how many.
     ///
     /// An error from `each` stops at that point (earlier points of the line were
-    /// handed out); an [`Error::InvalidArgument`] gets the line and the column of the
+    /// handed out); an [`crate::Error::InvalidArgument`] gets the line and the column of the
     /// field in front of its message.
     pub fn for_each_point(
         &mut self,
