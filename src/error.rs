@@ -14,6 +14,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What went wrong.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tidestore::io::sim_fs::SimFs;
+/// use tidestore::{Db, Error, ts};
+/// # fn main() -> tidestore::Result<()> {
+/// # let db = Db::open_with("/ts", ts::Options::default().fs(Arc::new(SimFs::new())))?;
+/// // Bad input is the caller's to fix, and writes nothing.
+/// match db.insert("", 1, 1.0, &[]) {
+///     Err(Error::InvalidArgument(why)) => eprintln!("refused: {why}"),
+///     other => panic!("expected a refusal, got {other:?}"),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

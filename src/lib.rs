@@ -16,6 +16,27 @@
 //! either engine. The common types are re-exported here: [`Error`], [`Result`],
 //! [`SyncMode`], [`WalRecovery`] and the time-series handle types. `docs/design.md`
 //! describes how the pieces fit.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tidestore::io::sim_fs::SimFs;
+//! use tidestore::{Db, Point, SyncMode, kv, ts};
+//!
+//! # fn main() -> tidestore::Result<()> {
+//! // An in-memory file system keeps the example off the disk; leave it out for real files.
+//! let fs = Arc::new(SimFs::new());
+//!
+//! let store = kv::Store::open_with("/kv", kv::Options::default().fs(fs.clone()))?;
+//! store.put("users", "alice", "admin")?;
+//! assert_eq!(store.get("users", "alice")?, Some(b"admin".to_vec()));
+//!
+//! let opts = ts::Options::default().fs(fs).sync_mode(SyncMode::Os);
+//! let db = Db::open_with("/ts", opts)?;
+//! db.insert_batch(&[Point::new("cpu", 1_000, 0.5, &[("host", "a")])])?;
+//! assert_eq!(db.query_range("cpu", 0, 2_000, &[])?.len(), 1);
+//! # Ok(())
+//! # }
+//! ```
 
 #![deny(unsafe_op_in_unsafe_fn)]
 // No public function panics: library code has no unwrap, expect or panic; tests may.

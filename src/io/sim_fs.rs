@@ -52,6 +52,23 @@ use crate::error::{Error, Result};
 
 /// An in-memory file system with a power-cut model and fault injection (see the
 /// module documentation for the exact model). Clones share the same state.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tidestore::io::sim_fs::SimFs;
+/// use tidestore::kv::{Options, Store, SyncMode};
+/// # fn main() -> tidestore::Result<()> {
+/// let fs = SimFs::new();
+/// let opts = Options::default().fs(Arc::new(fs.clone())).sync_mode(SyncMode::Always);
+/// let store = Store::open_with("/kv", opts.clone())?;
+/// store.put("cf", "k", "v")?; // acknowledged after the WAL's fsync
+/// drop(store);
+/// fs.crash(); // a power cut: only what was synced survives
+/// let store = Store::open_with("/kv", opts)?;
+/// assert_eq!(store.get("cf", "k")?, Some(b"v".to_vec()));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Default)]
 pub struct SimFs {
     inner: Arc<Mutex<State>>,

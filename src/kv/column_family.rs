@@ -16,6 +16,23 @@ use crate::kv::write::queue::WriteQueue;
 /// One column family of a [`crate::kv::Store`], from [`crate::kv::Store::cf`]. Cheap to
 /// clone; it borrows the store. Reads and writes behave exactly as the `Store` methods
 /// of the same names with this family's name.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tidestore::io::sim_fs::SimFs;
+/// use tidestore::kv::{Options, Store};
+/// # fn main() -> tidestore::Result<()> {
+/// # let store = Store::open_with("/kv", Options::default().fs(Arc::new(SimFs::new())))?;
+/// let users = store.cf("users")?;
+/// users.put("alice", "admin")?;
+/// users.put("bob", "guest")?;
+/// assert_eq!(users.get("alice")?, Some(b"admin".to_vec()));
+/// assert_eq!(store.get("users", "bob")?, Some(b"guest".to_vec()));
+/// let names: Vec<Vec<u8>> = users.range(..)?.map(|e| e.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+/// assert_eq!(names, [b"alice".to_vec(), b"bob".to_vec()]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ColumnFamily<'a> {
     inner: &'a Inner,

@@ -7,6 +7,19 @@ use crate::kv::sstable::TableOptions;
 /// ([`Options::default`]); the setters return `self` so options chain. The options
 /// both engines take (sync mode, file system, background work, ...) are in
 /// [`Options::shared`], with setters of the same names here.
+///
+/// ```no_run
+/// use tidestore::kv::{Options, Store, SyncMode};
+/// # fn main() -> tidestore::Result<()> {
+/// let opts = Options::default()
+///     .sync_mode(SyncMode::Always) // fsync the WAL before every write returns
+///     .memtable_bytes(16 << 20)
+///     .l0_compaction_trigger(8);
+/// let store = Store::open_with("./kv", opts)?;
+/// # drop(store);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Options {
     /// The options every handle takes: sync mode, file system, background work,

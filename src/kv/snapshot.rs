@@ -12,6 +12,22 @@ use crate::kv::read::range::{KeyRange, RangeIter};
 /// [`crate::kv::Store::snapshot`] was called: later writes, flushes and compactions do
 /// not change what it reads. Release it (drop it) when done: while it lives, compaction
 /// keeps the versions it can see.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use tidestore::io::sim_fs::SimFs;
+/// use tidestore::kv::{Options, Store};
+/// # fn main() -> tidestore::Result<()> {
+/// # let store = Store::open_with("/kv", Options::default().fs(Arc::new(SimFs::new())))?;
+/// store.put("cfg", "mode", "old")?;
+/// let snap = store.snapshot();
+/// store.put("cfg", "mode", "new")?;
+/// assert_eq!(snap.get("cfg", "mode")?, Some(b"old".to_vec()));
+/// assert_eq!(store.get("cfg", "mode")?, Some(b"new".to_vec()));
+/// drop(snap); // lets compaction drop the old version
+/// # Ok(())
+/// # }
+/// ```
 pub struct Snapshot<'a> {
     inner: &'a Inner,
     seq: u64,
