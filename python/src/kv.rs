@@ -250,7 +250,7 @@ fn stats_dict<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict>> {
         ("writes", s.writes),
         ("user_bytes_written", s.user_bytes_written),
         ("flushes", s.flushes),
-        ("bytes_flushed", s.bytes_flushed),
+        ("flush_bytes", s.flush_bytes),
         ("compactions", s.compactions),
         ("trivial_moves", s.trivial_moves),
         ("compaction_bytes_read", s.compaction_bytes_read),

@@ -4,7 +4,7 @@
 //! tombstone is kept, deeper levels may hold what it deletes) to `NNNNNN.sst.tmp`,
 //! fsync, rename, sync the directory; open the table; then one MANIFEST edit adds the
 //! file to L0 and advances the log number to the oldest WAL segment still needed and
-//! the last flushed sequence number. Only then does the new super version drop the
+//! the last flushed sequence number. Only then does the new read view drop the
 //! memtable, and are the WAL segments below the log number deleted. A crash anywhere
 //! before the edit leaves an orphan table (deleted at the next open) and the data still
 //! in the WAL.
@@ -12,7 +12,7 @@
 use crate::Result;
 use crate::engine::lock::lock;
 use crate::io::wal;
-use crate::kv::compaction::gc::CompactionFilter;
+use crate::kv::compaction::gc::VersionGc;
 use crate::kv::core::inner::Inner;
 use crate::kv::core::iter::KvIterator;
 use crate::kv::stats;
@@ -32,7 +32,7 @@ impl Inner {
         let next_number = || self.new_file_number();
         let mut writer =
             TableWriter::new(&self.fs, &self.dir, self.opts.table, u64::MAX, &next_number);
-        let mut it = CompactionFilter::new(frozen.mem.iter(), oldest_snapshot, false);
+        let mut it = VersionGc::new(frozen.mem.iter(), oldest_snapshot, false);
         it.seek_to_first()?;
         while it.valid() {
             if self.is_shutting_down() {
@@ -70,10 +70,10 @@ impl Inner {
         logged?;
         st.frozen.pop_front();
         st.flushed_generation = frozen.generation;
-        self.install_super_version(&st);
+        self.install_view(&st);
         stats::add(&self.counters.flushes, 1);
         stats::add(
-            &self.counters.bytes_flushed,
+            &self.counters.flush_bytes,
             outputs.iter().map(|m| m.size).sum(),
         );
         self.wake_waiters();

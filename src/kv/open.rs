@@ -22,7 +22,7 @@ use crate::io::identity::{self, Claim, Kind};
 use crate::io::manifest::Manifest;
 use crate::io::wal::{self, ReplayStats, Wal};
 use crate::kv::core::cf;
-use crate::kv::core::inner::{Frozen, Inner, State};
+use crate::kv::core::inner::{FrozenMemtable, Inner, State};
 use crate::kv::core::snapshots::SnapshotList;
 use crate::kv::memtable::Memtable;
 use crate::kv::options::Options;
@@ -119,11 +119,11 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
         identity::write(fs.as_ref(), dir, Kind::KeyValue)?;
     }
 
-    let frozen: VecDeque<Frozen> = replayed
+    let frozen: VecDeque<FrozenMemtable> = replayed
         .mems
         .into_iter()
         .enumerate()
-        .map(|(i, (mem, first_segment))| Frozen {
+        .map(|(i, (mem, first_segment))| FrozenMemtable {
             mem,
             first_segment,
             generation: i as u64 + 1,
@@ -137,7 +137,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
         frozen,
         flushed_generation: 0,
     };
-    let sv = state.super_version();
+    let view = state.read_view();
     let visible = replayed.max_seq.max(state.versions.last_seq());
 
     Ok(Arc::new(Inner {
@@ -147,7 +147,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
         cfs: RwLock::new(rec.cfs),
         visible_seq: AtomicU64::new(visible),
         next_file_number: AtomicU64::new(next_file),
-        sv: RwLock::new(Arc::new(sv)),
+        view: RwLock::new(Arc::new(view)),
         state: Mutex::new(state),
         wakeup: Wakeup::new(),
         progress_cv: Condvar::new(),

@@ -29,7 +29,7 @@ pub struct Stats {
     /// Memtables flushed to level-0 tables.
     pub flushes: u64,
     /// Bytes of the tables written by flushes.
-    pub bytes_flushed: u64,
+    pub flush_bytes: u64,
     /// Compactions run (trivial moves included).
     pub compactions: u64,
     /// Compactions that only moved a file one level down, without rewriting it.
@@ -77,7 +77,7 @@ pub(crate) struct Counters {
     pub writes: AtomicU64,
     pub user_bytes_written: AtomicU64,
     pub flushes: AtomicU64,
-    pub bytes_flushed: AtomicU64,
+    pub flush_bytes: AtomicU64,
     pub compactions: AtomicU64,
     pub trivial_moves: AtomicU64,
     pub compaction_bytes_read: AtomicU64,
@@ -97,13 +97,13 @@ impl Counters {
     /// Copies the counters into a [`Stats`] (the caller fills in the rest).
     pub(crate) fn snapshot(&self) -> Stats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let flushed = get(&self.bytes_flushed);
+        let flushed = get(&self.flush_bytes);
         let written = flushed.saturating_add(get(&self.compaction_bytes_written));
         Stats {
             writes: get(&self.writes),
             user_bytes_written: get(&self.user_bytes_written),
             flushes: get(&self.flushes),
-            bytes_flushed: flushed,
+            flush_bytes: flushed,
             compactions: get(&self.compactions),
             trivial_moves: get(&self.trivial_moves),
             compaction_bytes_read: get(&self.compaction_bytes_read),
@@ -129,7 +129,7 @@ mod tests {
     fn write_amplification_counts_compaction_rewrites() {
         let c = Counters::default();
         assert_eq!(c.snapshot().write_amplification, 0.0);
-        add(&c.bytes_flushed, 100);
+        add(&c.flush_bytes, 100);
         assert_eq!(c.snapshot().write_amplification, 1.0);
         add(&c.compaction_bytes_written, 150);
         let s = c.snapshot();

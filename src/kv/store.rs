@@ -192,10 +192,10 @@ impl Store {
         s.wal_damaged_tails = u64::from(inner.wal_replay.damaged_tail);
         s.wal_dropped_bytes = inner.wal_replay.dropped_bytes;
         s.wal_damage = inner.wal_replay.damage.clone();
-        let sv = inner.super_version();
-        s.memtable_bytes = sv.active.approximate_bytes();
-        s.frozen_memtables = sv.frozen.len();
-        s.levels = sv.version.level_stats();
+        let view = inner.current_view();
+        s.memtable_bytes = view.active.approximate_bytes();
+        s.frozen_memtables = view.frozen.len();
+        s.levels = view.version.level_stats();
         s.live_snapshots = inner.snapshots.len();
         s.last_sequence = inner.visible_seq.load(Ordering::Acquire);
         s

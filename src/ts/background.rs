@@ -46,7 +46,7 @@ fn run_once(inner: &Inner) {
             return;
         }
         // A pending flush goes first: stop compacting and come back.
-        if !inner.current_view().sealed.is_empty() {
+        if !inner.current_view().frozen.is_empty() {
             inner.wakeup.wake();
             return;
         }

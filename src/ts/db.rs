@@ -341,7 +341,7 @@ impl Db {
         flush::flush_all(&self.inner)?;
         if !froze {
             // An empty head: the current WAL segment can only hold series definitions
-            // (a point or a delete would be in the head), which no rotation sealed.
+            // (a point or a delete would be in the head), which no rotation froze.
             self.inner.poison.on_err(self.inner.wal.sync())?;
         }
         Ok(())

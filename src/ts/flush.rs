@@ -39,27 +39,27 @@ pub(crate) fn flush_one(inner: &Inner) -> Result<bool> {
     let _serial = lock(&inner.flush_lock);
     inner.poison.check()?;
     let view = inner.current_view();
-    let Some(sealed) = view.sealed.last().cloned() else {
+    let Some(frozen) = view.frozen.last().cloned() else {
         return Ok(false);
     };
     drop(view);
-    let result = flush_sealed(inner, &sealed.head.to_sorted(), sealed.wal_next, &sealed);
+    let result = flush_frozen(inner, &frozen.head.to_sorted(), frozen.wal_next, &frozen);
     inner.poison.on_err(result)?;
     Ok(true)
 }
 
-fn flush_sealed(
+fn flush_frozen(
     inner: &Inner,
-    frozen: &crate::ts::head::FrozenHead,
+    sorted: &crate::ts::head::SortedHead,
     wal_next: u64,
-    sealed: &Arc<crate::ts::core::view::SealedHead>,
+    frozen: &Arc<crate::ts::core::view::FrozenHead>,
 ) -> Result<()> {
-    let added = if frozen.series.is_empty() && frozen.tombstones.is_empty() {
+    let added = if sorted.series.is_empty() && sorted.tombstones.is_empty() {
         None
     } else {
         let n = inner.new_file_number();
-        let keys = series_keys(inner, &frozen.series)?;
-        let meta = write_segment_file(inner, n, n, &frozen.series, &keys, &frozen.tombstones)?;
+        let keys = series_keys(inner, &sorted.series)?;
+        let meta = write_segment_file(inner, n, n, &sorted.series, &keys, &sorted.tombstones)?;
         let file = SegmentFile::open(&inner.fs, &inner.dir, meta)?;
         Counters::add(&inner.counters.flush_bytes, meta.file_size);
         Some(Arc::new(file))
@@ -72,16 +72,16 @@ fn flush_sealed(
         added: added.iter().map(|f| f.meta).collect(),
         // Points of the head deleted before this flush are in no segment, but they
         // were written: retention must not forget them after a reopen.
-        max_ts: sealed.head.max_ts(),
+        max_ts: frozen.head.max_ts(),
         ..Edit::default()
     };
     inner.log_edit(&mut files, edit)?;
     inner.update_view(|v| ReadView {
         head: Arc::clone(&v.head),
-        sealed: v
-            .sealed
+        frozen: v
+            .frozen
             .iter()
-            .filter(|s| !Arc::ptr_eq(s, sealed))
+            .filter(|s| !Arc::ptr_eq(s, frozen))
             .cloned()
             .collect(),
         version: Arc::new(v.version.apply(added.into_iter().collect(), &[])),

@@ -133,7 +133,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     )?;
     let view = ReadView {
         head: Arc::new(head),
-        sealed: Vec::new(),
+        frozen: Vec::new(),
         version: Arc::new(Version::new(segments)),
     };
     // The newest timestamp ever written: what the manifest recorded (deleted points
@@ -285,7 +285,7 @@ pub(crate) fn sizes(inner: &Inner) -> Stats {
         series: inner.catalog().len() as u64,
         head_points: view.head.point_count() as u64,
         head_bytes: view.head.approximate_bytes() as u64,
-        frozen_heads: view.sealed.len() as u64,
+        frozen_heads: view.frozen.len() as u64,
         segments: view.version.segments.len() as u64,
         segment_bytes,
         segment_points,

@@ -1,6 +1,6 @@
 //! The compaction-side filter: drops the versions no reader can ever see again.
 //!
-//! [`CompactionFilter`] wraps the merged input of a compaction (or a flush) and is
+//! [`VersionGc`] wraps the merged input of a compaction (or a flush) and is
 //! itself a [`KvIterator`], so the table writer consumes it directly.
 //!
 //! # Rules
@@ -38,7 +38,7 @@ use crate::kv::core::key::ValueKind;
 
 /// A [`KvIterator`] adapter that skips entries by the rules in the
 /// [module documentation](self). Starts unpositioned, like its input.
-pub struct CompactionFilter<I> {
+pub struct VersionGc<I> {
     inner: I,
     smallest_snapshot: u64,
     bottommost: bool,
@@ -47,9 +47,9 @@ pub struct CompactionFilter<I> {
     dropped: u64,
 }
 
-impl<I> fmt::Debug for CompactionFilter<I> {
+impl<I> fmt::Debug for VersionGc<I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CompactionFilter")
+        f.debug_struct("VersionGc")
             .field("smallest_snapshot", &self.smallest_snapshot)
             .field("bottommost", &self.bottommost)
             .field("dropped", &self.dropped)
@@ -57,11 +57,11 @@ impl<I> fmt::Debug for CompactionFilter<I> {
     }
 }
 
-impl<I: KvIterator> CompactionFilter<I> {
+impl<I: KvIterator> VersionGc<I> {
     /// Filters `inner`, given the smallest snapshot still readable and whether the
     /// output goes to the bottommost level.
     pub fn new(inner: I, smallest_snapshot: u64, bottommost: bool) -> Self {
-        CompactionFilter {
+        VersionGc {
             inner,
             smallest_snapshot,
             bottommost,
@@ -111,7 +111,7 @@ impl<I: KvIterator> CompactionFilter<I> {
     }
 }
 
-impl<I: KvIterator> KvIterator for CompactionFilter<I> {
+impl<I: KvIterator> KvIterator for VersionGc<I> {
     #[inline]
     fn valid(&self) -> bool {
         self.inner.valid()
@@ -233,7 +233,7 @@ mod tests {
     }
 
     fn filtered(rows: &[Row], smallest: u64, bottommost: bool) -> (Vec<Row>, u64) {
-        let mut filter = CompactionFilter::new(VecIter::new(rows.to_vec()), smallest, bottommost);
+        let mut filter = VersionGc::new(VecIter::new(rows.to_vec()), smallest, bottommost);
         filter.seek_to_first().unwrap();
         let out = drain(&mut filter).unwrap();
         (out, filter.dropped())
@@ -282,7 +282,7 @@ mod tests {
             bottommost: bool,
             target in proptest::collection::vec(0u8..3, 0..2),
         ) {
-            let mut filter = CompactionFilter::new(VecIter::new(rows.clone()), smallest, bottommost);
+            let mut filter = VersionGc::new(VecIter::new(rows.clone()), smallest, bottommost);
             filter.seek(&target).unwrap();
             let want: Vec<Row> = model(&rows, smallest, bottommost)
                 .into_iter()
@@ -300,7 +300,7 @@ mod tests {
             Box::new(VecIter::new(vec![row(b"old")])),
         ]);
         // Snapshot 1 is older than the duplicate, so only the duplicate rule applies.
-        let mut filter = CompactionFilter::new(merged, 1, false);
+        let mut filter = VersionGc::new(merged, 1, false);
         filter.seek_to_first().unwrap();
         assert_eq!(drain(&mut filter).unwrap(), [row(b"new")]);
         assert_eq!(filter.dropped(), 1);

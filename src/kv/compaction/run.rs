@@ -4,7 +4,7 @@
 //! every version of a key falls in one of them), balanced by input bytes; rayon runs them
 //! in parallel. Each one merges the inputs overlapping its range (one cursor per L0
 //! file, one concatenating cursor per level otherwise), drops what no reader can see
-//! (the compaction filter: versions shadowed below the oldest snapshot; tombstones when
+//! (the version garbage collector: versions shadowed below the oldest snapshot; tombstones when
 //! no deeper level overlaps its range) and writes outputs cut at `target_file_bytes`.
 //! When all succeed, one MANIFEST edit swaps inputs for outputs; inputs are deleted once
 //! no reader holds them. On error or shutdown the outputs are deleted and the version is
@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::Result;
 use crate::engine::lock::lock;
 use crate::kv::compaction::Compaction;
-use crate::kv::compaction::gc::CompactionFilter;
+use crate::kv::compaction::gc::VersionGc;
 use crate::kv::core::inner::Inner;
 use crate::kv::core::iter::KvIterator;
 use crate::kv::read::level_iter::LevelIter;
@@ -108,7 +108,7 @@ impl Inner {
             w.commit();
         }
         logged?;
-        self.install_super_version(&st);
+        self.install_view(&st);
         stats::add(&self.counters.compactions, 1);
         stats::add(&self.counters.compaction_bytes_read, c.input_bytes());
         stats::add(
@@ -138,7 +138,7 @@ impl Inner {
         };
         st.versions
             .log_and_apply(edit, &added, self.file_number_watermark())?;
-        self.install_super_version(&st);
+        self.install_view(&st);
         stats::add(&self.counters.compactions, 1);
         stats::add(&self.counters.trivial_moves, 1);
         self.wake_waiters();
@@ -190,7 +190,7 @@ impl Inner {
         }
         let bottommost = !version.overlaps_below(c.output_level, lo, hi);
         let merged = MergingIterator::new(children);
-        let mut it = CompactionFilter::new(merged, oldest_snapshot, bottommost);
+        let mut it = VersionGc::new(merged, oldest_snapshot, bottommost);
         match &range.start {
             Some(k) => it.seek(k)?,
             None => it.seek_to_first()?,

@@ -2,7 +2,7 @@
 //! background threads.
 //!
 //! Lock order (a thread holding one may only take those after it): write-queue leader
-//! role -> `compaction_lock` -> `flush_lock` -> `state` -> `cfs` -> `sv`. The snapshot
+//! role -> `compaction_lock` -> `flush_lock` -> `state` -> `cfs` -> `view`. The snapshot
 //! list's lock and the write queue's own mutex are leaves.
 
 use std::collections::VecDeque;
@@ -18,7 +18,7 @@ use crate::io::fs::{DirLockGuard, FileSystem};
 use crate::io::wal::Wal;
 use crate::kv::core::cf::CfRegistry;
 use crate::kv::core::snapshots::SnapshotList;
-use crate::kv::core::super_version::SuperVersion;
+use crate::kv::core::view::ReadView;
 use crate::kv::memtable::Memtable;
 use crate::kv::options::Options;
 use crate::kv::stats::Counters;
@@ -26,7 +26,7 @@ use crate::kv::version::set::VersionSet;
 
 /// A memtable that no longer takes writes and waits for its flush.
 #[derive(Debug, Clone)]
-pub(crate) struct Frozen {
+pub(crate) struct FrozenMemtable {
     /// The memtable.
     pub mem: Arc<Memtable>,
     /// The oldest WAL segment holding any of its entries.
@@ -46,7 +46,7 @@ pub(crate) struct State {
     /// Generation of `active`.
     pub active_generation: u64,
     /// Frozen memtables, oldest first.
-    pub frozen: VecDeque<Frozen>,
+    pub frozen: VecDeque<FrozenMemtable>,
     /// Every memtable up to this generation is flushed.
     pub flushed_generation: u64,
 }
@@ -54,8 +54,8 @@ pub(crate) struct State {
 impl State {
     /// The read state of these memtables and this version (frozen memtables newest
     /// first, as reads look at them).
-    pub(crate) fn super_version(&self) -> SuperVersion {
-        SuperVersion {
+    pub(crate) fn read_view(&self) -> ReadView {
+        ReadView {
             active: Arc::clone(&self.active),
             frozen: self
                 .frozen
@@ -85,7 +85,7 @@ pub(crate) struct Inner {
     /// The next file number (WAL segments and tables share the counter).
     pub next_file_number: AtomicU64,
     /// The read state.
-    pub sv: RwLock<Arc<SuperVersion>>,
+    pub view: RwLock<Arc<ReadView>>,
     /// Version set and memtables.
     pub state: Mutex<State>,
     /// Wakes the background workers (new frozen memtable, new version); stopped at
@@ -142,14 +142,14 @@ impl Inner {
     }
 
     /// The current read state.
-    pub(crate) fn super_version(&self) -> Arc<SuperVersion> {
-        Arc::clone(&read(&self.sv))
+    pub(crate) fn current_view(&self) -> Arc<ReadView> {
+        Arc::clone(&read(&self.view))
     }
 
     /// Publishes a read state built from `state` (call with the state lock held, after
     /// any change to the memtables or the version).
-    pub(crate) fn install_super_version(&self, state: &State) {
-        *write(&self.sv) = Arc::new(state.super_version());
+    pub(crate) fn install_view(&self, state: &State) {
+        *write(&self.view) = Arc::new(state.read_view());
     }
 
     /// Hands out a fresh file number.

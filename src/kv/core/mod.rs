@@ -1,5 +1,5 @@
 //! The state a store's paths share, and the leaf types they are made of: the shared
-//! handle state ([`inner`]), the read view ([`super_version`]), column families
+//! handle state ([`inner`]), the read view ([`view`]), column families
 //! ([`cf`]), live snapshots ([`snapshots`]), internal keys ([`key`]) and the iterator trait ([`iter`]). `core` never
 //! imports the write, read, flush or compaction paths; they import it.
 
@@ -8,4 +8,4 @@ pub(crate) mod inner;
 pub mod iter;
 pub mod key;
 pub(crate) mod snapshots;
-pub(crate) mod super_version;
+pub(crate) mod view;

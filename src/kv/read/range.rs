@@ -1,7 +1,7 @@
 //! The read path: point lookups and range scans at a sequence number.
 //!
-//! A read takes the sequence number first, then the current [`SuperVersion`]: every
-//! entry at or below that number is in that super version (a flush removes a memtable
+//! A read takes the sequence number first, then the current [`ReadView`]: every
+//! entry at or below that number is in that read view (a flush removes a memtable
 //! only in the same swap that adds its table). `get` looks in the active memtable, the
 //! frozen ones newest first, L0 newest first, then one file per level (Bloom filter
 //! first). `range` merges one iterator per memtable, per L0 table and per level and
@@ -15,7 +15,7 @@ use crate::kv::core::cf;
 use crate::kv::core::inner::Inner;
 use crate::kv::core::iter::KvIterator;
 use crate::kv::core::key::ValueKind;
-use crate::kv::core::super_version::SuperVersion;
+use crate::kv::core::view::ReadView;
 use crate::kv::read::level_iter::LevelIter;
 use crate::kv::read::merge::MergingIterator;
 use crate::kv::read::visible::VisibleIter;
@@ -119,23 +119,23 @@ impl std::fmt::Debug for RangeIter {
     }
 }
 
-/// Builds the merged iterator over every source of `sv` that can hold keys in
+/// Builds the merged iterator over every source of `view` that can hold keys in
 /// `(lo, hi)` (internal user keys), newest source first.
 pub(crate) fn merged_sources(
-    sv: &SuperVersion,
+    view: &ReadView,
     lo: Bound<&[u8]>,
     hi: Bound<&[u8]>,
 ) -> MergingIterator {
     let mut children: Vec<Box<dyn KvIterator>> = Vec::new();
-    children.push(Box::new(sv.active.iter()));
-    for mem in &sv.frozen {
+    children.push(Box::new(view.active.iter()));
+    for mem in &view.frozen {
         children.push(Box::new(mem.iter()));
     }
-    for f in sv.version.overlapping(0, lo, hi) {
+    for f in view.version.overlapping(0, lo, hi) {
         children.push(Box::new(f.table().iter()));
     }
     for level in 1..NUM_LEVELS {
-        let files = sv.version.overlapping(level, lo, hi);
+        let files = view.version.overlapping(level, lo, hi);
         if !files.is_empty() {
             children.push(Box::new(LevelIter::new(files)));
         }
@@ -157,9 +157,9 @@ impl Inner {
     /// [`Inner::get_at`] in the family of id `id` (no name lookup).
     pub(crate) fn get_in(&self, id: u32, key: &[u8], seq: u64) -> Result<Option<Vec<u8>>> {
         batch::validate_key(key)?;
-        let sv = self.super_version();
+        let view = self.current_view();
         let ikey = cf::internal_key(id, key);
-        Ok(match sv.get(&ikey, seq, &self.counters)? {
+        Ok(match view.get(&ikey, seq, &self.counters)? {
             Some((_, ValueKind::Put, value)) => Some(value),
             Some((_, ValueKind::Delete, _)) | None => None,
         })
@@ -177,11 +177,11 @@ impl Inner {
     /// [`Inner::range_at`] in the family of id `id` (no name lookup).
     pub(crate) fn range_in(&self, id: u32, range: impl KeyRange, seq: u64) -> Result<RangeIter> {
         let (start, end) = range.into_bounds();
-        let sv = self.super_version();
+        let view = self.current_view();
         let (lo, hi) = cf::internal_span(id, &start, &end);
-        let merged = merged_sources(&sv, bound_ref(&lo), bound_ref(&hi));
+        let merged = merged_sources(&view, bound_ref(&lo), bound_ref(&hi));
         let visible = VisibleIter::new(merged, seq, cf::prefix(id).to_vec(), start, end)
-            .keep_alive(Box::new(sv));
+            .keep_alive(Box::new(view));
         Ok(RangeIter {
             inner: Some(visible),
         })

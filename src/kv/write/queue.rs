@@ -17,7 +17,7 @@ use std::time::Instant;
 use crate::engine::lock::{lock, read, wait, write};
 use crate::io::record::MAX_PAYLOAD_LEN;
 use crate::kv::core::cf;
-use crate::kv::core::inner::{Frozen, Inner};
+use crate::kv::core::inner::{FrozenMemtable, Inner};
 use crate::kv::core::key::{MAX_SEQ, ValueKind};
 use crate::kv::memtable::Memtable;
 use crate::kv::stats;
@@ -226,7 +226,7 @@ impl Inner {
             return Err(e);
         }
 
-        let mem = Arc::clone(&self.super_version().active);
+        let mem = Arc::clone(&self.current_view().active);
         let mut user_bytes = 0u64;
         for (seq, op) in (first..).zip(group.iter().flat_map(|r| r.work.ops())) {
             mem.insert_prefixed(&cf::prefix(op.cf), op.key, seq, op.kind, op.value);
@@ -275,7 +275,7 @@ impl Inner {
                     return Err(e);
                 }
                 let old = std::mem::replace(&mut st.active, Arc::new(Memtable::new()));
-                let frozen = Frozen {
+                let frozen = FrozenMemtable {
                     mem: old,
                     first_segment: st.active_first_segment,
                     generation: st.active_generation,
@@ -283,7 +283,7 @@ impl Inner {
                 st.frozen.push_back(frozen);
                 st.active_first_segment = segment;
                 st.active_generation += 1;
-                self.install_super_version(&st);
+                self.install_view(&st);
                 self.wakeup.wake();
                 froze = true;
             }

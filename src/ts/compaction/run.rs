@@ -28,7 +28,7 @@ pub(crate) fn run(inner: &Inner, inputs: Vec<Arc<SegmentFile>>) -> Result<()> {
     let generation = inputs.iter().map(|s| s.meta.generation).max().unwrap_or(0);
     let view = Arc::new(ReadView {
         head: Arc::new(Head::new()),
-        sealed: Vec::new(),
+        frozen: Vec::new(),
         version: Arc::new(Version::new(inputs.clone())),
     });
     let no_head = Arc::new(HeadSnapshot::default());
@@ -124,7 +124,7 @@ pub(crate) fn install(
     inner.log_edit(&mut files, edit)?;
     inner.update_view(|v| ReadView {
         head: Arc::clone(&v.head),
-        sealed: v.sealed.clone(),
+        frozen: v.frozen.clone(),
         version: Arc::new(v.version.apply(added, &removed_numbers)),
     });
     drop(files);

@@ -16,7 +16,7 @@ use crate::ts::version::Version;
 
 /// A head that no longer takes writes and waits for (or is in) its flush.
 #[derive(Debug)]
-pub(crate) struct SealedHead {
+pub(crate) struct FrozenHead {
     /// The frozen head; only read from now on.
     pub head: Arc<Head>,
     /// Its tombstones, sorted by (series, start, end).
@@ -26,12 +26,12 @@ pub(crate) struct SealedHead {
     pub wal_next: u64,
 }
 
-impl SealedHead {
-    /// Seals `head`, whose writes are all in WAL segments below `wal_next`.
+impl FrozenHead {
+    /// Freezes `head`, whose writes are all in WAL segments below `wal_next`.
     pub fn new(head: Arc<Head>, wal_next: u64) -> Self {
         let mut tombstones = head.tombstones();
         tombstones.sort_unstable();
-        SealedHead {
+        FrozenHead {
             head,
             tombstones,
             wal_next,
@@ -45,7 +45,7 @@ pub(crate) struct ReadView {
     /// The head taking writes.
     pub head: Arc<Head>,
     /// Frozen heads, newest first.
-    pub sealed: Vec<Arc<SealedHead>>,
+    pub frozen: Vec<Arc<FrozenHead>>,
     /// The live segments.
     pub version: Arc<Version>,
 }
@@ -54,7 +54,7 @@ impl ReadView {
     /// The newest timestamp in any source, if there is data.
     pub fn max_ts(&self) -> Option<i64> {
         let heads = std::iter::once(self.head.max_ts())
-            .chain(self.sealed.iter().map(|s| s.head.max_ts()))
+            .chain(self.frozen.iter().map(|s| s.head.max_ts()))
             .flatten();
         heads.chain(self.version.max_ts()).max()
     }

@@ -65,7 +65,7 @@ pub struct SeriesColumns {
 
 /// The whole content of a head, sorted: what a flush writes.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct FrozenHead {
+pub struct SortedHead {
     /// Every series with at least one point, by ascending id.
     pub series: Vec<SeriesColumns>,
     /// Every range delete, in the order they were made.
@@ -266,7 +266,7 @@ impl Head {
 
     /// A sorted, deduplicated copy of everything, leaving the head readable (for a
     /// flush while readers still use the frozen head). Sorts series in parallel.
-    pub fn to_sorted(&self) -> FrozenHead {
+    pub fn to_sorted(&self) -> SortedHead {
         let series = self
             .all_series()
             .into_par_iter()
@@ -282,7 +282,7 @@ impl Head {
                 })
             })
             .collect();
-        FrozenHead {
+        SortedHead {
             series,
             tombstones: self.tombstones(),
         }

@@ -254,9 +254,9 @@ impl SeriesReader {
             start,
             end,
         );
-        for sealed in &self.view.sealed {
+        for frozen in &self.view.frozen {
             self.older.clear();
-            sealed.head.read_series(id, start, end, &mut self.older);
+            frozen.head.read_series(id, start, end, &mut self.older);
             if !self.older.is_empty() {
                 coalesce(&mut self.hidden);
                 self.older.retain_outside(&self.hidden);
@@ -269,7 +269,7 @@ impl SeriesReader {
             }
             add_hidden(
                 &mut self.hidden,
-                series_tombstones(&sealed.tombstones, id),
+                series_tombstones(&frozen.tombstones, id),
                 start,
                 end,
             );

@@ -22,7 +22,7 @@ use crate::io::record::MAX_PAYLOAD_LEN;
 use crate::io::wal::SyncMode;
 use crate::ts::core::columns::Columns;
 use crate::ts::core::inner::{Inner, WriterState};
-use crate::ts::core::view::{ReadView, SealedHead};
+use crate::ts::core::view::{ReadView, FrozenHead};
 use crate::ts::head::Head;
 use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
 use crate::ts::series::catalog::{Catalog, RESERVED_ID};
@@ -691,7 +691,7 @@ fn make_room(inner: &Inner, w: &mut WriterState) -> Result<()> {
         return compaction::compact_auto(inner).map(|_| ());
     }
     let mut stalled = false;
-    while inner.current_view().sealed.len() >= inner.opts.max_frozen_heads {
+    while inner.current_view().frozen.len() >= inner.opts.max_frozen_heads {
         inner.poison.check()?;
         if !stalled {
             stalled = true;
@@ -715,12 +715,12 @@ pub(crate) fn freeze(inner: &Inner, _w: &mut WriterState) -> Result<bool> {
     let next_wal = inner.new_file_number();
     inner.poison.on_err(inner.wal.rotate(next_wal))?;
     inner.update_view(|v| {
-        let mut sealed = Vec::with_capacity(v.sealed.len() + 1);
-        sealed.push(Arc::new(SealedHead::new(Arc::clone(&v.head), next_wal)));
-        sealed.extend(v.sealed.iter().cloned());
+        let mut frozen = Vec::with_capacity(v.frozen.len() + 1);
+        frozen.push(Arc::new(FrozenHead::new(Arc::clone(&v.head), next_wal)));
+        frozen.extend(v.frozen.iter().cloned());
         ReadView {
             head: Arc::new(Head::new()),
-            sealed,
+            frozen,
             version: Arc::clone(&v.version),
         }
     });

@@ -1,8 +1,8 @@
 //! The read state: the active memtable, the frozen ones and the table version, swapped
 //! as one `Arc` so that a reader sees all three from the same moment.
 //!
-//! Readers clone the current `Arc<SuperVersion>` under a short read lock and never block
-//! on flush or compaction; an iterator keeps its super version (and so its memtables and
+//! Readers clone the current `Arc<ReadView>` under a short read lock and never block
+//! on flush or compaction; an iterator keeps its read view (and so its memtables and
 //! table files) alive until it is dropped.
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use crate::kv::version::{Found, Version};
 
 /// Everything a read looks at.
 #[derive(Debug)]
-pub(crate) struct SuperVersion {
+pub(crate) struct ReadView {
     /// The memtable taking writes.
     pub active: Arc<Memtable>,
     /// Frozen memtables waiting for their flush, newest first.
@@ -23,7 +23,7 @@ pub(crate) struct SuperVersion {
     pub version: Arc<Version>,
 }
 
-impl SuperVersion {
+impl ReadView {
     /// The newest version of internal user key `key` with sequence number <= `seq`:
     /// memtables newest first, then the tables.
     pub(crate) fn get(&self, key: &[u8], seq: u64, counters: &Counters) -> Result<Option<Found>> {
