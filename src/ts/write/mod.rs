@@ -22,7 +22,7 @@ use crate::io::record::MAX_PAYLOAD_LEN;
 use crate::io::wal::SyncMode;
 use crate::ts::core::columns::Columns;
 use crate::ts::core::inner::{Inner, WriterState};
-use crate::ts::core::view::{ReadView, FrozenHead};
+use crate::ts::core::view::{FrozenHead, ReadView};
 use crate::ts::head::Head;
 use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
 use crate::ts::series::catalog::{Catalog, RESERVED_ID};
