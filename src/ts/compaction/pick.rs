@@ -151,6 +151,18 @@ mod tests {
             .collect()
     }
 
+    /// A (gen 1, 0..=10), B (gen 2, 20..=30), C (gen 3, 5..=25), D (gen 4,
+    /// 100..=110), E (gen 0, 40..=50).
+    fn five() -> Vec<SegmentMeta> {
+        segments(&[
+            (1, 0, 10),
+            (2, 20, 30),
+            (3, 5, 25),
+            (4, 100, 110),
+            (0, 40, 50),
+        ])
+    }
+
     fn gens(all: &[SegmentMeta], set: &[usize]) -> Vec<u64> {
         let mut g: Vec<u64> = set.iter().map(|&i| all[i].generation).collect();
         g.sort_unstable();
@@ -159,14 +171,7 @@ mod tests {
 
     #[test]
     fn closure_adds_older_overlapping_segments_only() {
-        // (generation, extent)
-        let all = segments(&[
-            (1, 0, 10),
-            (2, 20, 30),
-            (3, 5, 25),
-            (4, 100, 110),
-            (0, 40, 50),
-        ]);
+        let all = five();
         let by_gen = |g: u64| all.iter().position(|s| s.generation == g).unwrap();
         // C (3) pulls in A (1) and B (2): older and overlapping. D is newer; E
         // overlaps nothing in the set.
@@ -189,13 +194,7 @@ mod tests {
 
     #[test]
     fn pick_waits_for_the_trigger_and_takes_the_busiest_partition() {
-        let all = segments(&[
-            (1, 0, 10),
-            (2, 20, 30),
-            (3, 5, 25),
-            (4, 100, 110),
-            (0, 40, 50),
-        ]);
+        let all = five();
         assert!(pick(&all, 10, 3).is_none(), "no partition has 3 segments");
         let picked = pick(&all, 10, 2).unwrap();
         assert_eq!(gens(&all, &picked), vec![1, 2, 3]);
