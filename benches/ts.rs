@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tidestore::io::wal::SyncMode;
+use tidestore::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Point};
 

@@ -41,7 +41,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tidestore::io::wal::SyncMode;
+use tidestore::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Point, Result};
 

@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use tidestore::SyncMode;
 use tidestore::io::fs::{DirLockGuard, FileBytes, FileSystem, WritableFile};
 use tidestore::io::sim_fs::SimFs;
-use tidestore::io::wal::SyncMode;
 use tidestore::{Db, Error, Result, kv, ts};
 
 const INTERVAL: Duration = Duration::from_millis(20);

@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use tidestore::SyncMode;
 use tidestore::io::fs::FileSystem;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::io::wal::SyncMode;
 use tidestore::{Db, Error, kv, ts};
 
 fn ts_opts(fs: &SimFs) -> ts::Options {

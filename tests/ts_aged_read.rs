@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use support_ts::{FILTERS, METRICS, Model, Op, Row, SERIES, rows, scan_rows};
+use tidestore::SyncMode;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::io::wal::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Point, SeriesKey};
 

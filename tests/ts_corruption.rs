@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use support_ts::{FILTERS, METRICS, Model, Row, SERIES, rows};
+use tidestore::SyncMode;
 use tidestore::io::fs::FileSystem;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::io::wal::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Error, Point, Result, SeriesKey};
 

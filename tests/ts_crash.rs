@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tidestore::io::wal::SyncMode;
+use tidestore::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Point};
 

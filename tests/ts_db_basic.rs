@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use tidestore::SyncMode;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::io::wal::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Error, Point, SeriesKey};
 

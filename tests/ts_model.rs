@@ -18,8 +18,8 @@ use proptest::prelude::*;
 use support_ts::{
     FILTERS, METRICS, Model, Op, SERIES, all_rows, assert_matches, key, rows, scan_rows,
 };
+use tidestore::SyncMode;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::io::wal::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Error, Point};
 

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tidestore::io::wal::{SyncMode, WalDamage, WalRecovery};
 use tidestore::{Db, Error, kv, ts};
+use tidestore::{SyncMode, WalDamage, WalRecovery};
 
 /// Records written, one per write.
 const RECORDS: usize = 10;

@@ -24,8 +24,8 @@
 use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
+use tidestore::SyncMode;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::io::wal::SyncMode;
 use tidestore::ts::Options;
 use tidestore::{Db, Error, Point};
 

@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyString};
-use tidestore::io::wal::SyncMode;
+use tidestore::SyncMode;
 
 use crate::error::invalid;
 

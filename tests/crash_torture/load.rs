@@ -14,8 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tidestore::SyncMode;
 use tidestore::io::fs::FileSystem;
-use tidestore::io::wal::SyncMode;
 
 use crate::rng::Rng;
 

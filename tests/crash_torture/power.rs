@@ -27,8 +27,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use tidestore::SyncMode;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::io::wal::SyncMode;
 
 use crate::gate_fs::GateFs;
 use crate::ledger::{Ledger, Since, Tally};
