@@ -147,6 +147,24 @@ impl Columns {
         self.retain_outside_from(0, ranges);
     }
 
+    /// Keeps only the points whose value passes `keep`, in order.
+    pub fn retain_values(&mut self, keep: impl Fn(f64) -> bool) {
+        let mut write = 0;
+        for read in 0..self.len {
+            let (Some(&t), Some(&v)) = (self.ts.get(read), self.vals.get(read)) else {
+                break;
+            };
+            if keep(v) {
+                if let (Some(wt), Some(wv)) = (self.ts.get_mut(write), self.vals.get_mut(write)) {
+                    *wt = t;
+                    *wv = v;
+                }
+                write += 1;
+            }
+        }
+        self.len = write;
+    }
+
     /// Puts the points `(ts, vals)` over these (both sorted, unique): on equal
     /// timestamps the point of `ts` is kept. Only the points from `ts`'s first timestamp
     /// on are merged (through `scratch`); the ones before it stay in place, so laying
@@ -429,6 +447,21 @@ mod tests {
             let want = cols(&model);
             prop_assert_eq!(out.ts(), want.ts());
             prop_assert_eq!(out.vals(), want.vals());
+        }
+
+        #[test]
+        fn retain_values_equals_a_filter(
+            pts in proptest::collection::vec((any::<i64>(), -10i32..10), 0..50),
+            cut in -10i32..10,
+        ) {
+            let ts: Vec<i64> = pts.iter().map(|p| p.0).collect();
+            let vals: Vec<f64> = pts.iter().map(|p| f64::from(p.1)).collect();
+            let mut c = of(&ts, &vals);
+            c.retain_values(|v| v > f64::from(cut));
+            let want: Vec<(i64, f64)> = ts.iter().copied().zip(vals.iter().copied())
+                .filter(|p| p.1 > f64::from(cut)).collect();
+            let got: Vec<(i64, f64)> = c.ts().iter().copied().zip(c.vals().iter().copied()).collect();
+            prop_assert_eq!(got, want);
         }
 
         #[test]
