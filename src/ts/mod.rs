@@ -23,7 +23,7 @@ pub mod analytics;
 pub mod ingest;
 pub use series::catalog;
 
-pub use analytics::{Aggregation, Group, Matcher, Query, ValueFilter};
+pub use analytics::{Aggregation, Group, LastPoints, Matcher, Query, ValueFilter};
 pub use db::Db;
 pub use handle::SeriesHandle;
 pub use ingest::{LineSummary, Precision, Writer};
