@@ -3,10 +3,9 @@
 //! The series is found by a hash lookup on the borrowed metric and tags (no key is
 //! built), and read over the one-timestamp range through the same per-series merge as
 //! a scan, so heads, tombstones, overlapping segments and retention behave exactly as
-//! there. Only the chunk holding the timestamp is decoded, into buffers kept per
-//! thread: a get allocates nothing once a thread has made one.
+//! there. Only the chunk holding the timestamp is decoded, into buffers taken from the
+//! thread's pool of [`Columns`] memory.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::error::Result;
@@ -14,11 +13,6 @@ use crate::ts::Db;
 use crate::ts::core::columns::Columns;
 use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
 use crate::ts::series::key::validate_parts;
-
-thread_local! {
-    /// The decode buffer of this thread's point gets.
-    static POINT_BUFFER: RefCell<Columns> = RefCell::new(Columns::new());
-}
 
 impl Db {
     /// The value of the series `metric` + `tags` (exactly these tags, in any order) at
@@ -64,19 +58,8 @@ impl Db {
         let head = HeadSnapshot::capture(&view.head, [id], timestamp, timestamp);
         drop(gate);
         let mut reader = SeriesReader::new(view, Arc::new(head), timestamp, timestamp);
-        POINT_BUFFER.with(|buffer| {
-            let mut fresh = Columns::new();
-            // Nothing runs inside a get, so the buffer is never busy here; were it
-            // ever, a fresh buffer beats a panic.
-            let mut held = buffer.try_borrow_mut();
-            let out = match held.as_deref_mut() {
-                Ok(out) => out,
-                Err(_) => &mut fresh,
-            };
-            reader.read(id, out)?;
-            let value = out.vals().first().copied();
-            out.clear();
-            Ok(value)
-        })
+        let mut out = Columns::new();
+        reader.read(id, &mut out)?;
+        Ok(out.vals().first().copied())
     }
 }
