@@ -16,11 +16,12 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use support_ts::{
-    FILTERS, METRICS, Model, Op, SERIES, all_rows, assert_matches, key, rows, scan_rows,
+    FILTERS, METRICS, Model, Op, SERIES, all_rows, assert_matches, key, rows, rows_of_scan,
+    scan_rows,
 };
 use tidestore::SyncMode;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::ts::Options;
+use tidestore::ts::{Options, ValueFilter};
 use tidestore::{Db, Error, Point};
 
 fn timestamp() -> impl Strategy<Value = i64> {
@@ -90,6 +91,23 @@ fn op(power_cuts: bool) -> impl Strategy<Value = Op> {
         1 => Just(Op::Flush),
         1 => Just(Op::Compact),
         1 => restart,
+    ]
+}
+
+/// Value filters for a scan, varied by the query's range so that runs try many: an
+/// open bound at a value the generator often draws, a between, and one that only
+/// infinities pass.
+fn value_filters(a: i64, b: i64) -> [ValueFilter; 3] {
+    let x = (a.rem_euclid(1000) - 500) as f64;
+    let y = x + (b.rem_euclid(600) as f64);
+    [
+        if a % 2 == 0 {
+            ValueFilter::gt(x)
+        } else {
+            ValueFilter::le(x)
+        },
+        ValueFilter::between(x, y),
+        ValueFilter::gt(f64::MAX),
     ]
 }
 
@@ -187,6 +205,17 @@ fn run(ops: Vec<Op>, sync: SyncMode) -> Result<(), TestCaseError> {
                     .unwrap();
                 prop_assert_eq!(n, want.len());
                 prop_assert_eq!(bits, want.iter().fold(0u64, |h, r| h ^ r.2));
+                // Value filters on the scan keep exactly the model's passing rows.
+                for vf in value_filters(a, b) {
+                    let scan = db.scan(metric, a, b, filter).unwrap().where_value(vf);
+                    let got = rows_of_scan(scan.unwrap().batch_points(7));
+                    let passing: Vec<_> = want
+                        .iter()
+                        .filter(|r| vf.matches(f64::from_bits(r.2)))
+                        .cloned()
+                        .collect();
+                    prop_assert_eq!(&got, &passing, "scan where {:?}", vf);
+                }
             }
             Op::Get { m, t } => {
                 let got = rows(&db.get(METRICS[m], t).unwrap());

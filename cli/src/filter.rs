@@ -9,7 +9,8 @@
 //! this module's job shrinks to converting a selector into them.
 
 use regex::Regex;
-use tidestore::{Db, SeriesKey, ts::SeriesView};
+use tidestore::ts::{SeriesView, ValueFilter};
+use tidestore::{Db, SeriesKey};
 
 use crate::error::{CliError, CliResult};
 use crate::selector::{METRIC_LABEL, Op, Selector};
@@ -132,20 +133,24 @@ impl Filter {
         Ok(keys)
     }
 
-    /// Scans the matching series over `[start, end]`, calling `each` with every view
-    /// (in series-key order; a long series comes as several views, see
+    /// Scans the matching series over `[start, end]`, keeping the points whose value
+    /// passes `keep` (all of them for `None`), calling `each` with every view (in
+    /// series-key order; a long series comes as several views, see
     /// `SeriesView::continues_series`).
     pub fn scan(
         &self,
         db: &Db,
-        start: i64,
-        end: i64,
+        (start, end): (i64, i64),
+        keep: Option<ValueFilter>,
         mut each: impl FnMut(&SeriesView<'_>) -> CliResult<()>,
     ) -> CliResult<()> {
         let equalities = self.scan_equalities();
         let exact = self.scan_is_exact();
         for metric in self.metrics(db) {
             let mut scan = db.scan(&metric, start, end, &equalities)?;
+            if let Some(keep) = keep {
+                scan = scan.where_value(keep)?;
+            }
             while let Some(view) = scan.next()? {
                 if exact || self.accepts(view.key()) {
                     each(&view)?;

@@ -208,6 +208,29 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
             query,
             scan,
         });
+        // The same answer as columns (`Db::last_points`): no tag copied per series.
+        let mut columns = Answer::new();
+        let query = timed(runs, |i| {
+            let mut all = Vec::new();
+            for m in &metrics {
+                all.push(db.last_points(m, &[])?);
+            }
+            if i == 0 {
+                columns = all
+                    .iter()
+                    .flat_map(|p| p.iter())
+                    .map(|(k, t, v)| (k.tags().to_vec(), vec![t], vec![v]))
+                    .collect();
+            }
+            Ok(())
+        })?;
+        assert_close("lastpoint, columns", &columns, &check.1);
+        rows.push(Row {
+            name: "lastpoint, columns",
+            target: "<= 100 µs",
+            query,
+            scan,
+        });
     }
 
     // single-groupby-M-H-1 and cpu-max-all-8: max per `width` over `span` hours of
@@ -364,19 +387,12 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
         })?;
         let scan = timed(small, |i| {
             let s = params[i];
-            let mut scan = db.scan("cpu_usage_user", s, s + 12 * HOUR - 1, &[])?;
+            let mut scan = db
+                .scan("cpu_usage_user", s, s + 12 * HOUR - 1, &[])?
+                .where_value(ValueFilter::gt(90.0))?;
             let mut out: Vec<(Vec<i64>, Vec<f64>)> = Vec::new();
             while let Some(v) = scan.next()? {
-                let (mut ts, mut vs) = (Vec::new(), Vec::new());
-                for (&t, &x) in v.timestamps().iter().zip(v.values()) {
-                    if x > 90.0 {
-                        ts.push(t);
-                        vs.push(x);
-                    }
-                }
-                if !ts.is_empty() {
-                    out.push((ts, vs));
-                }
+                out.push((v.timestamps().to_vec(), v.values().to_vec()));
             }
             if i == 0 {
                 check.1 = out.iter().map(|o| o.0.len()).sum();
@@ -477,6 +493,20 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
         })?;
         rows.push(Row {
             name: "point get",
+            target: "<= 1.2 µs",
+            query,
+            scan,
+        });
+        // The same get through `Db::value_at`: the tags as the caller holds them.
+        let query = timed(runs, |i| {
+            let (s, t) = params[i];
+            let series = &data.series[s];
+            let got = db.value_at(&series.metric, &series.tag_refs(), t)?;
+            assert_eq!(got, Some(series.values[((t - START) / STEP) as usize]));
+            Ok(())
+        })?;
+        rows.push(Row {
+            name: "point get, value_at",
             target: "<= 1.2 µs",
             query,
             scan,

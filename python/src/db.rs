@@ -183,8 +183,8 @@ impl NativeDb {
     }
 
     /// `(keys, offsets, timestamps, values)` of the matching series over
-    /// `[start, end]`.
-    #[pyo3(signature = (metric, start = None, end = None, tags = None))]
+    /// `[start, end]`, keeping the rows whose value passes `value_filter` if given.
+    #[pyo3(signature = (metric, start = None, end = None, tags = None, value_filter = None))]
     fn scan<'py>(
         &self,
         py: Python<'py>,
@@ -192,17 +192,34 @@ impl NativeDb {
         start: Option<&Bound<'_, PyAny>>,
         end: Option<&Bound<'_, PyAny>>,
         tags: Option<&Bound<'_, PyAny>>,
+        value_filter: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let (start, end, tags) = range_args(start, end, tags)?;
+        let keep = value_filter.map(query::value_filter).transpose()?;
         let cols = self.db.run(py, |db| {
-            Ok(Columns::gather(db.scan(
-                &metric,
-                start,
-                end,
-                &tag_refs(&tags),
-            )?)?)
+            let mut scan = db.scan(&metric, start, end, &tag_refs(&tags))?;
+            if let Some(keep) = keep {
+                scan = scan.where_value(keep)?;
+            }
+            Ok(Columns::gather(scan)?)
         })?;
         cols.into_py(py)
+    }
+
+    /// The value of the series `metric` + `tags` (exactly these tags) at `timestamp`,
+    /// or None.
+    #[pyo3(signature = (metric, tags, timestamp))]
+    fn value_at(
+        &self,
+        py: Python<'_>,
+        metric: Metric,
+        tags: Option<&Bound<'_, PyAny>>,
+        timestamp: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<f64>> {
+        let ts = args::timestamp(timestamp, "timestamp")?;
+        let tags = args::tags(tags)?;
+        self.db
+            .run(py, |db| Ok(db.value_at(&metric, &tag_refs(&tags), ts)?))
     }
 
     /// `(tags, offsets, timestamps, values)` of a query's groups; `agg` None asks

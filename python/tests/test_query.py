@@ -131,6 +131,37 @@ def test_value_predicate_and_raw_points(db: Db) -> None:
     assert counted.values.tolist() == [float(((vs >= 10.0) & (vs <= 20.0)).sum())]
 
 
+def test_scan_where_keeps_the_passing_rows(db: Db) -> None:
+    stored = fill(db)
+    db.flush()
+    got = db.scan("cpu", {"host": "h2"}, where=(">=", 75.5))
+    ts, vs = stored["h2"]
+    assert got.timestamps.tolist() == ts[vs >= 75.5].tolist()
+    assert got.values.tolist() == vs[vs >= 75.5].tolist()
+    every = db.scan("cpu", where=("between", 0.0, 1e9))
+    assert len(every.timestamps) == sum(int((v >= 0.0).sum()) for _, v in stored.values())
+    assert len(db.scan("cpu", where=("<", -1e9)).timestamps) == 0
+    with pytest.raises(TypeError):
+        db.scan("cpu", where=("above", 1.0))
+    with pytest.raises(tidestore.InvalidArgumentError):
+        db.scan("cpu", where=("between", 2.0, 1.0))
+
+
+def test_value_at_is_the_point_of_one_series(db: Db) -> None:
+    stored = fill(db)
+    db.flush()
+    ts, vs = stored["h0"]
+    tags = {"region": REGION["h0"], "host": "h0"}
+    for t, v in list(zip(ts.tolist(), vs.tolist()))[:50]:
+        assert db.value_at("cpu", tags, t) == v
+    missing = sorted(set(range(-50, 2_000)) - set(ts.tolist()))[:5]
+    assert all(db.value_at("cpu", tags, t) is None for t in missing)
+    # A subset of the tags names another (absent) series.
+    assert db.value_at("cpu", {"host": "h0"}, int(ts[0])) is None
+    with pytest.raises(tidestore.InvalidArgumentError):
+        db.value_at("", tags, 0)
+
+
 def test_last_is_the_newest_point_of_each_series(db: Db) -> None:
     stored = fill(db)
     db.flush()

@@ -172,11 +172,21 @@ class Db(Handle):
         tags: Tags = None,
         start: Optional[int] = None,
         end: Optional[int] = None,
+        *,
+        where: Optional[Tuple[Any, ...]] = None,
     ) -> ScanResult:
         """The points of the series of ``metric`` matching the tag filter ``tags``, with
         ``start <= timestamp <= end`` (None: no bound), as numpy columns. Reads one
-        consistent snapshot."""
-        return ScanResult._from_native(self._native.scan(metric, start, end, tags))
+        consistent snapshot. ``where`` keeps the rows whose value passes a predicate,
+        as in :meth:`query` (``(">", 90.0)``, ``("between", lo, hi)``...); chunks
+        whose stored min and max exclude it are not read."""
+        return ScanResult._from_native(self._native.scan(metric, start, end, tags, where))
+
+    def value_at(self, metric: str, tags: Tags, timestamp: int) -> Optional[float]:
+        """The value of the one series ``metric`` with exactly the tags ``tags`` (a
+        dict, or None for no tags) at ``timestamp``, or None when that series has no
+        live point there."""
+        return self._native.value_at(metric, tags, timestamp)
 
     def query(
         self,

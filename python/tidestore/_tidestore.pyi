@@ -75,7 +75,9 @@ class _Db:
         start: Optional[int] = None,
         end: Optional[int] = None,
         tags: _Tags = None,
+        value_filter: Optional[Tuple[Any, ...]] = None,
     ) -> _Columns: ...
+    def value_at(self, metric: str, tags: _Tags, timestamp: int) -> Optional[float]: ...
     def query(
         self,
         metric: str,

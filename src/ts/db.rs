@@ -41,7 +41,7 @@ use crate::ts::handle::SeriesHandle;
 use crate::ts::options::Options;
 use crate::ts::read::merge::HeadSnapshot;
 use crate::ts::read::scan::Scan;
-use crate::ts::series::key::{Point, SeriesKey, sort_by_key, validate_parts};
+use crate::ts::series::key::{Point, SeriesKey, validate_parts};
 use crate::ts::stats::Stats;
 use crate::ts::write::{self, PreparedWrite, WriteCache};
 use crate::ts::{background, compaction, flush, open};
@@ -258,12 +258,9 @@ impl Db {
         let series: Vec<(u32, Arc<SeriesKey>)> = {
             let catalog = self.inner.catalog();
             let ids = catalog.matching(metric, tags);
-            let mut v: Vec<(u32, Arc<SeriesKey>)> = ids
-                .iter()
-                .filter_map(|id| catalog.shared_key(id).map(|k| (id, k)))
-                .collect();
-            sort_by_key(&mut v, |s| &s.1);
-            v
+            self.inner
+                .series_order
+                .sorted(&catalog, metric, &ids, |_| true)
         };
         let head = HeadSnapshot::capture(&view.head, series.iter().map(|s| s.0), start, end);
         drop(gate);

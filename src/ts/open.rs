@@ -31,6 +31,7 @@ use crate::io::identity::{self, Claim, Kind};
 use crate::io::manifest::Manifest;
 use crate::io::wal::{self, ReplayStats, Wal};
 use crate::ts::core::inner::{FileState, Inner, WriterState};
+use crate::ts::core::series_order::SeriesOrder;
 use crate::ts::core::view::ReadView;
 use crate::ts::head::Head;
 use crate::ts::options::Options;
@@ -174,6 +175,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         fs,
         wal,
         catalog: RwLock::new(catalog),
+        series_order: SeriesOrder::default(),
         view: RwLock::new(Arc::new(view)),
         head_gate: RwLock::new(()),
         writer: Mutex::new(WriterState::default()),

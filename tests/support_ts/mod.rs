@@ -181,7 +181,11 @@ impl Model {
 
 /// Reads every point of `metric` (filter, range) through `scan`, as rows.
 pub fn scan_rows(db: &Db, metric: &str, a: i64, b: i64, filter: &[(&str, &str)]) -> Vec<Row> {
-    let mut scan = db.scan(metric, a, b, filter).unwrap();
+    rows_of_scan(db.scan(metric, a, b, filter).unwrap())
+}
+
+/// Every row a scan yields, checking the views' shape.
+pub fn rows_of_scan(mut scan: tidestore::ts::Scan) -> Vec<Row> {
     let mut out = Vec::new();
     while let Some(v) = scan.next().unwrap() {
         assert!(!v.is_empty(), "a scan yields only series with points");

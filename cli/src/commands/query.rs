@@ -88,36 +88,12 @@ fn scan_points(
     mut f: impl FnMut(&RunLabel, bool, &[i64], &[f64]) -> CliResult,
 ) -> CliResult {
     let mut label: Option<RunLabel> = None;
-    // Whether the current series has had points written: a run only continues one
-    // that was started (a view whose points all fail `keep` starts nothing).
-    let mut started = false;
-    let (mut ts, mut vs) = (Vec::new(), Vec::new());
-    filter.scan(db, start, end, |view| {
+    filter.scan(db, (start, end), keep, |view| {
         if !view.continues_series() || label.is_none() {
             label = Some(RunLabel::of_series(view.key()));
-            started = false;
         }
         let Some(l) = &label else { return Ok(()) };
-        let (ts, vs) = match keep {
-            None => (view.timestamps(), view.values()),
-            Some(k) => {
-                ts.clear();
-                vs.clear();
-                for (&t, &v) in view.timestamps().iter().zip(view.values()) {
-                    if k.matches(v) {
-                        ts.push(t);
-                        vs.push(v);
-                    }
-                }
-                (&ts[..], &vs[..])
-            }
-        };
-        if ts.is_empty() {
-            return Ok(());
-        }
-        let continues = started;
-        started = true;
-        f(l, continues, ts, vs)
+        f(l, view.continues_series(), view.timestamps(), view.values())
     })
 }
 
@@ -174,7 +150,7 @@ pub fn last(a: &LastArgs, out: &mut impl Write) -> CliResult {
         }
         None => {
             // The views of a series come in time order: the last view's last point wins.
-            filter.scan(&db, start, end, |view| {
+            filter.scan(&db, (start, end), None, |view| {
                 if let (Some(&t), Some(&v)) = (view.timestamps().last(), view.values().last()) {
                     match newest.last_mut() {
                         Some(entry) if view.continues_series() => (entry.1, entry.2) = (t, v),

@@ -17,8 +17,9 @@
 //! the deleted range; the second that the segments hold no point in range.
 //! At equal timestamps the head's point wins (it is the newer write).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use super::group::Group;
 
 use super::pushdown::ChunkCounts;
 use crate::engine::lock::lock;
@@ -26,22 +27,114 @@ use crate::error::Result;
 use crate::ts::core::columns::{Columns, ranges_overlapping};
 use crate::ts::read::overlap::OverlapReader;
 use crate::ts::read::plan::ReadPlan;
+use crate::ts::series::key::SeriesKey;
+
+/// The newest live point of each series of a metric, as columns: what
+/// [`Db::last_points`](crate::ts::Db::last_points) returns. Entry `i` is series
+/// `keys[i]`'s newest point, at `timestamps[i]` with value `values[i]`; series come
+/// sorted by key. The keys are shared with the database's catalog, so building the
+/// answer copies no tag: this is [`Db::last`](crate::ts::Db::last) without one
+/// [`Group`] of owned strings per series.
+#[derive(Debug, Clone, Default)]
+pub struct LastPoints {
+    /// The series, sorted by key.
+    pub keys: Vec<Arc<SeriesKey>>,
+    /// The newest point's timestamp, per series.
+    pub timestamps: Vec<i64>,
+    /// The newest point's value, per series.
+    pub values: Vec<f64>,
+}
+
+impl LastPoints {
+    /// The number of series.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no series has a live point.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// `(key, timestamp, value)` per series, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&SeriesKey, i64, f64)> + '_ {
+        self.keys
+            .iter()
+            .zip(&self.timestamps)
+            .zip(&self.values)
+            .map(|((k, &t), &v)| (&**k, t, v))
+    }
+
+    /// One [`Group`] per series (its tags, one timestamp, one value), as
+    /// [`Db::last`](crate::ts::Db::last) returns them.
+    pub fn into_groups(self) -> Vec<Group> {
+        self.iter()
+            .map(|(k, t, v)| Group {
+                tags: k.tags().to_vec(),
+                timestamps: vec![t],
+                values: vec![v],
+            })
+            .collect()
+    }
+
+    pub(crate) fn push(&mut self, key: &Arc<SeriesKey>, t: i64, v: f64) {
+        self.keys.push(Arc::clone(key));
+        self.timestamps.push(t);
+        self.values.push(v);
+    }
+}
 
 /// Per series, the newest point the segments of one version show (`None`: no point).
+/// Series ids are dense (the catalog numbers them from 0), so the cache is a table
+/// indexed by id: one lock and one array read per series, no hashing.
 #[derive(Debug, Default)]
 pub(crate) struct LatestCache {
-    points: Mutex<HashMap<u32, Option<(i64, f64)>>>,
+    points: Mutex<Vec<Slot>>,
+}
+
+/// What the cache knows of one series.
+#[derive(Debug, Default, Clone, Copy)]
+enum Slot {
+    /// Not computed yet.
+    #[default]
+    Unknown,
+    /// The segments hold no point of the series.
+    Nothing,
+    /// The newest point.
+    Point(i64, f64),
 }
 
 impl LatestCache {
-    /// The cached newest point of series `id`, if it was computed.
-    pub fn get(&self, id: u32) -> Option<Option<(i64, f64)>> {
-        lock(&self.points).get(&id).copied()
+    /// The cached newest point of each series of `ids`, in order (`None`: not
+    /// computed yet), under one lock.
+    pub fn get_many(&self, ids: impl Iterator<Item = u32>) -> Vec<Option<Option<(i64, f64)>>> {
+        let points = lock(&self.points);
+        ids.map(|id| match points.get(id as usize) {
+            None | Some(Slot::Unknown) => None,
+            Some(Slot::Nothing) => Some(None),
+            Some(&Slot::Point(t, v)) => Some(Some((t, v))),
+        })
+        .collect()
     }
 
-    /// Records the newest point of series `id`.
-    pub fn put(&self, id: u32, point: Option<(i64, f64)>) {
-        lock(&self.points).insert(id, point);
+    /// Records the newest point of each series of `found`, under one lock.
+    pub fn put_many(&self, found: &[(u32, Option<(i64, f64)>)]) {
+        if found.is_empty() {
+            return;
+        }
+        let mut points = lock(&self.points);
+        for &(id, point) in found {
+            let i = id as usize;
+            if points.len() <= i {
+                points.resize(i + 1, Slot::Unknown);
+            }
+            if let Some(slot) = points.get_mut(i) {
+                *slot = match point {
+                    Some((t, v)) => Slot::Point(t, v),
+                    None => Slot::Nothing,
+                };
+            }
+        }
     }
 }
 

@@ -55,6 +55,7 @@ pub use aggregation::Aggregation;
 pub use aggregator::{Aggregator, evaluate};
 pub use buckets::Buckets;
 pub use group::{Group, GroupPlan};
+pub use latest::LastPoints;
 pub(crate) use latest::LatestCache;
 pub use matcher::{Matcher, MatcherKind, ValueSet};
 pub use query::Query;

@@ -113,8 +113,11 @@ impl PushdownReader {
                 overlap.start(group, id, range, hidden);
                 loop {
                     let more = overlap.fill(group, range, feed.pending, OVERLAP_BATCH)?;
-                    let last = feed.pending.ts().last().copied();
-                    feed.flush_through(last)?;
+                    // Without a segment point to bound them, no head point can be
+                    // handed over yet: a later group may hold earlier points.
+                    if let Some(last) = feed.pending.ts().last().copied() {
+                        feed.flush_through(Some(last))?;
+                    }
                     if !more {
                         break;
                     }

@@ -15,7 +15,7 @@ use super::accumulator::BucketAcc;
 use super::aggregation::Aggregation;
 use super::aggregator::Aggregator;
 use super::group::{Group, GroupPlan};
-use super::latest::{LatestReader, newer};
+use super::latest::{LastPoints, LatestReader, newer};
 use super::matcher::Matcher;
 use super::pushdown::{ChunkCounts, PushdownReader};
 use super::query::Query;
@@ -53,7 +53,7 @@ impl Snapshot {
         // the head's copy all show the same writes.
         let gate = inner.head_gate();
         let view = inner.current_view();
-        let series = matching_series(&inner.catalog(), metric, matchers);
+        let series = matching_series(&inner.catalog(), &inner.series_order, metric, matchers);
         let head = HeadSnapshot::capture(&view.head, series.iter().map(|s| s.0), start, end);
         drop(gate);
         Snapshot {
@@ -126,43 +126,70 @@ impl Db {
     /// sorted by tags. Deleted points, retention and overwritten values behave as in
     /// [`Db::query_range`]. Reads one consistent snapshot. Does not read the series'
     /// history: the newest point the segments hold is cached per set of live segments
-    /// (see `docs/analytics.md`).
+    /// (see `docs/analytics.md`). [`Db::last_points`] gives the same answer as
+    /// columns, without copying every series' tags.
     ///
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for an invalid metric
     /// or matcher key.
     pub fn last(&self, metric: &str, matchers: &[Matcher]) -> Result<Vec<Group>> {
+        Ok(self.last_points(metric, matchers)?.into_groups())
+    }
+
+    /// [`Db::last`] as columns: the newest live point of every series of `metric`
+    /// passing `matchers`, with the series' keys shared with the catalog (no tag is
+    /// copied), sorted by key.
+    ///
+    /// ```
+    /// use tidestore::ts::{Db, Matcher};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Db::open(dir.path())?;
+    /// db.insert("cpu", 10, 1.5, &[("host", "a")])?;
+    /// db.insert("cpu", 20, 2.5, &[("host", "a")])?;
+    /// db.insert("cpu", 15, 9.0, &[("host", "b")])?;
+    /// let last = db.last_points("cpu", &[Matcher::ne("host", "c")])?;
+    /// assert_eq!(last.timestamps, [20, 15]);
+    /// assert_eq!(last.values, [2.5, 9.0]);
+    /// assert_eq!(last.keys[1].tags()[0].1, "b");
+    /// # Ok::<(), tidestore::Error>(())
+    /// ```
+    pub fn last_points(&self, metric: &str, matchers: &[Matcher]) -> Result<LastPoints> {
         let q = matchers
             .iter()
             .cloned()
             .fold(Query::new(metric, Aggregation::Last), Query::filter);
         q.validate()?;
         let snap = Snapshot::capture(self.inner(), metric, matchers, i64::MIN, i64::MAX);
+        let mut out = LastPoints::default();
         if snap.series.is_empty() {
-            return Ok(Vec::new());
+            return Ok(out);
         }
         let plan = snap.plan();
         // The cache holds the newest point over all time of the version's segments.
         let cache = &snap.view.version.latest;
-        let full = ReadPlan::new(&snap.view.version, i64::MIN, i64::MAX);
+        let cached = cache.get_many(snap.series.iter().map(|s| s.0));
+        let mut found = Vec::new();
+        let mut full: Option<ReadPlan> = None;
         let mut heads = SeriesReader::with_plan(
             Arc::clone(&snap.view),
             Arc::clone(&snap.head),
             Arc::clone(&plan),
         );
         let mut reader = LatestReader::default();
-        let mut out = Vec::new();
-        for (id, key) in &snap.series {
+        for ((id, key), cached) in snap.series.iter().zip(cached) {
             let (recent, hidden) = heads.start_heads(*id);
             let head_last = recent
                 .ts()
                 .last()
                 .copied()
                 .zip(recent.vals().last().copied());
-            let cached = match cache.get(*id) {
+            let cached = match cached {
                 Some(p) => p,
                 None => {
-                    let p = reader.segments_last(&full, *id, &[])?;
-                    cache.put(*id, p);
+                    let full = full.get_or_insert_with(|| {
+                        ReadPlan::new(&snap.view.version, i64::MIN, i64::MAX)
+                    });
+                    let p = reader.segments_last(full, *id, &[])?;
+                    found.push((*id, p));
                     p
                 }
             };
@@ -174,13 +201,10 @@ impl Db {
                 None => None,
             };
             if let Some((t, v)) = newer(head_last, seg_last) {
-                out.push(Group {
-                    tags: key.tags.clone(),
-                    timestamps: vec![t],
-                    values: vec![v],
-                });
+                out.push(key, t, v);
             }
         }
+        cache.put_many(&found);
         record(&self.inner().counters, reader.counts);
         Ok(out)
     }

@@ -17,35 +17,32 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::matcher::{Matcher, MatcherKind, ValueSet};
-use crate::ts::catalog::Catalog;
+use crate::ts::core::series_order::SeriesOrder;
+use crate::ts::series::catalog::Catalog;
 use crate::ts::series::key::{SeriesKey, sort_by_key};
 
 /// Postings at most this long are checked key by key on the exact-series path.
 const SMALL_POSTINGS: u64 = 64;
 
-/// The series of `metric` passing every matcher, sorted by key.
+/// The series of `metric` passing every matcher, sorted by key (`order` keeps the
+/// sorted series of each metric between reads).
 pub(crate) fn matching_series(
     catalog: &Catalog,
+    order: &SeriesOrder,
     metric: &str,
     matchers: &[Matcher],
 ) -> Vec<(u32, Arc<SeriesKey>)> {
     let Some(all) = catalog.metric_postings(metric) else {
         return Vec::new();
     };
-    let mut out = match exact_series(catalog, metric, matchers) {
-        Some(ids) => ids,
-        None => {
-            let candidates = narrow(catalog, all, matchers);
-            keep_matching(
-                catalog,
-                metric,
-                matchers,
-                candidates.as_ref().unwrap_or(all),
-            )
-        }
-    };
-    sort_by_key(&mut out, |s| &s.1);
-    out
+    if let Some(mut ids) = exact_series(catalog, metric, matchers) {
+        sort_by_key(&mut ids, |s| &s.1);
+        return ids;
+    }
+    let candidates = narrow(catalog, all, matchers);
+    order.sorted(catalog, metric, candidates.as_ref().unwrap_or(all), |k| {
+        matchers.iter().all(|m| m.matches(&k.tags))
+    })
 }
 
 /// The exact-series path (see the module docs), or `None` when it does not apply.

@@ -6,19 +6,63 @@
 //! slices); here the slots are initialized once, when the buffers grow, and a refill
 //! only overwrites them.
 
+use std::cell::RefCell;
+
 /// Parallel timestamp and value columns of `len` points; the memory past `len` is
 /// initialized scratch, kept for the next fill.
-#[derive(Debug, Default, Clone)]
+///
+/// Dropped columns hand their memory to a small per-thread pool that
+/// [`Columns::new`] takes from: a short read (a point get, a one-series query) would
+/// otherwise spend as long allocating and zero-filling its buffers as decoding.
+#[derive(Debug, Clone)]
 pub(crate) struct Columns {
     ts: Vec<i64>,
     vals: Vec<f64>,
     len: usize,
 }
 
+/// Columns kept per thread at most.
+const POOL_COLUMNS: usize = 8;
+/// Columns longer than this many points are freed, not kept (512 KiB each).
+const POOL_MAX_POINTS: usize = 1 << 15;
+
+thread_local! {
+    /// Memory of dropped columns, for the next [`Columns::new`] on this thread.
+    static POOL: RefCell<Vec<(Vec<i64>, Vec<f64>)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns::new()
+    }
+}
+
+impl Drop for Columns {
+    fn drop(&mut self) {
+        if self.ts.is_empty() || self.ts.len() > POOL_MAX_POINTS {
+            return;
+        }
+        let buffers = (std::mem::take(&mut self.ts), std::mem::take(&mut self.vals));
+        // `try_with`: during thread exit the pool may be gone; the memory is then freed.
+        let _ = POOL.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut()
+                && pool.len() < POOL_COLUMNS
+            {
+                pool.push(buffers);
+            }
+        });
+    }
+}
+
 impl Columns {
-    /// Empty columns.
+    /// Empty columns, with the memory of columns this thread dropped when there is some.
     pub fn new() -> Self {
-        Columns::default()
+        let kept = POOL
+            .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+            .ok()
+            .flatten();
+        let (ts, vals) = kept.unwrap_or_default();
+        Columns { ts, vals, len: 0 }
     }
 
     /// Drops every point (keeping the memory).
@@ -145,6 +189,24 @@ impl Columns {
     /// and disjoint).
     pub fn retain_outside(&mut self, ranges: &[(i64, i64)]) {
         self.retain_outside_from(0, ranges);
+    }
+
+    /// Keeps only the points whose value passes `keep`, in order.
+    pub fn retain_values(&mut self, keep: impl Fn(f64) -> bool) {
+        let mut write = 0;
+        for read in 0..self.len {
+            let (Some(&t), Some(&v)) = (self.ts.get(read), self.vals.get(read)) else {
+                break;
+            };
+            if keep(v) {
+                if let (Some(wt), Some(wv)) = (self.ts.get_mut(write), self.vals.get_mut(write)) {
+                    *wt = t;
+                    *wv = v;
+                }
+                write += 1;
+            }
+        }
+        self.len = write;
     }
 
     /// Puts the points `(ts, vals)` over these (both sorted, unique): on equal
@@ -429,6 +491,21 @@ mod tests {
             let want = cols(&model);
             prop_assert_eq!(out.ts(), want.ts());
             prop_assert_eq!(out.vals(), want.vals());
+        }
+
+        #[test]
+        fn retain_values_equals_a_filter(
+            pts in proptest::collection::vec((any::<i64>(), -10i32..10), 0..50),
+            cut in -10i32..10,
+        ) {
+            let ts: Vec<i64> = pts.iter().map(|p| p.0).collect();
+            let vals: Vec<f64> = pts.iter().map(|p| f64::from(p.1)).collect();
+            let mut c = of(&ts, &vals);
+            c.retain_values(|v| v > f64::from(cut));
+            let want: Vec<(i64, f64)> = ts.iter().copied().zip(vals.iter().copied())
+                .filter(|p| p.1 > f64::from(cut)).collect();
+            let got: Vec<(i64, f64)> = c.ts().iter().copied().zip(c.vals().iter().copied()).collect();
+            prop_assert_eq!(got, want);
         }
 
         #[test]

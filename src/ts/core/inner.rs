@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::io::fs::{DirLockGuard, FileSystem};
 use crate::io::manifest::Manifest;
 use crate::io::wal::{ReplayStats, Wal};
+use crate::ts::core::series_order::SeriesOrder;
 use crate::ts::core::view::ReadView;
 use crate::ts::options::Options;
 use crate::ts::series::catalog::Catalog;
@@ -48,6 +49,8 @@ pub(crate) struct Inner {
     pub fs: Arc<dyn FileSystem>,
     pub wal: Wal,
     pub catalog: RwLock<Catalog>,
+    /// The series of each metric sorted by key, for scans and queries.
+    pub series_order: SeriesOrder,
     pub view: RwLock<Arc<ReadView>>,
     /// Writers hold it exclusively while they apply a committed write to the catalog
     /// and the head; readers hold it shared while they capture the head, so they see

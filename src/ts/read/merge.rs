@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::ts::analytics::ValueFilter;
 use crate::ts::core::columns::{Columns, coalesce};
 use crate::ts::core::view::{ReadView, series_tombstones};
 use crate::ts::head::{Head, Tombstone};
@@ -89,6 +90,9 @@ pub(crate) struct SeriesReader {
     older: Columns,
     merged: Columns,
     overlap: OverlapReader,
+    /// Rows whose value fails it are left out of every batch; chunks of a lone
+    /// segment whose index entry shows that no value can pass are not decoded.
+    filter: Option<ValueFilter>,
 }
 
 impl SeriesReader {
@@ -116,7 +120,14 @@ impl SeriesReader {
             older: Columns::new(),
             merged: Columns::new(),
             overlap: OverlapReader::default(),
+            filter: None,
         }
+    }
+
+    /// Keeps only the points whose value passes `filter` (every point for `None`), from
+    /// the next batch on.
+    pub fn set_value_filter(&mut self, filter: Option<ValueFilter>) {
+        self.filter = filter;
     }
 
     /// Clears `out`, then fills it with series `id`'s visible points in range, sorted
@@ -152,8 +163,26 @@ impl SeriesReader {
     /// Clears `out`, then fills it with the next visible points of the series being
     /// read, sorted by timestamp, one value per timestamp, after those of earlier
     /// batches: whole chunks until `out` holds at least `limit` points or the series
-    /// ends (plus the heads' points among them). Empty once the series is read.
+    /// ends (plus the heads' points among them), less the points the value filter
+    /// drops. Empty once the series is read.
     pub fn next_batch(&mut self, out: &mut Columns, limit: usize) -> Result<()> {
+        loop {
+            self.fill_batch(out, limit)?;
+            let Some(filter) = self.filter.filter(|_| !out.is_empty()) else {
+                return Ok(()); // no filter, or the series is read
+            };
+            // The filter applies to the merged points: a head point replacing a
+            // segment point is judged by its own value.
+            out.retain_values(|v| filter.matches(v));
+            if !out.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// [`SeriesReader::next_batch`] before the value filter: empty only once the
+    /// series is read.
+    fn fill_batch(&mut self, out: &mut Columns, limit: usize) -> Result<()> {
         out.clear();
         let plan = Arc::clone(&self.plan);
         let range = (plan.start(), plan.end());
@@ -203,16 +232,24 @@ impl SeriesReader {
                         self.cursor = Cursor::Open(g + 1);
                         continue;
                     };
-                    let at = out.len();
-                    seg.decode_chunk_to(chunk, out)?;
-                    out.trim_to_range_from(at, range.0, range.1);
-                    let hidden = self.hidden.get(self.group_hidden.clone());
-                    out.retain_outside_from(at, hidden.unwrap_or_default());
                     self.cursor = Cursor::Chunks {
                         g,
                         next: next + 1,
                         stop,
                     };
+                    // In a lone segment no other source shares these timestamps but
+                    // the heads, whose points the filter judges by their own values.
+                    let excluded = self.filter.is_some_and(|f| {
+                        f.covers(chunk.min_value(), chunk.max_value(), chunk.sum()) == Some(false)
+                    });
+                    if excluded {
+                        continue;
+                    }
+                    let at = out.len();
+                    seg.decode_chunk_to(chunk, out)?;
+                    out.trim_to_range_from(at, range.0, range.1);
+                    let hidden = self.hidden.get(self.group_hidden.clone());
+                    out.retain_outside_from(at, hidden.unwrap_or_default());
                 }
                 Cursor::Overlap(g) => {
                     let more = match plan.groups().get(g) {

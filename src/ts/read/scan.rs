@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use crate::error::Result;
+use crate::ts::analytics::ValueFilter;
 use crate::ts::core::columns::Columns;
 use crate::ts::core::view::ReadView;
 use crate::ts::read::merge::{HeadSnapshot, SeriesReader};
@@ -90,6 +91,7 @@ pub struct Scan {
     end: i64,
     batch: usize,
     points: Columns,
+    filter: Option<ValueFilter>,
 }
 
 impl std::fmt::Debug for Scan {
@@ -134,6 +136,7 @@ impl Scan {
             end,
             batch: Scan::DEFAULT_BATCH_POINTS,
             points: Columns::new(),
+            filter: None,
         }
     }
 
@@ -146,6 +149,40 @@ impl Scan {
     pub fn batch_points(mut self, points: usize) -> Self {
         self.batch = points.max(1);
         self
+    }
+
+    /// Keeps only the points whose value passes `filter` (`>`, `>=`, `<`, `<=`,
+    /// between; a NaN value never passes): views hold the passing points, a series
+    /// with none is skipped, and chunks whose index entry shows that no value passes
+    /// are not decoded. Applied to the newest value of each timestamp, so an
+    /// overwritten value is judged by what replaced it. A second call keeps the points
+    /// passing both filters. Takes effect from the next view on.
+    ///
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a NaN bound or a
+    /// reversed `between`.
+    ///
+    /// ```
+    /// use tidestore::ts::{Db, ValueFilter};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Db::open(dir.path())?;
+    /// for (t, v) in [(0, 42.0), (10, 97.5), (20, 88.0), (30, 93.0)] {
+    ///     db.insert("cpu", t, v, &[("host", "a")])?;
+    /// }
+    /// let mut scan = db.scan("cpu", 0, 100, &[])?.where_value(ValueFilter::gt(90.0))?;
+    /// let view = scan.next()?.expect("a series passes");
+    /// assert_eq!(view.timestamps(), [10, 30]);
+    /// assert_eq!(view.values(), [97.5, 93.0]);
+    /// # Ok::<(), tidestore::Error>(())
+    /// ```
+    pub fn where_value(mut self, filter: ValueFilter) -> Result<Self> {
+        filter.validate()?;
+        let filter = match self.filter {
+            Some(f) => f.and(filter),
+            None => filter,
+        };
+        self.filter = Some(filter);
+        self.reader.set_value_filter(self.filter);
+        Ok(self)
     }
 
     /// The number of series the scan may visit (those with no point in range are
@@ -223,6 +260,7 @@ impl Scan {
         let tasks = rayon::current_num_threads().clamp(1, rest.len().max(1));
         let cursor = AtomicUsize::new(0);
         let (view_of, head, plan, batch) = (&self.view, &self.head, &self.plan, self.batch);
+        let filter = self.filter;
         let others = (0..tasks)
             .into_par_iter()
             .map(|_| {
@@ -231,6 +269,7 @@ impl Scan {
                     Arc::clone(head),
                     Arc::clone(plan),
                 );
+                reader.set_value_filter(filter);
                 let mut points = Columns::new();
                 let mut acc = identity();
                 loop {
