@@ -5,11 +5,10 @@
 //! every call.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use crate::Result;
 use crate::kv::core::inner::Inner;
-use crate::kv::read::range::{KeyRange, RangeIter};
+use crate::kv::read::range::{KeyRange, RangeIter, ReadAt};
 use crate::kv::write::batch::WriteBatch;
 use crate::kv::write::queue::WriteQueue;
 
@@ -81,16 +80,12 @@ impl<'a> ColumnFamily<'a> {
 
     /// The value of `key`, or `None` (see `Store::get`).
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        let inner = self.inner;
-        let seq = inner.visible_seq.load(Ordering::Acquire);
-        inner.get_in(self.id, key.as_ref(), seq)
+        self.inner.get_in(self.id, key.as_ref(), ReadAt::Latest)
     }
 
     /// The keys in `range` with their values, in key order (see `Store::range`).
     pub fn range(&self, range: impl KeyRange) -> Result<RangeIter> {
-        let inner = self.inner;
-        let seq = inner.visible_seq.load(Ordering::Acquire);
-        inner.range_in(self.id, range, seq)
+        self.inner.range_in(self.id, range, ReadAt::Latest)
     }
 
     fn write_one(&self, batch: WriteBatch) -> Result<()> {

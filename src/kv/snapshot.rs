@@ -6,7 +6,7 @@
 
 use crate::Result;
 use crate::kv::core::inner::Inner;
-use crate::kv::read::range::{KeyRange, RangeIter};
+use crate::kv::read::range::{KeyRange, RangeIter, ReadAt};
 
 /// A consistent, read-only view of a [`crate::kv::Store`] as of the moment
 /// [`crate::kv::Store::snapshot`] was called: later writes, flushes and compactions do
@@ -46,12 +46,13 @@ impl<'a> Snapshot<'a> {
 
     /// The value of `key` in column family `cf` as of the snapshot.
     pub fn get(&self, cf: &str, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        self.inner.get_at(cf, key.as_ref(), self.seq)
+        self.inner
+            .get_at(cf, key.as_ref(), ReadAt::Snapshot(self.seq))
     }
 
     /// The keys of `cf` in `range` and their values as of the snapshot, in key order.
     pub fn range(&self, cf: &str, range: impl KeyRange) -> Result<RangeIter> {
-        self.inner.range_at(cf, range, self.seq)
+        self.inner.range_at(cf, range, ReadAt::Snapshot(self.seq))
     }
 }
 

@@ -32,7 +32,7 @@ use crate::kv::column_family::ColumnFamily;
 use crate::kv::core::inner::Inner;
 use crate::kv::open;
 use crate::kv::options::Options;
-use crate::kv::read::range::{KeyRange, RangeIter};
+use crate::kv::read::range::{KeyRange, RangeIter, ReadAt};
 use crate::kv::snapshot::Snapshot;
 use crate::kv::stats::Stats;
 use crate::kv::write::batch::WriteBatch;
@@ -129,16 +129,14 @@ impl Store {
     /// The value of `key` in column family `cf`, or `None` if it has none (or the
     /// family does not exist).
     pub fn get(&self, cf: &str, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        let seq = self.inner.visible_seq.load(Ordering::Acquire);
-        self.inner.get_at(cf, key.as_ref(), seq)
+        self.inner.get_at(cf, key.as_ref(), ReadAt::Latest)
     }
 
     /// The keys of column family `cf` in `range` with their values, in key order: any
     /// range form (`..`, `a..`, `..b`, `a..b`, `a..=b`, `..=b`) over `&str`, `&[u8]`,
     /// `Vec<u8>`, ... A family that does not exist reads as empty.
     pub fn range(&self, cf: &str, range: impl KeyRange) -> Result<RangeIter> {
-        let seq = self.inner.visible_seq.load(Ordering::Acquire);
-        self.inner.range_at(cf, range, seq)
+        self.inner.range_at(cf, range, ReadAt::Latest)
     }
 
     /// Flushes the memtable to a table file and waits until every write made before

@@ -8,6 +8,8 @@
 //! hides shadowed versions, tombstones and the column-family prefix.
 
 use std::ops::{Bound, Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use crate::Result;
 use crate::engine::lock::read;
@@ -143,21 +145,50 @@ pub(crate) fn merged_sources(
     MergingIterator::new(children)
 }
 
+/// The sequence number a read sees.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ReadAt {
+    /// The newest acknowledged write, read after the view is taken (see
+    /// [`Inner::read_view_at`]).
+    Latest,
+    /// A registered snapshot's sequence number: compaction keeps what it can see.
+    Snapshot(u64),
+}
+
 impl Inner {
-    /// The value of `key` in `cf` as of sequence number `seq`.
-    pub(crate) fn get_at(&self, cf: &str, key: &[u8], seq: u64) -> Result<Option<Vec<u8>>> {
+    /// The current view and the sequence number to read it at.
+    ///
+    /// For [`ReadAt::Latest`] the order matters: the view first, then the visible
+    /// sequence number. A flush or compaction drops the versions shadowed at or below
+    /// the visible sequence number of *its* start, and installs its view after that;
+    /// so a view taken after the install is read at a sequence number at least as new
+    /// as that cutoff, and a view taken before it still holds the sources with every
+    /// version. The other order could read a new view at an older sequence number and
+    /// miss a version the flush dropped: an acknowledged write would vanish from the
+    /// read.
+    fn read_view_at(&self, at: ReadAt) -> (Arc<ReadView>, u64) {
+        let view = self.current_view();
+        let seq = match at {
+            ReadAt::Latest => self.visible_seq.load(Ordering::Acquire),
+            ReadAt::Snapshot(seq) => seq,
+        };
+        (view, seq)
+    }
+
+    /// The value of `key` in `cf` as of `at`.
+    pub(crate) fn get_at(&self, cf: &str, key: &[u8], at: ReadAt) -> Result<Option<Vec<u8>>> {
         batch::validate_cf_name(cf)?;
         let Some(id) = read(&self.cfs).id(cf) else {
             batch::validate_key(key)?;
             return Ok(None);
         };
-        self.get_in(id, key, seq)
+        self.get_in(id, key, at)
     }
 
     /// [`Inner::get_at`] in the family of id `id` (no name lookup).
-    pub(crate) fn get_in(&self, id: u32, key: &[u8], seq: u64) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn get_in(&self, id: u32, key: &[u8], at: ReadAt) -> Result<Option<Vec<u8>>> {
         batch::validate_key(key)?;
-        let view = self.current_view();
+        let (view, seq) = self.read_view_at(at);
         let ikey = cf::internal_key(id, key);
         Ok(match view.get(&ikey, seq, &self.counters)? {
             Some((_, ValueKind::Put, value)) => Some(value),
@@ -165,19 +196,19 @@ impl Inner {
         })
     }
 
-    /// The keys of `cf` in `range` as of sequence number `seq`.
-    pub(crate) fn range_at(&self, cf: &str, range: impl KeyRange, seq: u64) -> Result<RangeIter> {
+    /// The keys of `cf` in `range` as of `at`.
+    pub(crate) fn range_at(&self, cf: &str, range: impl KeyRange, at: ReadAt) -> Result<RangeIter> {
         batch::validate_cf_name(cf)?;
         let Some(id) = read(&self.cfs).id(cf) else {
             return Ok(RangeIter::empty());
         };
-        self.range_in(id, range, seq)
+        self.range_in(id, range, at)
     }
 
     /// [`Inner::range_at`] in the family of id `id` (no name lookup).
-    pub(crate) fn range_in(&self, id: u32, range: impl KeyRange, seq: u64) -> Result<RangeIter> {
+    pub(crate) fn range_in(&self, id: u32, range: impl KeyRange, at: ReadAt) -> Result<RangeIter> {
         let (start, end) = range.into_bounds();
-        let view = self.current_view();
+        let (view, seq) = self.read_view_at(at);
         let (lo, hi) = cf::internal_span(id, &start, &end);
         let merged = merged_sources(&view, bound_ref(&lo), bound_ref(&hi));
         let visible = VisibleIter::new(merged, seq, cf::prefix(id).to_vec(), start, end)
