@@ -168,6 +168,8 @@ impl Inner {
     /// read.
     fn read_view_at(&self, at: ReadAt) -> (Arc<ReadView>, u64) {
         let view = self.current_view();
+        #[cfg(test)]
+        tests::between_view_and_seq();
         let seq = match at {
             ReadAt::Latest => self.visible_seq.load(Ordering::Acquire),
             ReadAt::Snapshot(seq) => seq,
@@ -225,5 +227,67 @@ pub(crate) fn bound_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
         Bound::Included(k) => Bound::Included(k.as_slice()),
         Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
         Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The order of a latest read: a flush landing between the view and the sequence
+    //! number must not hide an acknowledged write.
+
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    use crate::kv::{Options, Store};
+
+    type Hook = Box<dyn FnOnce()>;
+
+    thread_local! {
+        /// Runs once, between taking the view and reading the sequence number.
+        static HOOK: RefCell<Option<Hook>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn between_view_and_seq() {
+        if let Some(hook) = HOOK.with(|h| h.borrow_mut().take()) {
+            hook();
+        }
+    }
+
+    #[test]
+    fn a_flush_between_view_and_sequence_number_hides_no_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options::default().background_work(false);
+        let store = Arc::new(Store::open_with(dir.path(), opts).unwrap());
+        store.put("c", "k", "v1").unwrap();
+        // While the read is in flight, a newer version is written and flushed: the
+        // flush drops v1 (shadowed by v2, no snapshot holds it).
+        let writer = Arc::clone(&store);
+        HOOK.with(|h| {
+            *h.borrow_mut() = Some(Box::new(move || {
+                writer.put("c", "k", "v2").unwrap();
+                writer.flush().unwrap();
+            }))
+        });
+        let got = store.get("c", "k").unwrap();
+        assert!(
+            matches!(got.as_deref(), Some(b"v1" | b"v2")),
+            "an acknowledged write vanished: {got:?}"
+        );
+        let writer = Arc::clone(&store);
+        HOOK.with(|h| {
+            *h.borrow_mut() = Some(Box::new(move || {
+                writer.put("c", "k", "v3").unwrap();
+                writer.flush().unwrap();
+            }))
+        });
+        let got: Vec<_> = store
+            .range("c", ..)
+            .unwrap()
+            .map(|e| e.unwrap().1)
+            .collect();
+        assert!(
+            got == [b"v2".to_vec()] || got == [b"v3".to_vec()],
+            "an acknowledged write vanished from a range: {got:?}"
+        );
     }
 }
