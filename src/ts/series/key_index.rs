@@ -33,7 +33,7 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 
 /// Per-process random seeds.
 #[derive(Clone, Copy)]
-struct Seeds([u64; 4]);
+pub(crate) struct Seeds([u64; 4]);
 
 impl Default for Seeds {
     fn default() -> Self {
@@ -45,7 +45,7 @@ impl Default for Seeds {
 impl Seeds {
     /// Hashes `bytes`, their length included, with seed number `which`.
     #[inline]
-    fn bytes(&self, which: usize, bytes: &[u8]) -> u64 {
+    pub(crate) fn bytes(&self, which: usize, bytes: &[u8]) -> u64 {
         let seed = self.0.get(which).copied().unwrap_or(K[0]);
         let mut h = fold_mul(seed ^ bytes.len() as u64, K[1]);
         let (words, tail) = bytes.as_chunks::<8>();
@@ -71,7 +71,8 @@ fn tail_word(t: &[u8]) -> u64 {
     byte(0) << 16 | byte(t.len() / 2) << 8 | byte(t.len().wrapping_sub(1))
 }
 
-/// A `Hasher` for keys that already are well-mixed 64-bit hashes: passes them through.
+/// A `Hasher` for keys that already are well-mixed 64-bit hashes (passed through) or
+/// dense `u32` ids (spread over all 64 bits by a Fibonacci multiply).
 #[derive(Default)]
 pub(crate) struct PassThrough(u64);
 
@@ -88,9 +89,15 @@ impl Hasher for PassThrough {
     fn write_u64(&mut self, v: u64) {
         self.0 = v;
     }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+
+/// A map keyed by dense `u32` ids (symbol or series ids).
+pub(crate) type IdKeyed<V> = HashMap<u32, V, BuildHasherDefault<PassThrough>>;
 
 /// `series hash -> id`.
 #[derive(Default)]
@@ -157,6 +164,11 @@ impl KeyIndex {
                 self.overflow.entry(hash).or_default().push(id);
             }
         }
+    }
+
+    /// Makes room for `n` more series without rehashing.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.first.reserve(n);
     }
 
     /// Approximate heap bytes held.

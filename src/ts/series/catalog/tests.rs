@@ -292,7 +292,7 @@ proptest! {
             prop_assert_eq!(id, want_id);
             prop_assert_eq!(new, id == next);
             prop_assert_eq!(c.lookup(m, &refs(tags)), Some(id));
-            prop_assert_eq!(c.key(id), Some(&k));
+            prop_assert_eq!(c.key(id), Some(k.clone()));
         }
         prop_assert_eq!(c.len(), model.len());
         for (m, filter) in &filters {
@@ -359,7 +359,7 @@ proptest! {
         if let Ok(d) = Catalog::decode_snapshot(&snap) {
             // Whatever decodes is self-consistent.
             for (id, k) in d.iter() {
-                prop_assert_eq!(d.lookup_key(k), Some(id));
+                prop_assert_eq!(d.lookup_key(&k), Some(id));
             }
         }
     }
