@@ -19,8 +19,8 @@ use roaring::RoaringBitmap;
 
 use super::key::{self, SeriesKey};
 use super::key_index::KeyIndex;
+use super::packed::{KeyRef, PackedKeys};
 use super::postings::MemPostings;
-use super::symbols::Symbols;
 use crate::codec::DecodeError;
 use crate::codec::varint::{self, Reader};
 use crate::error::{Error, Result};
@@ -39,90 +39,24 @@ pub const ENTRY_DEFINE_SERIES: u8 = 1;
 /// Version byte that starts a snapshot payload.
 pub const SNAPSHOT_VERSION: u8 = 1;
 
-/// `starts[id]` of an id without a series (a hole).
-const HOLE: u32 = u32::MAX;
-
 /// The series index: key <-> id, plus metric and tag postings.
 ///
-/// Keys are stored packed: every name once in the [`Symbols`] table, and each series
-/// as `tag count | metric symbol | key symbol, value symbol ...` (tags sorted by key)
-/// in one `u32` array. A [`KeyRef`] reads a stored key in place; an owned
-/// [`SeriesKey`] is built only when a caller asks for one.
+/// Keys are stored packed ([`PackedKeys`]: each name once, a series as a few symbol
+/// ids); an owned [`SeriesKey`] is built only when a caller asks for one.
 #[derive(Default)]
 pub struct Catalog {
-    symbols: Symbols,
-    /// The packed keys, end to end.
-    parts: Vec<u32>,
-    /// `starts[id]`: where series `id` starts in `parts`, or `HOLE`. `starts.len()` is
-    /// the next id.
-    starts: Vec<u32>,
-    /// Defined series (`starts` minus holes).
+    keys: PackedKeys,
+    /// Defined series (ids minus holes).
     count: usize,
     index: KeyIndex,
     postings: MemPostings,
-    /// The tag symbols of the series being placed, reused.
-    scratch: Vec<(u32, u32)>,
-    /// The symbols of the previous key placed, by position (see `intern_at`).
-    recent: Vec<u32>,
-}
-
-/// A stored series key, read in place (no allocation).
-#[derive(Clone, Copy)]
-pub(crate) struct KeyRef<'a> {
-    symbols: &'a Symbols,
-    /// `metric symbol, key symbol, value symbol, ...`.
-    parts: &'a [u32],
-}
-
-impl<'a> KeyRef<'a> {
-    /// The metric name.
-    pub(crate) fn metric(&self) -> &'a str {
-        self.symbols
-            .get(self.parts.first().copied().unwrap_or(HOLE))
-    }
-
-    /// Number of tags.
-    pub(crate) fn tag_count(&self) -> usize {
-        self.parts.len().saturating_sub(1) / 2
-    }
-
-    /// Tag `i` (in key order), or `("", "")` past the end.
-    pub(crate) fn tag(&self, i: usize) -> (&'a str, &'a str) {
-        let sym = |j: usize| self.symbols.get(self.parts.get(j).copied().unwrap_or(HOLE));
-        (sym(1 + 2 * i), sym(2 + 2 * i))
-    }
-
-    /// The tags, sorted by key.
-    pub(crate) fn tag_refs(
-        &self,
-    ) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + Clone + 'a {
-        let this = *self;
-        (0..self.tag_count()).map(move |i| this.tag(i))
-    }
-
-    /// True when this is the series `metric` + `tags` (tags in any order).
-    pub(crate) fn matches(&self, metric: &str, tags: &[(&str, &str)]) -> bool {
-        self.metric() == metric && key::tags_match(self.tag_count(), |i| self.tag(i), tags)
-    }
-
-    /// True when this is the series `key`.
-    pub(crate) fn is(&self, key: &SeriesKey) -> bool {
-        self.metric() == key.metric()
-            && self.tag_count() == key.tags().len()
-            && self.tag_refs().zip(key.tag_refs()).all(|(a, b)| a == b)
-    }
-
-    /// The key as an owned [`SeriesKey`].
-    pub(crate) fn to_key(self) -> SeriesKey {
-        SeriesKey::from_canonical(self.metric(), self.tag_refs())
-    }
 }
 
 impl fmt::Debug for Catalog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Catalog")
             .field("series", &self.count)
-            .field("next_id", &self.starts.len())
+            .field("next_id", &self.keys.id_bound())
             .finish_non_exhaustive()
     }
 }
@@ -201,11 +135,7 @@ impl Catalog {
         if id == RESERVED_ID {
             return Err(Error::invalid(format!("series id {id} is reserved")));
         }
-        let same = |k: KeyRef<'_>| {
-            k.metric() == metric
-                && k.tag_count() == tags.len()
-                && k.tag_refs().zip(tags.clone()).all(|(a, b)| a == b)
-        };
+        let same = |k: KeyRef<'_>| k.is_canonical(metric, tags.clone());
         let owned = || SeriesKey::from_canonical(metric, tags.clone());
         if let Some(existing) = self.key_ref(id) {
             if same(existing) {
@@ -249,8 +179,8 @@ impl Catalog {
     }
 
     /// Stores a validated key (tags in any order) that is not present yet at a free
-    /// `id < RESERVED_ID`. On error (the symbol table or the packed keys are full)
-    /// the series is not defined.
+    /// `id < RESERVED_ID`, with its postings and its `hash` in the index. On error (the
+    /// symbol table or the packed keys are full) the series is not defined.
     fn place<'a>(
         &mut self,
         id: u32,
@@ -258,83 +188,58 @@ impl Catalog {
         tags: impl Iterator<Item = (&'a str, &'a str)>,
         hash: u64,
     ) -> Result<()> {
-        let metric_sym = self.intern_at(0, metric)?;
-        let mut pairs = std::mem::take(&mut self.scratch);
-        pairs.clear();
-        let mut interned = Ok(());
-        for (i, (k, v)) in tags.enumerate() {
-            let pair = self
-                .intern_at(1 + 2 * i, k)
-                .and_then(|k| Ok((k, self.intern_at(2 + 2 * i, v)?)));
-            match pair {
-                Ok(p) => pairs.push(p),
-                Err(e) => {
-                    interned = Err(e);
-                    break;
-                }
-            }
+        self.keys.store(id, metric, tags)?;
+        if let Some(k) = self.keys.get(id) {
+            self.postings.insert(id, k.metric_symbol(), k.tag_symbols());
         }
-        let placed = interned.and_then(|()| {
-            let symbols = &self.symbols;
-            if !pairs.is_sorted_by(|a, b| symbols.get(a.0) < symbols.get(b.0)) {
-                pairs.sort_unstable_by(|a, b| symbols.get(a.0).cmp(symbols.get(b.0)));
-            }
-            let start = u32::try_from(self.parts.len())
-                .ok()
-                .filter(|&s| s != HOLE)
-                .ok_or_else(|| Error::invalid("the catalog's packed keys are full"))?;
-            self.parts.push(pairs.len() as u32);
-            self.parts.push(metric_sym);
-            self.parts.extend(pairs.iter().flat_map(|&(k, v)| [k, v]));
-            let slot = id as usize;
-            if slot >= self.starts.len() {
-                self.starts.resize(slot + 1, HOLE);
-            }
-            if let Some(s) = self.starts.get_mut(slot) {
-                *s = start;
-            }
-            self.postings.insert(id, metric_sym, pairs.iter().copied());
-            self.index.insert(hash, id);
-            self.count += 1;
-            Ok(())
-        });
-        self.scratch = pairs;
-        placed
+        self.index.insert(hash, id);
+        self.count += 1;
+        Ok(())
     }
 
-    /// [`Symbols::intern`] of the name at position `pos` of a key (0 the metric, then
-    /// each tag's key and value), first compared with the name at that position in the
-    /// previous key placed: series defined one after the other mostly share their
-    /// metric, tag keys and many values, and a comparison is cheaper than a probe.
-    fn intern_at(&mut self, pos: usize, name: &str) -> Result<u32> {
-        if let Some(&sym) = self.recent.get(pos)
-            && self.symbols.get(sym) == name
-        {
-            return Ok(sym);
-        }
-        let sym = self.symbols.intern(name)?;
-        if pos >= self.recent.len() {
-            self.recent.resize(pos + 1, HOLE);
-        }
-        if let Some(slot) = self.recent.get_mut(pos) {
-            *slot = sym;
-        }
-        Ok(sym)
+    /// Builds the key index and the postings of every stored key, for a bulk load that
+    /// only stored the keys: the two side by side, each reading the packed keys. A key
+    /// stored twice is an error.
+    fn index_stored(&mut self) -> Result<(), DecodeError> {
+        let Catalog {
+            keys,
+            count,
+            index,
+            postings,
+        } = self;
+        let keys = &*keys;
+        let ids = 0..u32::try_from(keys.id_bound()).unwrap_or(RESERVED_ID);
+        // The postings (many small allocations) on this thread, the index (one table)
+        // on another.
+        let ((), indexed) = rayon::join(
+            || {
+                for id in ids.clone() {
+                    if let Some(k) = keys.get(id) {
+                        postings.insert(id, k.metric_symbol(), k.tag_symbols());
+                    }
+                }
+            },
+            || {
+                index.reserve(*count);
+                for id in ids.clone() {
+                    let Some(k) = keys.get(id) else {
+                        continue;
+                    };
+                    let hash = index.hash(k.metric(), k.tag_refs());
+                    let twice = |other: u32| keys.get(other).is_some_and(|o| o.same_as(&k));
+                    if !index.insert_new(hash, id, twice) {
+                        return Err(DecodeError("catalog snapshot entry conflicts"));
+                    }
+                }
+                Ok(())
+            },
+        );
+        indexed
     }
 
     /// The stored key of series `id`, read in place.
     pub(crate) fn key_ref(&self, id: u32) -> Option<KeyRef<'_>> {
-        let start = *self.starts.get(id as usize)?;
-        if start == HOLE {
-            return None;
-        }
-        let start = start as usize;
-        let n = *self.parts.get(start)? as usize;
-        let parts = self.parts.get(start + 1..start + 2 + 2 * n)?;
-        Some(KeyRef {
-            symbols: &self.symbols,
-            parts,
-        })
+        self.keys.get(id)
     }
 
     /// The key of series `id` (built: the catalog stores keys packed).
@@ -349,7 +254,7 @@ impl Catalog {
 
     /// True when series `id` is defined.
     pub fn contains(&self, id: u32) -> bool {
-        self.starts.get(id as usize).is_some_and(|&s| s != HOLE)
+        self.keys.contains(id)
     }
 
     /// Number of series defined.
@@ -365,7 +270,7 @@ impl Catalog {
     /// The id the next new series will get: one past the largest id ever defined.
     pub fn next_id(&self) -> u32 {
         // invariant: place() only stores ids < RESERVED_ID, so len <= u32::MAX.
-        u32::try_from(self.starts.len()).unwrap_or(RESERVED_ID)
+        u32::try_from(self.keys.id_bound()).unwrap_or(RESERVED_ID)
     }
 
     /// Every defined series, by ascending id, read in place.
@@ -392,14 +297,14 @@ impl Catalog {
 
     /// The series of `metric`, borrowed (`None` if there is none).
     pub fn metric_postings(&self, metric: &str) -> Option<&RoaringBitmap> {
-        self.postings.metric(self.symbols.find(metric)?)
+        self.postings.metric(self.keys.symbol(metric)?)
     }
 
     /// The series having tag `key=value` (`None` if there is none); borrowed when more
     /// than one series has it.
     pub fn tag_postings(&self, key: &str, value: &str) -> Option<Cow<'_, RoaringBitmap>> {
         self.postings
-            .tag(self.symbols.find(key)?, self.symbols.find(value)?)
+            .tag(self.keys.symbol(key)?, self.keys.symbol(value)?)
     }
 
     /// The series having tag `key=value`, whatever their metric.
@@ -412,18 +317,18 @@ impl Catalog {
     /// The series of `metric` that have every `key=value` pair of `filter` (they may
     /// have more tags). An intersection of posting bitmaps, smallest first.
     pub fn matching(&self, metric: &str, filter: &[(&str, &str)]) -> RoaringBitmap {
-        let Some(metric) = self.symbols.find(metric) else {
+        let Some(metric) = self.keys.symbol(metric) else {
             return RoaringBitmap::new();
         };
         let pairs: Vec<Option<(u32, u32)>> = filter
             .iter()
-            .map(|&(k, v)| Some((self.symbols.find(k)?, self.symbols.find(v)?)))
+            .map(|&(k, v)| Some((self.keys.symbol(k)?, self.keys.symbol(v)?)))
             .collect();
         self.postings.matching(metric, &pairs)
     }
 
     fn sorted_names(&self, symbols: impl Iterator<Item = u32>) -> Vec<&str> {
-        let mut v: Vec<&str> = symbols.map(|s| self.symbols.get(s)).collect();
+        let mut v: Vec<&str> = symbols.map(|s| self.keys.name(s)).collect();
         v.sort_unstable();
         v
     }
@@ -440,7 +345,7 @@ impl Catalog {
 
     /// Every value of tag `key`, sorted.
     pub fn tag_values(&self, key: &str) -> Vec<&str> {
-        match self.symbols.find(key) {
+        match self.keys.symbol(key) {
             Some(k) => self.sorted_names(self.postings.tag_value_symbols(k)),
             None => Vec::new(),
         }
@@ -448,11 +353,7 @@ impl Catalog {
 
     /// Approximate heap bytes held.
     pub fn approximate_bytes(&self) -> usize {
-        self.symbols.heap_bytes()
-            + (self.parts.capacity() + self.starts.capacity()) * size_of::<u32>()
-            + self.scratch.capacity() * size_of::<(u32, u32)>()
-            + self.index.heap_bytes()
-            + self.postings.heap_bytes()
+        self.keys.heap_bytes() + self.index.heap_bytes() + self.postings.heap_bytes()
     }
 
     /// Appends the entry payload defining series `id` as `key`:
@@ -561,10 +462,10 @@ impl Catalog {
         let entries = usize::try_from(count)
             .unwrap_or(usize::MAX)
             .min(bytes.len() / 5);
-        cat.starts.reserve(entries);
-        cat.index.reserve(entries);
-        cat.parts.reserve(entries * 4);
-        cat.symbols.reserve(entries, bytes.len() / 2);
+        cat.keys.reserve(entries, bytes.len() / 2);
+        // A bulk load: the keys first, then the index and the postings of all of them
+        // side by side (`index_stored`).
+        let conflict = DecodeError("catalog snapshot entry conflicts");
         let mut prev: Option<u32> = None;
         let mut tags = Vec::new();
         for _ in 0..count {
@@ -575,8 +476,15 @@ impl Catalog {
             if id >= next_id {
                 return Err(DecodeError("catalog snapshot id not below next_id"));
             }
-            cat.insert_parts(id, metric, &tags)
-                .map_err(|_| DecodeError("catalog snapshot entry conflicts"))?;
+            // As `insert_with_id` bounds it: damaged ids cannot grow the id table.
+            if u64::from(id) > cat.count as u64 + u64::from(MAX_ID_GAP) {
+                return Err(conflict);
+            }
+            // Ascending ids: `id` is free.
+            cat.keys
+                .store(id, metric, tags.iter().copied())
+                .map_err(|_| conflict)?;
+            cat.count += 1;
             prev = Some(id);
         }
         if !r.is_empty() {
@@ -586,11 +494,10 @@ impl Catalog {
             if u64::from(next_id) > cat.len() as u64 + u64::from(MAX_ID_GAP) {
                 return Err(DecodeError("catalog snapshot next_id too far past its ids"));
             }
-            cat.starts.resize(next_id as usize, HOLE);
+            cat.keys.extend_ids(next_id as usize);
         }
-        cat.symbols.shrink_to_fit();
-        cat.parts.shrink_to_fit();
-        cat.starts.shrink_to_fit();
+        cat.keys.shrink_to_fit();
+        cat.index_stored()?;
         Ok(cat)
     }
 }

@@ -182,7 +182,8 @@ fn name_ok(s: &str) -> bool {
 /// every name of every series.
 fn has_control(s: &str) -> bool {
     let b = s.as_bytes();
-    b.iter().fold(false, |seen, &c| seen | (c < 0x20) | (c == 0x7f))
+    b.iter()
+        .fold(false, |seen, &c| seen | (c < 0x20) | (c == 0x7f))
         || (!s.is_ascii() && b.windows(2).any(|w| w == [0xC2, w[1]] && w[1] < 0xA0))
 }
 

@@ -166,6 +166,33 @@ impl KeyIndex {
         }
     }
 
+    /// Records `id` under `hash` unless an id already there is the same series
+    /// (`same(other)`); false then, and nothing changes. One probe for both.
+    pub(crate) fn insert_new(
+        &mut self,
+        hash: u64,
+        id: u32,
+        mut same: impl FnMut(u32) -> bool,
+    ) -> bool {
+        match self.first.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(id);
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let seen = same(*e.get())
+                    || self
+                        .overflow
+                        .get(&hash)
+                        .is_some_and(|more| more.iter().any(|&other| same(other)));
+                if !seen {
+                    self.overflow.entry(hash).or_default().push(id);
+                }
+                !seen
+            }
+        }
+    }
+
     /// Makes room for `n` more series without rehashing.
     pub(crate) fn reserve(&mut self, n: usize) {
         self.first.reserve(n);
@@ -232,5 +259,12 @@ mod tests {
         assert_eq!(ix.find(8, |_| true), Some(4));
         assert_eq!(ix.find(9, |_| true), None);
         assert!(ix.heap_bytes() > 0);
+        // insert_new: refused when a colliding id is the same series, else kept.
+        assert!(!ix.insert_new(7, 5, |other| other == 2));
+        assert_eq!(ix.find(7, |id| id == 5), None);
+        assert!(ix.insert_new(7, 5, |_| false));
+        assert_eq!(ix.find(7, |id| id == 5), Some(5));
+        assert!(ix.insert_new(9, 6, |_| true));
+        assert_eq!(ix.find(9, |_| true), Some(6));
     }
 }
