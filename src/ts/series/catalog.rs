@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use roaring::RoaringBitmap;
 
@@ -23,6 +23,7 @@ use super::packed::{KeyRef, PackedKeys};
 use super::postings::MemPostings;
 use crate::codec::DecodeError;
 use crate::codec::varint::{self, Reader};
+use crate::engine::lock::{read, write};
 use crate::error::{Error, Result};
 
 /// The id that is never assigned, so that [`Catalog::next_id`] always fits a `u32`.
@@ -50,6 +51,10 @@ pub struct Catalog {
     count: usize,
     index: KeyIndex,
     postings: MemPostings,
+    /// The owned keys built for readers ([`Catalog::shared_key`]), by id, kept: every
+    /// query and scan hands its series' keys out, and building one costs an allocation
+    /// per name. Only series that were read take room here (none after an open).
+    built: RwLock<Vec<Option<Arc<SeriesKey>>>>,
 }
 
 impl fmt::Debug for Catalog {
@@ -206,6 +211,7 @@ impl Catalog {
             count,
             index,
             postings,
+            ..
         } = self;
         let keys = &*keys;
         let ids = 0..u32::try_from(keys.id_bound()).unwrap_or(RESERVED_ID);
@@ -247,9 +253,21 @@ impl Catalog {
         self.key_ref(id).map(|k| k.to_key())
     }
 
-    /// The key of series `id`, shared.
+    /// The key of series `id`, shared: built on the first call for `id`, then kept.
     pub fn shared_key(&self, id: u32) -> Option<Arc<SeriesKey>> {
-        self.key(id).map(Arc::new)
+        let slot = id as usize;
+        if let Some(Some(k)) = read(&self.built).get(slot) {
+            return Some(Arc::clone(k));
+        }
+        let key = Arc::new(self.key(id)?);
+        let mut built = write(&self.built);
+        if built.len() <= slot {
+            built.resize(slot + 1, None);
+        }
+        if let Some(s) = built.get_mut(slot) {
+            *s = Some(Arc::clone(&key));
+        }
+        Some(key)
     }
 
     /// True when series `id` is defined.
