@@ -276,7 +276,7 @@ fn check(cat: &Catalog, m: &Model) {
     let mut tags: BTreeMap<(&str, &str), BTreeSet<u32>> = BTreeMap::new();
     for (key, &id) in &m.by_key {
         assert_eq!(cat.lookup_key(key), Some(id), "lookup_key({key})");
-        assert_eq!(cat.key(id), Some(key), "key({id})");
+        assert_eq!(cat.key(id).as_ref(), Some(key), "key({id})");
         assert_eq!(cat.shared_key(id).as_deref(), Some(key), "shared_key({id})");
         // Tags in reverse order: lookups take any order.
         let mut r = refs(key.tags());

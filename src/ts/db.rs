@@ -287,7 +287,7 @@ impl Db {
     }
 
     fn handle(&self, id: u32) -> Result<SeriesHandle> {
-        let key = self.inner.catalog().key(id).cloned();
+        let key = self.inner.catalog().key(id);
         let key = key.ok_or_else(|| Error::NotFound(format!("series id {id}")))?;
         Ok(SeriesHandle {
             id,

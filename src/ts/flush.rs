@@ -102,7 +102,7 @@ pub(crate) fn series_keys(inner: &Inner, series: &[SeriesColumns]) -> Result<Vec
     series
         .iter()
         .map(|c| {
-            catalog.key(c.id).cloned().ok_or_else(|| {
+            catalog.key(c.id).ok_or_else(|| {
                 Error::corruption(
                     inner.dir.join("CATALOG"),
                     0,

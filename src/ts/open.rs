@@ -39,7 +39,8 @@ use crate::ts::series::catalog::Catalog;
 use crate::ts::series::catalog_log::CatalogLog;
 use crate::ts::stats::{Counters, Stats};
 use crate::ts::version::{EDIT_VERSION, Edit, ManifestState, SegmentFile, Version};
-use crate::ts::write::{self, wal_batch};
+use crate::ts::write;
+use crate::ts::write::wal_batch::{self, BatchSink, Visit};
 
 static INSTANCES: AtomicU64 = AtomicU64::new(1);
 
@@ -71,22 +72,32 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let manifest_file = manifest.file_for_errors();
     dir::check_manifest_complete(state.log_number, names, SEGMENT, &manifest_file)?;
 
-    let mut catalog = match state.catalog_file {
-        Some(n) => CatalogLog::load(fs.as_ref(), dir, n)?,
-        None => Catalog::new(),
-    };
+    // The catalog and the segments load side by side (each reads its own files).
+    let (catalog, opened) = rayon::join(
+        || match state.catalog_file {
+            Some(n) => CatalogLog::load(fs.as_ref(), dir, n),
+            None => Ok(Catalog::new()),
+        },
+        || {
+            state
+                .segments
+                .values()
+                .map(|meta| SegmentFile::open(&fs, dir, *meta))
+                .collect::<Result<Vec<_>>>()
+        },
+    );
+    let mut catalog = catalog?;
     let catalog_name = state
         .catalog_file
         .map_or_else(|| dir.join("CATALOG"), |n| dir.join(CATALOG.name(n)));
 
     let mut segments = Vec::with_capacity(state.segments.len());
-    for meta in state.segments.values() {
-        let file = SegmentFile::open(&fs, dir, *meta)?;
+    for file in opened? {
         if let Some(id) = file
             .seg
             .series_ids()
             .iter()
-            .find(|&id| catalog.key(id).is_none())
+            .find(|&id| !catalog.contains(id))
         {
             return Err(Error::corruption(
                 &catalog_name,
@@ -254,25 +265,44 @@ fn replay_wal(
                     supported: u32::from(wal_batch::VERSION),
                 });
             }
-            let batch = wal_batch::decode(payload).map_err(|e| bad(format!("WAL batch: {e}")))?;
-            for (id, key) in batch.defs {
-                catalog
-                    .insert_with_id(id, key)
-                    .map_err(|e| bad(format!("WAL series definition: {e}")))?;
-            }
-            for (id, ts, vals) in &batch.cols {
-                if catalog.key(*id).is_none() {
-                    return Err(bad(format!("WAL batch writes to unknown series {id}")));
-                }
-                head.append_many(*id, ts, vals)
-                    .map_err(|e| bad(format!("WAL batch column: {e}")))?;
-            }
-            for &(id, start, end) in &batch.dels {
-                head.delete_range(id, start, end);
-            }
+            wal_batch::visit(payload, &mut Replay { catalog, head }).map_err(|e| match e {
+                Visit::Decode(e) => bad(format!("WAL batch: {e}")),
+                Visit::Apply(what) => bad(what),
+            })?;
             Ok(())
         },
     )
+}
+
+/// Applies replayed WAL batches: definitions to the catalog, points and deletes to
+/// the head.
+struct Replay<'a> {
+    catalog: &'a mut Catalog,
+    head: &'a Head,
+}
+
+impl BatchSink for Replay<'_> {
+    type Error = String;
+
+    fn def(&mut self, id: u32, metric: &str, tags: &[(&str, &str)]) -> Result<(), String> {
+        self.catalog
+            .insert_parts(id, metric, tags)
+            .map_err(|e| format!("WAL series definition: {e}"))
+    }
+
+    fn col(&mut self, id: u32, ts: &[i64], vals: &[f64]) -> Result<(), String> {
+        if !self.catalog.contains(id) {
+            return Err(format!("WAL batch writes to unknown series {id}"));
+        }
+        self.head
+            .append_many(id, ts, vals)
+            .map_err(|e| format!("WAL batch column: {e}"))
+    }
+
+    fn del(&mut self, id: u32, start: i64, end: i64) -> Result<(), String> {
+        self.head.delete_range(id, start, end);
+        Ok(())
+    }
 }
 
 /// The stats that do not come from counters.

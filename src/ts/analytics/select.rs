@@ -65,12 +65,12 @@ fn exact_series(
     let smallest = tags
         .iter()
         .map(|&(k, v)| catalog.tag_postings(k, v))
-        .min_by_key(|p| p.map_or(0, RoaringBitmap::len))??;
+        .min_by_key(|p| p.as_ref().map_or(0, |b| b.len()))??;
     if smallest.len() > SMALL_POSTINGS {
         return None;
     }
     // `id` is among them: it holds every named tag.
-    let found = keep_matching(catalog, metric, matchers, smallest);
+    let found = keep_matching(catalog, metric, matchers, &smallest);
     found.iter().any(|s| s.0 == id).then_some(found)
 }
 
@@ -88,7 +88,7 @@ fn narrow(catalog: &Catalog, all: &RoaringBitmap, matchers: &[Matcher]) -> Optio
             ValueSet::In(values) => {
                 for v in values {
                     if let Some(p) = catalog.tag_postings(m.key(), v) {
-                        union |= p;
+                        union |= &*p;
                     }
                 }
             }
@@ -97,7 +97,7 @@ fn narrow(catalog: &Catalog, all: &RoaringBitmap, matchers: &[Matcher]) -> Optio
                     if v.starts_with(prefix)
                         && let Some(p) = catalog.tag_postings(m.key(), v)
                     {
-                        union |= p;
+                        union |= &*p;
                     }
                 }
             }
@@ -120,7 +120,8 @@ fn keep_matching(
 ) -> Vec<(u32, Arc<SeriesKey>)> {
     candidates
         .iter()
+        .filter(|&id| catalog.key_ref(id).is_some_and(|k| k.metric() == metric))
         .filter_map(|id| catalog.shared_key(id).map(|k| (id, k)))
-        .filter(|(_, k)| k.metric == metric && matchers.iter().all(|m| m.matches(&k.tags)))
+        .filter(|(_, k)| matchers.iter().all(|m| m.matches(&k.tags)))
         .collect()
 }

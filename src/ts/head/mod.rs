@@ -1,6 +1,7 @@
-//! The in-memory columnar head: the time-series memtable.
+//! The in-memory head: the time-series memtable.
 //!
-//! Each series has its own timestamp and value columns behind its own mutex, found
+//! Each series has its own `(timestamp, value)` points (`series_buf`, one allocation
+//! per series) behind its own mutex, found
 //! through a read-mostly map from series id. A write locks only the series it touches
 //! (a batch: once per distinct series), so readers of other series never wait on it,
 //! and the map's write lock is taken only to add a series the head has not seen.
@@ -29,7 +30,7 @@ use series_buf::SeriesBuf;
 /// A range delete: `(series id, start, end)`, both ends inclusive.
 pub type Tombstone = (u32, i64, i64);
 
-/// Bytes charged per series on top of its columns (map slot, `Arc`, mutex, vectors).
+/// Bytes charged per series on top of its points (map slot, `Arc`, mutex, vector).
 const SERIES_OVERHEAD: usize = 96;
 
 /// Hashes dense series ids: a Fibonacci multiply spreads them over all 64 bits.
@@ -248,8 +249,13 @@ impl Head {
         let before = stats(&b);
         b.normalize();
         self.account(before, stats(&b));
-        let (t, v) = b.range(start, end);
-        out.extend_from(t, v);
+        let points = b.range(start, end);
+        let (ts, vals) = out.spare(points.len());
+        for ((t, v), &(pt, pv)) in ts.iter_mut().zip(vals.iter_mut()).zip(points) {
+            *t = pt;
+            *v = pv;
+        }
+        out.commit(points.len());
     }
 
     /// Every range delete made on this head, in order.

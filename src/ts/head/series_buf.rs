@@ -1,25 +1,26 @@
-//! One series' points in the head: a timestamp column and a value column, appended in
-//! arrival order and sorted lazily.
+//! One series' points in the head: `(timestamp, value)` pairs, appended in arrival
+//! order and sorted lazily.
 //!
-//! While timestamps arrive strictly increasing the columns stay sorted and an append is
-//! a push. Rewriting the newest timestamp overwrites its value in place. Any other
-//! late or repeated timestamp is pushed and marks the series unsorted; the next reader
-//! (or the freeze) sorts it stably and keeps the last write of each timestamp.
+//! The pairs sit in one vector (one allocation per series, sized exactly for a series'
+//! first write: many series get a single point between flushes). While timestamps
+//! arrive strictly increasing the points stay sorted and an append is a push.
+//! Rewriting the newest timestamp overwrites its value in place. Any other late or
+//! repeated timestamp is pushed and marks the series unsorted; the next reader (or the
+//! freeze) sorts it stably and keeps the last write of each timestamp.
 
-/// The columns of one series. `ts.len() == vals.len()` always.
+/// The points of one series.
 #[derive(Debug)]
 pub(crate) struct SeriesBuf {
-    ts: Vec<i64>,
-    vals: Vec<f64>,
-    /// True when `ts` is strictly increasing (sorted and free of duplicates).
+    points: Vec<(i64, f64)>,
+    /// True when the timestamps are strictly increasing (sorted and free of
+    /// duplicates).
     sorted: bool,
 }
 
 impl Default for SeriesBuf {
     fn default() -> Self {
         SeriesBuf {
-            ts: Vec::new(),
-            vals: Vec::new(),
+            points: Vec::new(),
             sorted: true,
         }
     }
@@ -28,43 +29,35 @@ impl Default for SeriesBuf {
 impl SeriesBuf {
     /// Points stored (a rewritten timestamp counts twice until the next sort).
     pub(crate) fn len(&self) -> usize {
-        self.ts.len()
+        self.points.len()
     }
 
-    /// Heap bytes held by the columns.
+    /// Heap bytes held by the points.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.ts.capacity() * size_of::<i64>() + self.vals.capacity() * size_of::<f64>()
+        self.points.capacity() * size_of::<(i64, f64)>()
     }
 
-    /// Appends one point.
-    #[inline]
-    pub(crate) fn push(&mut self, t: i64, v: f64) {
-        match self.ts.last() {
-            Some(&last) if t == last => {
-                // The newest timestamp again: last write wins, in place.
-                if let Some(slot) = self.vals.last_mut() {
-                    *slot = v;
-                }
-                return;
-            }
-            Some(&last) if t < last => self.sorted = false,
-            _ => {}
+    /// Reserves room for `n` more points (exactly `n` for the first write).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        if self.points.capacity() == 0 {
+            self.points.reserve_exact(n);
+        } else {
+            self.points.reserve(n);
         }
-        self.ts.push(t);
-        self.vals.push(v);
     }
 
     /// Appends equally long columns (the caller checked the lengths).
     pub(crate) fn extend(&mut self, ts: &[i64], vals: &[f64]) {
         if self.sorted {
-            let joins = match (self.ts.last(), ts.first()) {
-                (Some(last), Some(first)) => first > last,
+            let joins = match (self.points.last(), ts.first()) {
+                (Some(last), Some(first)) => *first > last.0,
                 _ => true,
             };
             self.sorted = joins && ts.is_sorted_by(|a, b| a < b);
         }
-        self.ts.extend_from_slice(ts);
-        self.vals.extend_from_slice(vals);
+        self.reserve(ts.len());
+        self.points
+            .extend(ts.iter().copied().zip(vals.iter().copied()));
     }
 
     /// Sorts by timestamp and keeps the last write of each timestamp. Returns how many
@@ -73,58 +66,51 @@ impl SeriesBuf {
         if self.sorted {
             return 0;
         }
-        let before = self.ts.len();
-        let mut pairs: Vec<(i64, f64)> = self
-            .ts
-            .iter()
-            .copied()
-            .zip(self.vals.iter().copied())
-            .collect();
-        // Stable: points with equal timestamps stay in write order.
-        pairs.sort_by_key(|p| p.0);
-        self.ts.clear();
-        self.vals.clear();
-        for (t, v) in pairs {
-            self.push(t, v);
-        }
+        let before = self.points.len();
+        // Stable: points with equal timestamps stay in write order, and of each run of
+        // equal timestamps the last value is kept.
+        self.points.sort_by_key(|p| p.0);
+        self.points.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = later.1;
+            }
+            same
+        });
         self.sorted = true;
-        before - self.ts.len()
+        before - self.points.len()
     }
 
     /// Sorts, then removes every point with `start <= ts <= end`. Returns how many
     /// points were dropped in all (overwritten ones included).
     pub(crate) fn delete(&mut self, start: i64, end: i64) -> usize {
-        let before = self.ts.len();
+        let before = self.points.len();
         self.normalize();
         let (a, b) = self.bounds(start, end);
         if a < b {
             // invariant: a < b <= len, both from partition_point.
-            self.ts.drain(a..b);
-            self.vals.drain(a..b);
+            self.points.drain(a..b);
         }
-        before - self.ts.len()
+        before - self.points.len()
     }
 
     /// The sorted points with `start <= ts <= end`. Call [`SeriesBuf::normalize`] first.
-    pub(crate) fn range(&self, start: i64, end: i64) -> (&[i64], &[f64]) {
+    pub(crate) fn range(&self, start: i64, end: i64) -> &[(i64, f64)] {
         let (a, b) = self.bounds(start, end);
-        (
-            self.ts.get(a..b).unwrap_or_default(),
-            self.vals.get(a..b).unwrap_or_default(),
-        )
+        self.points.get(a..b).unwrap_or_default()
     }
 
     fn bounds(&self, start: i64, end: i64) -> (usize, usize) {
         (
-            self.ts.partition_point(|&t| t < start),
-            self.ts.partition_point(|&t| t <= end),
+            self.points.partition_point(|p| p.0 < start),
+            self.points.partition_point(|p| p.0 <= end),
         )
     }
 
     /// A sorted, deduplicated copy of the columns (sorting `self` in place first).
     pub(crate) fn sorted_copy(&mut self) -> (Vec<i64>, Vec<f64>) {
         self.normalize();
-        (self.ts.clone(), self.vals.clone())
+        self.points.iter().copied().unzip()
     }
 }
 
@@ -133,28 +119,26 @@ mod tests {
     use super::*;
 
     fn cols(b: &SeriesBuf) -> (Vec<i64>, Vec<f64>) {
-        let (t, v) = b.range(i64::MIN, i64::MAX);
-        (t.to_vec(), v.to_vec())
+        b.range(i64::MIN, i64::MAX).iter().copied().unzip()
     }
 
     #[test]
-    fn in_order_appends_stay_sorted_and_newest_rewrite_is_in_place() {
+    fn in_order_appends_stay_sorted() {
         let mut b = SeriesBuf::default();
-        b.push(1, 1.0);
-        b.push(2, 2.0);
-        b.push(2, 2.5);
+        b.extend(&[1], &[1.0]);
+        b.extend(&[2], &[2.0]);
         b.extend(&[3, 4], &[3.0, 4.0]);
         assert!(b.sorted);
         assert_eq!(b.len(), 4);
-        assert_eq!(cols(&b), (vec![1, 2, 3, 4], vec![1.0, 2.5, 3.0, 4.0]));
+        assert_eq!(cols(&b), (vec![1, 2, 3, 4], vec![1.0, 2.0, 3.0, 4.0]));
     }
 
     #[test]
     fn late_and_duplicate_points_last_write_wins() {
         let mut b = SeriesBuf::default();
         b.extend(&[5, 1, 5, 3], &[50.0, 10.0, 51.0, 30.0]);
-        b.push(1, 11.0);
-        b.push(9, 90.0);
+        b.extend(&[1], &[11.0]);
+        b.extend(&[9], &[90.0]);
         assert!(!b.sorted);
         assert_eq!(b.normalize(), 2);
         assert_eq!(cols(&b), (vec![1, 3, 5, 9], vec![11.0, 30.0, 51.0, 90.0]));
@@ -183,8 +167,8 @@ mod tests {
         assert_eq!(b.delete(2, 3), 2);
         assert_eq!(cols(&b).0, vec![1, 4, 5]);
         assert_eq!(b.delete(6, 10), 0);
-        assert_eq!(b.range(4, 5).0, &[4, 5]);
-        assert_eq!(b.range(5, 4).0, &[] as &[i64]);
+        assert_eq!(b.range(4, 5), &[(4, 4.0), (5, 5.0)]);
+        assert!(b.range(5, 4).is_empty());
         assert_eq!(b.delete(i64::MIN, i64::MAX), 3);
         assert_eq!(b.len(), 0);
     }

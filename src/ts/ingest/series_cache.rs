@@ -25,6 +25,8 @@ pub(crate) struct Slot {
     pub(crate) key: SeriesKey,
     /// Its tag set in [`SeriesCache::tagsets`].
     tagset: u32,
+    /// Its place in that tag set's `members`.
+    member: u32,
     /// Its id, once the catalog has it.
     pub(crate) id: Option<u32>,
     pub(crate) ts: Vec<i64>,
@@ -40,6 +42,8 @@ struct TagSet {
     order: Vec<u8>,
     /// `KeyIndex::tags_hash` of the tags.
     hash: u64,
+    /// The slots of the series with these tags, in the order they were cached.
+    members: Vec<u32>,
 }
 
 impl TagSet {
@@ -79,6 +83,9 @@ pub(crate) struct SeriesCache {
     tagset_index: KeyIndex,
     /// The tag set of the previous add.
     last: Option<u32>,
+    /// The member of that tag set to try first for the next add: the one after the
+    /// previous add's (data arrives series after series, in the same order each time).
+    next_member: usize,
 }
 
 impl SeriesCache {
@@ -108,7 +115,27 @@ impl SeriesCache {
                 .get(t as usize)
                 .is_some_and(|ts| ts.same_as_given(tags))
         });
-        let tags_hash = match last.and_then(|t| self.tagsets.get(t as usize)) {
+        let tagset = last.and_then(|t| self.tagsets.get(t as usize));
+        // Same tags as the previous add, in the same order: the series that came after
+        // the previous one last time is the likely one; only its metric is left to
+        // compare, and neither the tags' order nor `last` change.
+        if let Some(ts) = tagset {
+            let at = if self.next_member < ts.members.len() {
+                self.next_member
+            } else {
+                0
+            };
+            if let Some(&s) = ts.members.get(at)
+                && self
+                    .slots
+                    .get(s as usize)
+                    .is_some_and(|slot| str_eq(&slot.key.metric, metric))
+            {
+                self.next_member = at + 1;
+                return Ok(s);
+            }
+        }
+        let tags_hash = match tagset {
             Some(ts) => ts.hash,
             None => self.index.tags_hash(tags.iter().copied()),
         };
@@ -200,9 +227,14 @@ impl SeriesCache {
 
     /// Slot `s` was found for `tags`, which are its tags: remember their order.
     fn seen(&mut self, s: u32, tags: &[(&str, &str)]) {
-        let Some(t) = self.slots.get(s as usize).map(|slot| slot.tagset) else {
+        let Some((t, member)) = self
+            .slots
+            .get(s as usize)
+            .map(|slot| (slot.tagset, slot.member))
+        else {
             return;
         };
+        self.next_member = member as usize + 1;
         if let Some(ts) = self.tagsets.get_mut(t as usize) {
             ts.remember(tags);
         }
@@ -213,9 +245,18 @@ impl SeriesCache {
         let s = u32::try_from(self.slots.len())
             .map_err(|_| Error::invalid("too many series in one writer"))?;
         let tagset = self.intern(&key.tags, tags_hash)?;
+        let members = self
+            .tagsets
+            .get_mut(tagset as usize)
+            .map(|ts| &mut ts.members)
+            .ok_or_else(|| Error::internal("writer cache: a tag set just made is missing"))?;
+        let member = u32::try_from(members.len())
+            .map_err(|_| Error::invalid("too many series in one writer"))?;
+        members.push(s);
         self.slots.push(Slot {
             key,
             tagset,
+            member,
             id,
             ts: Vec::new(),
             vals: Vec::new(),
@@ -242,6 +283,7 @@ impl SeriesCache {
                 .filter_map(|i| u8::try_from(i).ok())
                 .collect(),
             hash,
+            members: Vec::new(),
         });
         self.tagset_index.insert(hash, t);
         Ok(t)

@@ -11,17 +11,19 @@
 //! entries (for rewriting the catalog file). Both are specified byte by byte in
 //! `docs/format.md (part 6)`.
 
+use std::borrow::Cow;
 use std::fmt;
-
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use roaring::RoaringBitmap;
 
-use super::key::SeriesKey;
+use super::key::{self, SeriesKey};
 use super::key_index::KeyIndex;
+use super::packed::{KeyRef, PackedKeys};
 use super::postings::MemPostings;
 use crate::codec::DecodeError;
 use crate::codec::varint::{self, Reader};
+use crate::engine::lock::{read, write};
 use crate::error::{Error, Result};
 
 /// The id that is never assigned, so that [`Catalog::next_id`] always fits a `u32`.
@@ -39,22 +41,27 @@ pub const ENTRY_DEFINE_SERIES: u8 = 1;
 pub const SNAPSHOT_VERSION: u8 = 1;
 
 /// The series index: key <-> id, plus metric and tag postings.
+///
+/// Keys are stored packed ([`PackedKeys`]: each name once, a series as a few symbol
+/// ids); an owned [`SeriesKey`] is built only when a caller asks for one.
 #[derive(Default)]
 pub struct Catalog {
-    /// `keys[id]`; `None` for a hole. `keys.len()` is the next id. Shared, so readers
-    /// take a key with a reference count, not a copy of its strings.
-    keys: Vec<Option<Arc<SeriesKey>>>,
-    /// Defined series (`keys` minus holes).
+    keys: PackedKeys,
+    /// Defined series (ids minus holes).
     count: usize,
     index: KeyIndex,
     postings: MemPostings,
+    /// The owned keys built for readers ([`Catalog::shared_key`]), by id, kept: every
+    /// query and scan hands its series' keys out, and building one costs an allocation
+    /// per name. Only series that were read take room here (none after an open).
+    built: RwLock<Vec<Option<Arc<SeriesKey>>>>,
 }
 
 impl fmt::Debug for Catalog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Catalog")
             .field("series", &self.count)
-            .field("next_id", &self.keys.len())
+            .field("next_id", &self.keys.id_bound())
             .finish_non_exhaustive()
     }
 }
@@ -69,15 +76,20 @@ impl Catalog {
     /// Allocation-free.
     pub fn lookup(&self, metric: &str, tags: &[(&str, &str)]) -> Option<u32> {
         let hash = self.index.hash(metric, tags.iter().copied());
+        self.find(hash, metric, tags)
+    }
+
+    fn find(&self, hash: u64, metric: &str, tags: &[(&str, &str)]) -> Option<u32> {
         self.index.find(hash, |id| {
-            self.key(id).is_some_and(|k| k.matches(metric, tags))
+            self.key_ref(id).is_some_and(|k| k.matches(metric, tags))
         })
     }
 
     /// The id of a canonical key, if known.
     pub fn lookup_key(&self, key: &SeriesKey) -> Option<u32> {
         let hash = self.index.hash(&key.metric, key.tag_refs());
-        self.index.find(hash, |id| self.key(id) == Some(key))
+        self.index
+            .find(hash, |id| self.key_ref(id).is_some_and(|k| k.is(key)))
     }
 
     /// The id of series `metric` + `tags`, defining it if new; the flag says whether it
@@ -86,26 +98,24 @@ impl Catalog {
     /// is valid, so an invalid input never hits).
     pub fn get_or_insert(&mut self, metric: &str, tags: &[(&str, &str)]) -> Result<(u32, bool)> {
         let hash = self.index.hash(metric, tags.iter().copied());
-        if let Some(id) = self.index.find(hash, |id| {
-            self.key(id).is_some_and(|k| k.matches(metric, tags))
-        }) {
+        if let Some(id) = self.find(hash, metric, tags) {
             return Ok((id, false));
         }
-        let key = SeriesKey::new(metric, tags)?;
+        key::validate_parts(metric, tags)?;
         let id = self.fresh_id()?;
-        self.place(id, key, hash);
+        self.place(id, metric, tags.iter().copied(), hash)?;
         Ok((id, true))
     }
 
-    /// [`Catalog::get_or_insert`] for an owned key, which is stored without copying.
+    /// [`Catalog::get_or_insert`] for a canonical key.
     pub fn get_or_insert_key(&mut self, key: SeriesKey) -> Result<(u32, bool)> {
-        let hash = self.index.hash(&key.metric, key.tag_refs());
-        if let Some(id) = self.index.find(hash, |id| self.key(id) == Some(&key)) {
+        if let Some(id) = self.lookup_key(&key) {
             return Ok((id, false));
         }
         key.validate()?;
         let id = self.fresh_id()?;
-        self.place(id, key, hash);
+        let hash = self.index.hash(&key.metric, key.tag_refs());
+        self.place(id, &key.metric, key.tag_refs(), hash)?;
         Ok((id, true))
     }
 
@@ -117,21 +127,39 @@ impl Catalog {
     /// number of series defined. On error nothing changes.
     pub fn insert_with_id(&mut self, id: u32, key: SeriesKey) -> Result<()> {
         key.validate()?;
+        self.insert_canonical(id, &key.metric, key.tag_refs())
+    }
+
+    /// [`Catalog::insert_with_id`] of a key given as validated canonical parts.
+    fn insert_canonical<'a>(
+        &mut self,
+        id: u32,
+        metric: &str,
+        tags: impl ExactSizeIterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Result<()> {
         if id == RESERVED_ID {
             return Err(Error::invalid(format!("series id {id} is reserved")));
         }
-        if let Some(existing) = self.key(id) {
-            if *existing == key {
+        let same = |k: KeyRef<'_>| k.is_canonical(metric, tags.clone());
+        let owned = || SeriesKey::from_canonical(metric, tags.clone());
+        if let Some(existing) = self.key_ref(id) {
+            if same(existing) {
                 return Ok(());
             }
             return Err(Error::invalid(format!(
-                "series id {id} is already {existing}, cannot also be {key}"
+                "series id {id} is already {}, cannot also be {}",
+                existing.to_key(),
+                owned()
             )));
         }
-        let hash = self.index.hash(&key.metric, key.tag_refs());
-        if let Some(other) = self.index.find(hash, |i| self.key(i) == Some(&key)) {
+        let hash = self.index.hash(metric, tags.clone());
+        if let Some(other) = self
+            .index
+            .find(hash, |i| self.key_ref(i).is_some_and(&same))
+        {
             return Err(Error::invalid(format!(
-                "series {key} already has id {other}, cannot also have id {id}"
+                "series {} already has id {other}, cannot also have id {id}",
+                owned()
             )));
         }
         // Bound the id by the number of series defined, not by `next_id` (which every
@@ -144,8 +172,7 @@ impl Catalog {
                 self.len()
             )));
         }
-        self.place(id, key, hash);
-        Ok(())
+        self.place(id, metric, tags, hash)
     }
 
     fn fresh_id(&self) -> Result<u32> {
@@ -156,28 +183,96 @@ impl Catalog {
         Ok(id)
     }
 
-    /// Stores a validated key that is not present yet at a free `id < RESERVED_ID`.
-    fn place(&mut self, id: u32, key: SeriesKey, hash: u64) {
-        let slot = id as usize;
-        if slot >= self.keys.len() {
-            self.keys.resize_with(slot + 1, || None);
+    /// Stores a validated key (tags in any order) that is not present yet at a free
+    /// `id < RESERVED_ID`, with its postings and its `hash` in the index. On error (the
+    /// symbol table or the packed keys are full) the series is not defined.
+    fn place<'a>(
+        &mut self,
+        id: u32,
+        metric: &str,
+        tags: impl Iterator<Item = (&'a str, &'a str)>,
+        hash: u64,
+    ) -> Result<()> {
+        self.keys.store(id, metric, tags)?;
+        if let Some(k) = self.keys.get(id) {
+            self.postings.insert(id, k.metric_symbol(), k.tag_symbols());
         }
-        self.postings.insert(id, &key);
         self.index.insert(hash, id);
-        if let Some(s) = self.keys.get_mut(slot) {
-            *s = Some(Arc::new(key));
-            self.count += 1;
-        }
+        self.count += 1;
+        Ok(())
     }
 
-    /// The key of series `id`.
-    pub fn key(&self, id: u32) -> Option<&SeriesKey> {
-        self.keys.get(id as usize)?.as_deref()
+    /// Builds the key index and the postings of every stored key, for a bulk load that
+    /// only stored the keys: the two side by side, each reading the packed keys. A key
+    /// stored twice is an error.
+    fn index_stored(&mut self) -> Result<(), DecodeError> {
+        let Catalog {
+            keys,
+            count,
+            index,
+            postings,
+            ..
+        } = self;
+        let keys = &*keys;
+        let ids = 0..u32::try_from(keys.id_bound()).unwrap_or(RESERVED_ID);
+        // The postings (many small allocations) on this thread, the index (one table)
+        // on another.
+        let ((), indexed) = rayon::join(
+            || {
+                for id in ids.clone() {
+                    if let Some(k) = keys.get(id) {
+                        postings.insert(id, k.metric_symbol(), k.tag_symbols());
+                    }
+                }
+            },
+            || {
+                index.reserve(*count);
+                for id in ids.clone() {
+                    let Some(k) = keys.get(id) else {
+                        continue;
+                    };
+                    let hash = index.hash(k.metric(), k.tag_refs());
+                    let twice = |other: u32| keys.get(other).is_some_and(|o| o.same_as(&k));
+                    if !index.insert_new(hash, id, twice) {
+                        return Err(DecodeError("catalog snapshot entry conflicts"));
+                    }
+                }
+                Ok(())
+            },
+        );
+        indexed
     }
 
-    /// The key of series `id`, shared.
+    /// The stored key of series `id`, read in place.
+    pub(crate) fn key_ref(&self, id: u32) -> Option<KeyRef<'_>> {
+        self.keys.get(id)
+    }
+
+    /// The key of series `id` (built: the catalog stores keys packed).
+    pub fn key(&self, id: u32) -> Option<SeriesKey> {
+        self.key_ref(id).map(|k| k.to_key())
+    }
+
+    /// The key of series `id`, shared: built on the first call for `id`, then kept.
     pub fn shared_key(&self, id: u32) -> Option<Arc<SeriesKey>> {
-        self.keys.get(id as usize)?.clone()
+        let slot = id as usize;
+        if let Some(Some(k)) = read(&self.built).get(slot) {
+            return Some(Arc::clone(k));
+        }
+        let key = Arc::new(self.key(id)?);
+        let mut built = write(&self.built);
+        if built.len() <= slot {
+            built.resize(slot + 1, None);
+        }
+        if let Some(s) = built.get_mut(slot) {
+            *s = Some(Arc::clone(&key));
+        }
+        Some(key)
+    }
+
+    /// True when series `id` is defined.
+    pub fn contains(&self, id: u32) -> bool {
+        self.keys.contains(id)
     }
 
     /// Number of series defined.
@@ -193,92 +288,116 @@ impl Catalog {
     /// The id the next new series will get: one past the largest id ever defined.
     pub fn next_id(&self) -> u32 {
         // invariant: place() only stores ids < RESERVED_ID, so len <= u32::MAX.
-        u32::try_from(self.keys.len()).unwrap_or(RESERVED_ID)
+        u32::try_from(self.keys.id_bound()).unwrap_or(RESERVED_ID)
     }
 
-    /// Every defined series, by ascending id.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, &SeriesKey)> + '_ {
-        self.keys
-            .iter()
-            .zip(0u32..)
-            .filter_map(|(k, id)| k.as_deref().map(|k| (id, k)))
+    /// Every defined series, by ascending id, read in place.
+    pub(crate) fn iter_refs(&self) -> impl Iterator<Item = (u32, KeyRef<'_>)> + '_ {
+        (0..self.next_id()).filter_map(|id| self.key_ref(id).map(|k| (id, k)))
+    }
+
+    /// Every defined series, by ascending id (keys built).
+    pub fn iter(&self) -> impl Iterator<Item = (u32, SeriesKey)> + '_ {
+        self.iter_refs().map(|(id, k)| (id, k.to_key()))
     }
 
     /// Every defined series, sorted by key (metric, then tags).
-    pub fn keys_sorted(&self) -> Vec<(u32, &SeriesKey)> {
-        let mut v: Vec<(u32, &SeriesKey)> = self.iter().collect();
-        super::key::sort_by_key(&mut v, |s| s.1);
+    pub fn keys_sorted(&self) -> Vec<(u32, SeriesKey)> {
+        let mut v: Vec<(u32, SeriesKey)> = self.iter().collect();
+        key::sort_by_key(&mut v, |s| &s.1);
         v
     }
 
     /// The series of `metric`.
     pub fn series_of_metric(&self, metric: &str) -> RoaringBitmap {
-        self.postings.metric(metric).cloned().unwrap_or_default()
+        self.metric_postings(metric).cloned().unwrap_or_default()
     }
 
     /// The series of `metric`, borrowed (`None` if there is none).
     pub fn metric_postings(&self, metric: &str) -> Option<&RoaringBitmap> {
-        self.postings.metric(metric)
+        self.postings.metric(self.keys.symbol(metric)?)
     }
 
-    /// The series having tag `key=value`, borrowed (`None` if there is none).
-    pub fn tag_postings(&self, key: &str, value: &str) -> Option<&RoaringBitmap> {
-        self.postings.tag(key, value)
+    /// The series having tag `key=value` (`None` if there is none); borrowed when more
+    /// than one series has it.
+    pub fn tag_postings(&self, key: &str, value: &str) -> Option<Cow<'_, RoaringBitmap>> {
+        self.postings
+            .tag(self.keys.symbol(key)?, self.keys.symbol(value)?)
     }
 
     /// The series having tag `key=value`, whatever their metric.
     pub fn series_with_tag(&self, key: &str, value: &str) -> RoaringBitmap {
-        self.postings.tag(key, value).cloned().unwrap_or_default()
+        self.tag_postings(key, value)
+            .map(Cow::into_owned)
+            .unwrap_or_default()
     }
 
     /// The series of `metric` that have every `key=value` pair of `filter` (they may
     /// have more tags). An intersection of posting bitmaps, smallest first.
     pub fn matching(&self, metric: &str, filter: &[(&str, &str)]) -> RoaringBitmap {
-        self.postings.matching(metric, filter)
+        let Some(metric) = self.keys.symbol(metric) else {
+            return RoaringBitmap::new();
+        };
+        let pairs: Vec<Option<(u32, u32)>> = filter
+            .iter()
+            .map(|&(k, v)| Some((self.keys.symbol(k)?, self.keys.symbol(v)?)))
+            .collect();
+        self.postings.matching(metric, &pairs)
+    }
+
+    fn sorted_names(&self, symbols: impl Iterator<Item = u32>) -> Vec<&str> {
+        let mut v: Vec<&str> = symbols.map(|s| self.keys.name(s)).collect();
+        v.sort_unstable();
+        v
     }
 
     /// Every metric name, sorted.
     pub fn metrics(&self) -> Vec<&str> {
-        self.postings.metric_names()
+        self.sorted_names(self.postings.metric_symbols())
     }
 
     /// Every tag key, sorted.
     pub fn tag_keys(&self) -> Vec<&str> {
-        self.postings.tag_keys()
+        self.sorted_names(self.postings.tag_key_symbols())
     }
 
     /// Every value of tag `key`, sorted.
     pub fn tag_values(&self, key: &str) -> Vec<&str> {
-        self.postings.tag_values(key)
+        match self.keys.symbol(key) {
+            Some(k) => self.sorted_names(self.postings.tag_value_symbols(k)),
+            None => Vec::new(),
+        }
     }
 
-    /// Approximate heap bytes held by the catalog.
+    /// Approximate heap bytes held.
     pub fn approximate_bytes(&self) -> usize {
-        let keys: usize = self
-            .iter()
-            .map(|(_, k)| {
-                k.metric.capacity()
-                    + k.tags.capacity() * size_of::<(String, String)>()
-                    + k.tags
-                        .iter()
-                        .map(|(a, b)| a.capacity() + b.capacity())
-                        .sum::<usize>()
-            })
-            .sum();
-        self.keys.capacity() * size_of::<Option<Arc<SeriesKey>>>()
-            + self.count * size_of::<SeriesKey>()
-            + keys
-            + self.index.heap_bytes()
-            + self.postings.heap_bytes()
+        self.keys.heap_bytes() + self.index.heap_bytes() + self.postings.heap_bytes()
     }
 
     /// Appends the entry payload defining series `id` as `key`:
     /// `kind = 1 | id (varint) | key`. Entries concatenate: a WAL batch can carry
     /// several, read back with [`Catalog::read_entry`].
     pub fn encode_entry(id: u32, key: &SeriesKey, out: &mut Vec<u8>) {
+        Self::encode_entry_parts(id, &key.metric, key.tag_refs(), out);
+    }
+
+    /// [`Catalog::encode_entry`] of a key given as canonical parts.
+    pub(crate) fn encode_entry_parts<'a>(
+        id: u32,
+        metric: &str,
+        tags: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+        out: &mut Vec<u8>,
+    ) {
         out.push(ENTRY_DEFINE_SERIES);
         varint::put_u32(out, id);
-        key.encode(out);
+        key::encode_parts(out, metric, tags);
+    }
+
+    /// Appends the entry payload of stored series `id` (nothing if it is a hole).
+    pub(crate) fn encode_stored_entry(&self, id: u32, out: &mut Vec<u8>) {
+        if let Some(k) = self.key_ref(id) {
+            Self::encode_entry_parts(id, k.metric(), k.tag_refs(), out);
+        }
     }
 
     /// Decodes an entry payload that fills all of `bytes`.
@@ -293,14 +412,42 @@ impl Catalog {
 
     /// Decodes one entry from the front of `r`, leaving `r` just past it.
     pub fn read_entry(r: &mut Reader<'_>) -> Result<(u32, SeriesKey), DecodeError> {
-        if r.u8()? != ENTRY_DEFINE_SERIES {
-            return Err(DecodeError("unknown catalog entry kind"));
-        }
-        let id = minimal_u32(r)?;
-        if id == RESERVED_ID {
-            return Err(DecodeError("reserved series id in catalog entry"));
-        }
+        let id = read_entry_id(r)?;
         Ok((id, SeriesKey::read_from(r)?))
+    }
+
+    /// [`Catalog::read_entry`] as borrowed parts: the id and metric are returned, the
+    /// tags replace the content of `tags`.
+    pub(crate) fn read_entry_parts<'a>(
+        r: &mut Reader<'a>,
+        tags: &mut Vec<(&'a str, &'a str)>,
+    ) -> Result<(u32, &'a str), DecodeError> {
+        let id = read_entry_id(r)?;
+        Ok((id, key::read_parts(r, tags)?))
+    }
+
+    /// [`Catalog::insert_with_id`] of a key as decoded by
+    /// [`Catalog::read_entry_parts`] (valid and canonical), without building it.
+    pub(crate) fn insert_parts(
+        &mut self,
+        id: u32,
+        metric: &str,
+        tags: &[(&str, &str)],
+    ) -> Result<()> {
+        self.insert_canonical(id, metric, tags.iter().copied())
+    }
+
+    /// Decodes entries from the front of `r` until it is empty, defining each series
+    /// (replay of a catalog record). `Err` names what was wrong; series defined before
+    /// it stay.
+    pub(crate) fn replay_entries(&mut self, r: &mut Reader<'_>) -> Result<()> {
+        let mut tags = Vec::new();
+        while !r.is_empty() {
+            let (id, metric) =
+                Self::read_entry_parts(r, &mut tags).map_err(|e| Error::invalid(e.0))?;
+            self.insert_parts(id, metric, &tags)?;
+        }
+        Ok(())
     }
 
     /// Appends a snapshot of the whole catalog:
@@ -309,8 +456,8 @@ impl Catalog {
         out.push(SNAPSHOT_VERSION);
         varint::put_u32(out, self.next_id());
         varint::put_u64(out, self.count as u64);
-        for (id, key) in self.iter() {
-            Self::encode_entry(id, key, out);
+        for id in 0..self.next_id() {
+            self.encode_stored_entry(id, out);
         }
     }
 
@@ -328,17 +475,34 @@ impl Catalog {
             return Err(DecodeError("catalog snapshot counts more series than ids"));
         }
         let mut cat = Catalog::new();
+        // Room for what the entries can hold at most (each takes at least 5 bytes),
+        // so a damaged count cannot make this allocate more than the input is worth.
+        let entries = usize::try_from(count)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len() / 5);
+        cat.keys.reserve(entries, bytes.len() / 2);
+        // A bulk load: the keys first, then the index and the postings of all of them
+        // side by side (`index_stored`).
+        let conflict = DecodeError("catalog snapshot entry conflicts");
         let mut prev: Option<u32> = None;
+        let mut tags = Vec::new();
         for _ in 0..count {
-            let (id, key) = Self::read_entry(&mut r)?;
+            let (id, metric) = Self::read_entry_parts(&mut r, &mut tags)?;
             if prev.is_some_and(|p| p >= id) {
                 return Err(DecodeError("catalog snapshot ids not ascending"));
             }
             if id >= next_id {
                 return Err(DecodeError("catalog snapshot id not below next_id"));
             }
-            cat.insert_with_id(id, key)
-                .map_err(|_| DecodeError("catalog snapshot entry conflicts"))?;
+            // As `insert_with_id` bounds it: damaged ids cannot grow the id table.
+            if u64::from(id) > cat.count as u64 + u64::from(MAX_ID_GAP) {
+                return Err(conflict);
+            }
+            // Ascending ids: `id` is free.
+            cat.keys
+                .store(id, metric, tags.iter().copied())
+                .map_err(|_| conflict)?;
+            cat.count += 1;
             prev = Some(id);
         }
         if !r.is_empty() {
@@ -348,10 +512,24 @@ impl Catalog {
             if u64::from(next_id) > cat.len() as u64 + u64::from(MAX_ID_GAP) {
                 return Err(DecodeError("catalog snapshot next_id too far past its ids"));
             }
-            cat.keys.resize_with(next_id as usize, || None);
+            cat.keys.extend_ids(next_id as usize);
         }
+        cat.keys.shrink_to_fit();
+        cat.index_stored()?;
         Ok(cat)
     }
+}
+
+/// Reads the kind byte and the id of a catalog entry.
+fn read_entry_id(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
+    if r.u8()? != ENTRY_DEFINE_SERIES {
+        return Err(DecodeError("unknown catalog entry kind"));
+    }
+    let id = minimal_u32(r)?;
+    if id == RESERVED_ID {
+        return Err(DecodeError("reserved series id in catalog entry"));
+    }
+    Ok(id)
 }
 
 /// Bytes taken by the LEB128 encoding of `v`.

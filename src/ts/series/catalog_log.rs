@@ -70,14 +70,9 @@ impl CatalogLog {
             let Some(rec) = reader.next_record() else {
                 break;
             };
-            let mut r = Reader::new(&rec);
-            while !r.is_empty() {
-                let (id, key) = Catalog::read_entry(&mut r)
-                    .map_err(|e| Error::corruption(&path, offset, format!("catalog entry: {e}")))?;
-                catalog
-                    .insert_with_id(id, key)
-                    .map_err(|e| Error::corruption(&path, offset, e.to_string()))?;
-            }
+            catalog
+                .replay_entries(&mut Reader::new(&rec))
+                .map_err(|e| Error::corruption(&path, offset, format!("catalog entry: {e}")))?;
         }
         match reader.end() {
             Some(LogEnd::Corrupt { offset, what }) => Err(Error::corruption(&path, offset, what)),
@@ -118,9 +113,7 @@ impl CatalogLog {
         }
         let mut payload = Vec::new();
         for id in self.persisted_next..next {
-            if let Some(key) = catalog.key(id) {
-                Catalog::encode_entry(id, key, &mut payload);
-            }
+            catalog.encode_stored_entry(id, &mut payload);
         }
         if !payload.is_empty() {
             self.writer.add_record(&payload, Compression::Snappy)?;

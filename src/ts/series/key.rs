@@ -173,7 +173,18 @@ fn check_name(what: &str, s: &str) -> Result<()> {
 
 /// True when `s` passes [`check_name`]; the decoder's cheap form of it.
 fn name_ok(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_NAME_LEN && !s.chars().any(char::is_control)
+    !s.is_empty() && s.len() <= MAX_NAME_LEN && !has_control(s)
+}
+
+/// `s.chars().any(char::is_control)` on bytes: the controls are U+0000..U+001F and
+/// U+007F (single bytes) and U+0080..U+009F (`0xC2 0x80..=0x9F` in UTF-8). A fold over
+/// the bytes, which vectorizes, instead of decoding every char: catalog loads check
+/// every name of every series.
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter()
+        .fold(false, |seen, &c| seen | (c < 0x20) | (c == 0x7f))
+        || (!s.is_ascii() && b.windows(2).any(|w| w == [0xC2, w[1]] && w[1] < 0xA0))
 }
 
 impl SeriesKey {
@@ -249,50 +260,27 @@ impl SeriesKey {
     /// tags given in any order. A borrowed tag list naming a key twice never matches.
     /// Allocation-free.
     pub fn matches(&self, metric: &str, tags: &[(&str, &str)]) -> bool {
-        if self.metric != metric || self.tags.len() != tags.len() || tags.len() > MAX_TAGS {
-            return false;
-        }
-        // Each borrowed pair must hit a distinct stored pair: with equal lengths that
-        // makes the borrowed list a permutation of the stored one. MAX_TAGS <= 64, so a
-        // u64 records which stored pairs were hit.
-        let mut hit = 0u64;
-        for &(k, v) in tags {
-            // Few tags: a scan of equality checks (lengths first, rarely a memcmp) beats
-            // a binary search of three-way string comparisons.
-            let found = if self.tags.len() <= 8 {
-                self.tags.iter().position(|(sk, _)| sk == k)
-            } else {
-                self.tags
-                    .binary_search_by(|(sk, _)| sk.as_str().cmp(k))
-                    .ok()
-            };
-            let Some(i) = found else {
-                return false;
-            };
-            let bit = 1u64 << (i % 64);
-            let value_matches = self.tags.get(i).is_some_and(|(_, sv)| sv == v);
-            if !value_matches || hit & bit != 0 {
-                return false;
-            }
-            hit |= bit;
-        }
-        true
+        self.metric == metric
+            && tags_match(
+                self.tags.len(),
+                |i| {
+                    self.tags
+                        .get(i)
+                        .map_or(("", ""), |(k, v)| (k.as_str(), v.as_str()))
+                },
+                tags,
+            )
     }
 
     /// The tags as borrowed pairs.
-    pub fn tag_refs(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+    pub fn tag_refs(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
         self.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Appends the canonical encoding of this key to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.reserve(self.encoded_len());
-        varint::put_len_prefixed(out, self.metric.as_bytes());
-        varint::put_u64(out, self.tags.len() as u64);
-        for (k, v) in &self.tags {
-            varint::put_len_prefixed(out, k.as_bytes());
-            varint::put_len_prefixed(out, v.as_bytes());
-        }
+        encode_parts(out, &self.metric, self.tag_refs());
     }
 
     /// The length in bytes of [`SeriesKey::encode`]'s output.
@@ -321,33 +309,116 @@ impl SeriesKey {
     /// canonical encodings of keys that follow the rules: minimal varints, tags strictly
     /// sorted by key, names within limits. So a decoded key re-encodes to the same bytes.
     pub fn read_from(r: &mut Reader<'_>) -> Result<SeriesKey, DecodeError> {
-        let start = r.position();
-        let metric = read_name(r, "invalid metric name")?;
-        let n = r.u64()?;
-        if n > MAX_TAGS as u64 {
-            return Err(DecodeError("too many tags"));
+        let mut tags = Vec::new();
+        let metric = read_parts(r, &mut tags)?;
+        Ok(SeriesKey::from_canonical(metric, tags))
+    }
+
+    /// An owned key of parts already valid and canonical (decoded or stored ones).
+    pub(crate) fn from_canonical<'a>(
+        metric: &str,
+        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> SeriesKey {
+        SeriesKey {
+            metric: metric.to_owned(),
+            tags: tags
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
         }
-        let mut tags: Vec<(String, String)> = Vec::with_capacity(n as usize);
-        for _ in 0..n {
-            let k = read_name(r, "invalid tag key")?;
-            let v = read_name(r, "invalid tag value")?;
-            if tags
-                .last()
-                .is_some_and(|(prev, _)| prev.as_str() >= k.as_str())
-            {
-                return Err(DecodeError("tag keys not strictly sorted"));
-            }
-            tags.push((k, v));
-        }
-        let key = SeriesKey { metric, tags };
-        if r.position() - start != key.encoded_len() {
-            return Err(DecodeError("non-minimal varint in series key"));
-        }
-        Ok(key)
     }
 }
 
-fn read_name(r: &mut Reader<'_>, what: &'static str) -> Result<String, DecodeError> {
+/// True when the `n` canonical tags `stored(0..n)` (sorted by key, keys unique) are
+/// exactly `tags` in any order. A borrowed list naming a key twice never matches.
+/// Allocation-free: the comparison behind [`SeriesKey::matches`] and the catalog's.
+pub(crate) fn tags_match<'s>(
+    n: usize,
+    stored: impl Fn(usize) -> (&'s str, &'s str),
+    tags: &[(&str, &str)],
+) -> bool {
+    if n != tags.len() || n > MAX_TAGS {
+        return false;
+    }
+    // Each borrowed pair must hit a distinct stored pair: with equal lengths that makes
+    // the borrowed list a permutation of the stored one. MAX_TAGS <= 64, so a u64
+    // records which stored pairs were hit.
+    let mut hit = 0u64;
+    for &(k, v) in tags {
+        // Few tags: a scan of equality checks (lengths first, rarely a memcmp) beats a
+        // binary search of three-way string comparisons.
+        let found = if n <= 8 {
+            (0..n).find(|&i| stored(i).0 == k)
+        } else {
+            let (mut lo, mut hi) = (0, n);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if stored(mid).0 < k {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            (lo < n && stored(lo).0 == k).then_some(lo)
+        };
+        let Some(i) = found else {
+            return false;
+        };
+        let bit = 1u64 << (i % 64);
+        if stored(i).1 != v || hit & bit != 0 {
+            return false;
+        }
+        hit |= bit;
+    }
+    true
+}
+
+/// Appends the canonical encoding of the series `metric` + `tags` (canonical: tags
+/// sorted by key, keys unique) to `out`: the layout of [`SeriesKey::encode`].
+pub(crate) fn encode_parts<'a>(
+    out: &mut Vec<u8>,
+    metric: &str,
+    tags: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) {
+    varint::put_len_prefixed(out, metric.as_bytes());
+    varint::put_u64(out, tags.len() as u64);
+    for (k, v) in tags {
+        varint::put_len_prefixed(out, k.as_bytes());
+        varint::put_len_prefixed(out, v.as_bytes());
+    }
+}
+
+/// Decodes one key from the front of `r` as borrowed parts, with the checks of
+/// [`SeriesKey::read_from`]: the metric is returned, the tags replace the content of
+/// `tags`. Allocates nothing once `tags` has room.
+pub(crate) fn read_parts<'a>(
+    r: &mut Reader<'a>,
+    tags: &mut Vec<(&'a str, &'a str)>,
+) -> Result<&'a str, DecodeError> {
+    tags.clear();
+    let start = r.position();
+    let metric = read_name(r, "invalid metric name")?;
+    let n = r.u64()?;
+    if n > MAX_TAGS as u64 {
+        return Err(DecodeError("too many tags"));
+    }
+    let mut len = varint_len(metric.len() as u64) + metric.len() + varint_len(n);
+    for _ in 0..n {
+        let k = read_name(r, "invalid tag key")?;
+        let v = read_name(r, "invalid tag value")?;
+        if tags.last().is_some_and(|&(prev, _)| prev >= k) {
+            return Err(DecodeError("tag keys not strictly sorted"));
+        }
+        len += varint_len(k.len() as u64) + k.len() + varint_len(v.len() as u64) + v.len();
+        tags.push((k, v));
+    }
+    if r.position() - start != len {
+        return Err(DecodeError("non-minimal varint in series key"));
+    }
+    Ok(metric)
+}
+
+fn read_name<'a>(r: &mut Reader<'a>, what: &'static str) -> Result<&'a str, DecodeError> {
     let bytes = r.len_prefixed()?;
     if bytes.len() > MAX_NAME_LEN {
         return Err(DecodeError(what));
@@ -356,7 +427,7 @@ fn read_name(r: &mut Reader<'_>, what: &'static str) -> Result<String, DecodeErr
     if !name_ok(s) {
         return Err(DecodeError(what));
     }
-    Ok(s.to_owned())
+    Ok(s)
 }
 
 /// Bytes taken by the LEB128 encoding of `v`.
@@ -574,6 +645,15 @@ mod tests {
             prop_assert_eq!(items.len(), keys.len());
         }
 
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn has_control_is_char_is_control(s in "(\\PC|\\p{Cc}|\u{80}|\u{9f}|\u{a0}|\u{c2}|\u{100}){0,12}") {
+            prop_assert_eq!(has_control(&s), s.chars().any(char::is_control), "{:?}", s);
+        }
     }
 
     proptest! {

@@ -33,7 +33,7 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 
 /// Per-process random seeds.
 #[derive(Clone, Copy)]
-struct Seeds([u64; 4]);
+pub(crate) struct Seeds([u64; 4]);
 
 impl Default for Seeds {
     fn default() -> Self {
@@ -45,7 +45,7 @@ impl Default for Seeds {
 impl Seeds {
     /// Hashes `bytes`, their length included, with seed number `which`.
     #[inline]
-    fn bytes(&self, which: usize, bytes: &[u8]) -> u64 {
+    pub(crate) fn bytes(&self, which: usize, bytes: &[u8]) -> u64 {
         let seed = self.0.get(which).copied().unwrap_or(K[0]);
         let mut h = fold_mul(seed ^ bytes.len() as u64, K[1]);
         let (words, tail) = bytes.as_chunks::<8>();
@@ -71,7 +71,8 @@ fn tail_word(t: &[u8]) -> u64 {
     byte(0) << 16 | byte(t.len() / 2) << 8 | byte(t.len().wrapping_sub(1))
 }
 
-/// A `Hasher` for keys that already are well-mixed 64-bit hashes: passes them through.
+/// A `Hasher` for keys that already are well-mixed 64-bit hashes (passed through) or
+/// dense `u32` ids (spread over all 64 bits by a Fibonacci multiply).
 #[derive(Default)]
 pub(crate) struct PassThrough(u64);
 
@@ -88,9 +89,15 @@ impl Hasher for PassThrough {
     fn write_u64(&mut self, v: u64) {
         self.0 = v;
     }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+
+/// A map keyed by dense `u32` ids (symbol or series ids).
+pub(crate) type IdKeyed<V> = HashMap<u32, V, BuildHasherDefault<PassThrough>>;
 
 /// `series hash -> id`.
 #[derive(Default)]
@@ -159,6 +166,38 @@ impl KeyIndex {
         }
     }
 
+    /// Records `id` under `hash` unless an id already there is the same series
+    /// (`same(other)`); false then, and nothing changes. One probe for both.
+    pub(crate) fn insert_new(
+        &mut self,
+        hash: u64,
+        id: u32,
+        mut same: impl FnMut(u32) -> bool,
+    ) -> bool {
+        match self.first.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(id);
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let seen = same(*e.get())
+                    || self
+                        .overflow
+                        .get(&hash)
+                        .is_some_and(|more| more.iter().any(|&other| same(other)));
+                if !seen {
+                    self.overflow.entry(hash).or_default().push(id);
+                }
+                !seen
+            }
+        }
+    }
+
+    /// Makes room for `n` more series without rehashing.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.first.reserve(n);
+    }
+
     /// Approximate heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
         // hashbrown: one control byte plus the entry per bucket.
@@ -220,5 +259,12 @@ mod tests {
         assert_eq!(ix.find(8, |_| true), Some(4));
         assert_eq!(ix.find(9, |_| true), None);
         assert!(ix.heap_bytes() > 0);
+        // insert_new: refused when a colliding id is the same series, else kept.
+        assert!(!ix.insert_new(7, 5, |other| other == 2));
+        assert_eq!(ix.find(7, |id| id == 5), None);
+        assert!(ix.insert_new(7, 5, |_| false));
+        assert_eq!(ix.find(7, |id| id == 5), Some(5));
+        assert!(ix.insert_new(9, 6, |_| true));
+        assert_eq!(ix.find(9, |_| true), Some(6));
     }
 }

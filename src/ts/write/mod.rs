@@ -240,13 +240,8 @@ fn encode_as_given(p: &Point, out: &mut Vec<u8>) {
 
 /// Validates and groups `points` by series (see the module docs).
 ///
-/// Two passes: the first finds each point's group, the second fills columns allocated
-/// at their exact size. Within the batch, a point is matched to the group of an
-/// earlier point with the same metric and tags (same order) through a cheap hash
-/// (`batch_hash`) and a string comparison; only the first point of each series (or a
-/// point whose tags come in another order) pays for the catalog lookup. A hash
-/// collision just takes that slower path, so crafted input cannot make the batch
-/// index quadratic.
+/// Two passes: the first finds each point's group through a [`BatchIndex`], the second
+/// ([`PreparedWrite::fill_columns`]) fills columns allocated at their exact size.
 ///
 /// `cache` (when the caller could take it) remembers series across writes.
 pub(crate) fn prepare_points(
@@ -256,150 +251,219 @@ pub(crate) fn prepare_points(
 ) -> Result<PreparedWrite> {
     check_batch_size(points.len())?;
     let mut w = PreparedWrite::default();
-    // For each group, a point that represents it (same metric and tags, same order),
-    // and the batch-local id of that point's tag set.
-    let mut reps: Vec<&Point> = Vec::new();
-    let mut rep_tagset: Vec<u32> = Vec::new();
-    let mut counts: Vec<usize> = Vec::new();
-    let mut fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
-    // Tag sets (as given, order-sensitive) seen in this batch: id -> representative.
-    // Points of one host typically share their tags with the previous point, so the
-    // tags are hashed only when they differ from the previous point's.
-    let mut tagsets: Vec<&Tags> = Vec::new();
-    let mut tagset_fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
-    let mut last_tags: Option<(&Tags, u64, u32)> = None;
-    let mut by_id: HashMap<u32, u32, BuildHasherDefault<IdHasher>> = HashMap::default();
-    let mut by_key: HashMap<SeriesKey, u32> = HashMap::new();
-    let mut scratch: Vec<(&str, &str)> = Vec::new();
+    let mut index = BatchIndex::default();
     let mut group_of: Vec<u32> = Vec::with_capacity(points.len());
-    let mut last: Option<(&Point, u32, u32)> = None;
     for p in points {
-        let (th, ts_id) = match last_tags {
-            Some((t, h, id)) if tags_eq(t, &p.tags) => (h, id),
+        group_of.push(index.group(p, catalog, cache.as_deref_mut(), &mut w.groups)?);
+    }
+    w.fill_columns(points, &group_of, &index.counts)?;
+    w.encode();
+    Ok(w)
+}
+
+/// The batch-local index of [`prepare_points`]: which group each point goes to.
+///
+/// A point is matched to the group of an earlier point with the same metric and tags
+/// (same order) through a cheap hash ([`tags_hash`], [`series_hash`]) and a string
+/// comparison; only the first point of each series (or a point whose tags come in
+/// another order) pays for the catalog lookup ([`BatchIndex::resolve`]). A hash
+/// collision just takes that slower path, so crafted input cannot make the batch index
+/// quadratic.
+#[derive(Default)]
+struct BatchIndex<'p> {
+    /// Tag sets (as given, order-sensitive) seen in this batch: id -> representative.
+    tagsets: Vec<&'p Tags>,
+    /// Tag-set hash -> the first tag-set id seen with it.
+    tagset_fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>>,
+    /// The previous point's tag set, its hash and id: points of one host typically
+    /// share their tags with the previous point, so those are hashed only when they
+    /// differ.
+    last_tags: Option<(&'p Tags, u64, u32)>,
+    /// For each group, a point that represents it (same metric and tags, same order)...
+    reps: Vec<&'p Point>,
+    /// ...and the tag-set id of that point.
+    rep_tagset: Vec<u32>,
+    /// Points per group.
+    counts: Vec<usize>,
+    /// Series hash -> the group of its representative.
+    fast: HashMap<u64, u32, BuildHasherDefault<IdHasher>>,
+    /// Groups of known series, by series id.
+    by_id: HashMap<u32, u32, BuildHasherDefault<IdHasher>>,
+    /// Groups of new series, by key.
+    by_key: HashMap<SeriesKey, u32>,
+    /// The previous point, its tag-set id and group.
+    last: Option<(&'p Point, u32, u32)>,
+    /// A point's tags as borrowed pairs, reused.
+    scratch: Vec<(&'p str, &'p str)>,
+}
+
+impl<'p> BatchIndex<'p> {
+    /// The group of `p`, adding one to `groups` for a series new to this batch.
+    fn group(
+        &mut self,
+        p: &'p Point,
+        catalog: &Catalog,
+        cache: Option<&mut WriteCache>,
+        groups: &mut Vec<Group>,
+    ) -> Result<u32> {
+        let (tags_hash, tagset) = self.tag_set(p)?;
+        self.last_tags = Some((&p.tags, tags_hash, tagset));
+        let g = match self.last {
+            Some((q, t, g)) if t == tagset && str_eq(&q.metric, &p.metric) => g,
             _ => {
-                let h = tags_hash(&p.tags);
-                let hit = tagset_fast.get(&h).copied().filter(|&id| {
-                    tagsets
-                        .get(id as usize)
-                        .is_some_and(|r| tags_eq(r, &p.tags))
-                });
-                let id = match hit {
-                    Some(id) => id,
-                    None => {
-                        // A new tag set, or a hash collision: the latter only costs
-                        // its points the slower path below, never a wrong group.
-                        let id = u32::try_from(tagsets.len())
-                            .map_err(|_| Error::invalid("too many tag sets in one write"))?;
-                        tagsets.push(&p.tags);
-                        tagset_fast.entry(h).or_insert(id);
-                        id
-                    }
-                };
-                (h, id)
-            }
-        };
-        last_tags = Some((&p.tags, th, ts_id));
-        let g = match last {
-            Some((q, t, g)) if t == ts_id && str_eq(&q.metric, &p.metric) => g,
-            _ => {
-                let h = series_hash(th, &p.metric);
-                // Equal tag-set ids mean equal tags (verified above): only the metric
-                // is left to compare.
-                let hit = fast.get(&h).copied().filter(|&g| {
-                    rep_tagset.get(g as usize) == Some(&ts_id)
-                        && reps
-                            .get(g as usize)
-                            .is_some_and(|r| str_eq(&r.metric, &p.metric))
-                });
-                match hit {
+                let h = series_hash(tags_hash, &p.metric);
+                match self.seen_group(h, tagset, p) {
                     Some(g) => g,
                     None => {
-                        let cached = cache.as_deref_mut().and_then(|c| c.get(h, p));
-                        let known = cached.or_else(|| {
-                            scratch.clear();
-                            scratch.extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                            let id = catalog.lookup(&p.metric, &scratch)?;
-                            if let Some(c) = cache.as_deref_mut() {
-                                c.insert(h, id, p);
-                            }
-                            Some(id)
-                        });
-                        let (slot, target) = match known {
-                            // A hit equals a stored, valid key: nothing left to check.
-                            Some(id) => (by_id.get(&id).copied(), Target::Known(id)),
-                            None => {
-                                scratch.clear();
-                                scratch
-                                    .extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                                let key = SeriesKey::new(&p.metric, &scratch)?;
-                                (by_key.get(&key).copied(), Target::New(key))
-                            }
-                        };
-                        let g = match slot {
-                            Some(g) => g,
-                            None => {
-                                let g = u32::try_from(w.groups.len())
-                                    .map_err(|_| Error::invalid("too many series in one write"))?;
-                                match &target {
-                                    Target::Known(id) => by_id.insert(*id, g),
-                                    Target::New(key) => by_key.insert(key.clone(), g),
-                                };
-                                w.groups.push(Group::new(target));
-                                reps.push(p);
-                                rep_tagset.push(ts_id);
-                                counts.push(0);
-                                g
-                            }
-                        };
+                        let target = self.resolve(p, h, catalog, cache)?;
+                        let g = self.group_for(target, p, tagset, groups)?;
                         // Only cache `g` under this point's tag-set id if it is the
                         // group's own (tags in another order keep the slow path).
-                        if rep_tagset.get(g as usize) == Some(&ts_id) {
-                            fast.entry(h).or_insert(g);
+                        if self.rep_tagset.get(g as usize) == Some(&tagset) {
+                            self.fast.entry(h).or_insert(g);
                         }
                         g
                     }
                 }
             }
         };
-        if let Some(c) = counts.get_mut(g as usize) {
+        if let Some(c) = self.counts.get_mut(g as usize) {
             *c += 1;
         }
-        group_of.push(g);
-        last = Some((p, ts_id, g));
+        self.last = Some((p, tagset, g));
+        Ok(g)
     }
-    // A counting sort of the points by group into the flat columns, keeping each
-    // series' points in write order (last write wins).
-    let mut cursor = Vec::with_capacity(counts.len());
-    let mut at = 0usize;
-    for (group, &n) in w.groups.iter_mut().zip(&counts) {
-        group.points = at..at + n;
-        cursor.push(at);
-        at += n;
-    }
-    w.ts = vec![0; points.len()];
-    w.vals = vec![0.0; points.len()];
-    let mut max_ts = i64::MIN;
-    for (p, &g) in points.iter().zip(&group_of) {
-        let slot = cursor.get_mut(g as usize).and_then(|c| {
-            let at = *c;
-            *c += 1;
-            Some((w.ts.get_mut(at)?, w.vals.get_mut(at)?))
+
+    /// The hash and batch-local id of `p`'s tag set (as given), adding a new one.
+    fn tag_set(&mut self, p: &'p Point) -> Result<(u64, u32)> {
+        if let Some((t, h, id)) = self.last_tags
+            && tags_eq(t, &p.tags)
+        {
+            return Ok((h, id));
+        }
+        let h = tags_hash(&p.tags);
+        let hit = self.tagset_fast.get(&h).copied().filter(|&id| {
+            self.tagsets
+                .get(id as usize)
+                .is_some_and(|r| tags_eq(r, &p.tags))
         });
-        // The counts were taken from `group_of` itself: a point without its slot is a
-        // bug, reported rather than dropped.
-        let Some((t, v)) = slot else {
-            return Err(Error::internal(format!(
-                "write batch: point of group {g} has no slot in the columns"
-            )));
-        };
-        *t = p.timestamp;
-        *v = p.value;
-        max_ts = max_ts.max(p.timestamp);
+        if let Some(id) = hit {
+            return Ok((h, id));
+        }
+        // A new tag set, or a hash collision: the latter only costs its points the
+        // slower path, never a wrong group.
+        let id = u32::try_from(self.tagsets.len())
+            .map_err(|_| Error::invalid("too many tag sets in one write"))?;
+        self.tagsets.push(&p.tags);
+        self.tagset_fast.entry(h).or_insert(id);
+        Ok((h, id))
     }
-    w.points = points.len();
-    w.max_ts = (!points.is_empty()).then_some(max_ts);
-    w.encode();
-    Ok(w)
+
+    /// The group of an earlier point of this batch with `p`'s series hash `h`, the same
+    /// tag set and metric. Equal tag-set ids mean equal tags (verified by
+    /// [`BatchIndex::tag_set`]): only the metric is left to compare.
+    fn seen_group(&self, h: u64, tagset: u32, p: &Point) -> Option<u32> {
+        self.fast.get(&h).copied().filter(|&g| {
+            self.rep_tagset.get(g as usize) == Some(&tagset)
+                && self
+                    .reps
+                    .get(g as usize)
+                    .is_some_and(|r| str_eq(&r.metric, &p.metric))
+        })
+    }
+
+    /// The series of `p`: known (through the cache or the catalog) or a new, validated
+    /// key.
+    fn resolve(
+        &mut self,
+        p: &'p Point,
+        h: u64,
+        catalog: &Catalog,
+        mut cache: Option<&mut WriteCache>,
+    ) -> Result<Target> {
+        self.scratch.clear();
+        self.scratch
+            .extend(p.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let cached = cache.as_deref_mut().and_then(|c| c.get(h, p));
+        let known = cached.or_else(|| {
+            let id = catalog.lookup(&p.metric, &self.scratch)?;
+            if let Some(c) = cache {
+                c.insert(h, id, p);
+            }
+            Some(id)
+        });
+        Ok(match known {
+            // A hit equals a stored, valid key: nothing left to check.
+            Some(id) => Target::Known(id),
+            None => Target::New(SeriesKey::new(&p.metric, &self.scratch)?),
+        })
+    }
+
+    /// The group of `target` in this batch, adding it (represented by `p`) if new.
+    fn group_for(
+        &mut self,
+        target: Target,
+        p: &'p Point,
+        tagset: u32,
+        groups: &mut Vec<Group>,
+    ) -> Result<u32> {
+        let slot = match &target {
+            Target::Known(id) => self.by_id.get(id),
+            Target::New(key) => self.by_key.get(key),
+        };
+        if let Some(&g) = slot {
+            return Ok(g);
+        }
+        let g = u32::try_from(groups.len())
+            .map_err(|_| Error::invalid("too many series in one write"))?;
+        match &target {
+            Target::Known(id) => self.by_id.insert(*id, g),
+            Target::New(key) => self.by_key.insert(key.clone(), g),
+        };
+        groups.push(Group::new(target));
+        self.reps.push(p);
+        self.rep_tagset.push(tagset);
+        self.counts.push(0);
+        Ok(g)
+    }
+}
+
+impl PreparedWrite {
+    /// A counting sort of `points` by group (`group_of`, with `counts` points per
+    /// group) into the flat columns, keeping each series' points in write order (last
+    /// write wins).
+    fn fill_columns(&mut self, points: &[Point], group_of: &[u32], counts: &[usize]) -> Result<()> {
+        let mut cursor = Vec::with_capacity(counts.len());
+        let mut at = 0usize;
+        for (group, &n) in self.groups.iter_mut().zip(counts) {
+            group.points = at..at + n;
+            cursor.push(at);
+            at += n;
+        }
+        self.ts = vec![0; points.len()];
+        self.vals = vec![0.0; points.len()];
+        let mut max_ts = i64::MIN;
+        for (p, &g) in points.iter().zip(group_of) {
+            let slot = cursor.get_mut(g as usize).and_then(|c| {
+                let at = *c;
+                *c += 1;
+                Some((self.ts.get_mut(at)?, self.vals.get_mut(at)?))
+            });
+            // The counts were taken from `group_of` itself: a point without its slot is
+            // a bug, reported rather than dropped.
+            let Some((t, v)) = slot else {
+                return Err(Error::internal(format!(
+                    "write batch: point of group {g} has no slot in the columns"
+                )));
+            };
+            *t = p.timestamp;
+            *v = p.value;
+            max_ts = max_ts.max(p.timestamp);
+        }
+        self.points = points.len();
+        self.max_ts = (!points.is_empty()).then_some(max_ts);
+        Ok(())
+    }
 }
 
 /// A point's tag list.

@@ -86,10 +86,16 @@ pub(crate) fn encode_column(ts: &[i64], values: &[f64], out: &mut Vec<u8>) {
     varint::put_len_prefixed(out, &tmp);
 }
 
-/// Reads one column body of `count` points (see [`encode_column`]).
-fn decode_column(r: &mut Reader<'_>, count: usize) -> Result<(Vec<i64>, Vec<f64>), DecodeError> {
-    let mut ts = Vec::with_capacity(count);
-    let mut values = Vec::with_capacity(count);
+/// Reads one column body of `count` points (see [`encode_column`]) into `ts` and
+/// `values` (cleared first), reusing their room.
+fn decode_column(
+    r: &mut Reader<'_>,
+    count: usize,
+    ts: &mut Vec<i64>,
+    values: &mut Vec<f64>,
+) -> Result<(), DecodeError> {
+    ts.clear();
+    values.clear();
     match r.u8()? {
         COL_PLAIN => {
             let mut prev = 0i64;
@@ -106,11 +112,11 @@ fn decode_column(r: &mut Reader<'_>, count: usize) -> Result<(Vec<i64>, Vec<f64>
         }
         COL_CODEC => {
             let ts_bytes = r.len_prefixed()?;
-            if timestamp::decode(ts_bytes, count, &mut ts)? != ts_bytes.len() {
+            if timestamp::decode(ts_bytes, count, ts)? != ts_bytes.len() {
                 return Err(DecodeError("trailing bytes after a timestamp column"));
             }
             let val_bytes = r.len_prefixed()?;
-            if float::decode(val_bytes, count, &mut values)? != val_bytes.len() {
+            if float::decode(val_bytes, count, values)? != val_bytes.len() {
                 return Err(DecodeError("trailing bytes after a value column"));
             }
         }
@@ -119,7 +125,7 @@ fn decode_column(r: &mut Reader<'_>, count: usize) -> Result<(Vec<i64>, Vec<f64>
     if ts.len() != count || values.len() != count {
         return Err(DecodeError("column length differs from its count"));
     }
-    Ok((ts, values))
+    Ok(())
 }
 
 /// Writes a whole batch payload into `out` (cleared first) from definitions, column
@@ -153,38 +159,94 @@ pub(crate) fn assemble(
 
 /// Decodes a batch payload (untrusted bytes: never panics, bounds every allocation).
 pub(crate) fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
-    let mut r = Reader::new(bytes);
-    if r.u8()? != VERSION {
-        return Err(DecodeError("unknown WAL batch version"));
-    }
     let mut batch = Batch::default();
-    let n_defs = bounded_count(&mut r)?;
-    for _ in 0..n_defs {
-        batch.defs.push(Catalog::read_entry(&mut r)?);
+    visit(bytes, &mut batch).map_err(|(Visit::Decode(e) | Visit::Apply(e))| e)?;
+    Ok(batch)
+}
+
+impl BatchSink for Batch {
+    type Error = DecodeError;
+
+    fn def(&mut self, id: u32, metric: &str, tags: &[(&str, &str)]) -> Result<(), DecodeError> {
+        let key = SeriesKey::from_canonical(metric, tags.iter().copied());
+        self.defs.push((id, key));
+        Ok(())
     }
-    let n_cols = bounded_count(&mut r)?;
+
+    fn col(&mut self, id: u32, ts: &[i64], vals: &[f64]) -> Result<(), DecodeError> {
+        self.cols.push((id, ts.to_vec(), vals.to_vec()));
+        Ok(())
+    }
+
+    fn del(&mut self, id: u32, start: i64, end: i64) -> Result<(), DecodeError> {
+        self.dels.push((id, start, end));
+        Ok(())
+    }
+}
+
+/// What [`visit`] hands the parts of a batch to, in payload order: definitions, then
+/// columns, then deleted ranges.
+pub(crate) trait BatchSink {
+    /// Why the sink refuses a part.
+    type Error;
+    /// A series definition: id, metric and canonical tags, checked as
+    /// [`Catalog::read_entry`] checks them.
+    fn def(&mut self, id: u32, metric: &str, tags: &[(&str, &str)]) -> Result<(), Self::Error>;
+    /// The points of one series.
+    fn col(&mut self, id: u32, ts: &[i64], vals: &[f64]) -> Result<(), Self::Error>;
+    /// A deleted range, inclusive.
+    fn del(&mut self, id: u32, start: i64, end: i64) -> Result<(), Self::Error>;
+}
+
+/// Why [`visit`] stopped: the batch did not decode, or the sink refused a part.
+#[derive(Debug)]
+pub(crate) enum Visit<E> {
+    Decode(DecodeError),
+    Apply(E),
+}
+
+/// Decodes a batch payload piece by piece into `sink`, without building the batch.
+/// Buffers are reused across parts, so replay allocates nothing per series. Parts
+/// before a decoding error have been handed over.
+pub(crate) fn visit<S: BatchSink>(bytes: &[u8], sink: &mut S) -> Result<(), Visit<S::Error>> {
+    let mut r = Reader::new(bytes);
+    if r.u8().map_err(Visit::Decode)? != VERSION {
+        return Err(Visit::Decode(DecodeError("unknown WAL batch version")));
+    }
+    let n_defs = bounded_count(&mut r).map_err(Visit::Decode)?;
+    let mut tags = Vec::new();
+    for _ in 0..n_defs {
+        let (id, metric) = Catalog::read_entry_parts(&mut r, &mut tags).map_err(Visit::Decode)?;
+        sink.def(id, metric, &tags).map_err(Visit::Apply)?;
+    }
+    let n_cols = bounded_count(&mut r).map_err(Visit::Decode)?;
     let mut total = 0usize;
+    let (mut ts, mut values) = (Vec::new(), Vec::new());
     for _ in 0..n_cols {
-        let id = r.u32()?;
-        let count = bounded_count(&mut r)?;
+        let id = r.u32().map_err(Visit::Decode)?;
+        let count = bounded_count(&mut r).map_err(Visit::Decode)?;
         total = total.saturating_add(count);
         if total > MAX_BATCH_POINTS {
-            return Err(DecodeError("WAL batch holds too many points"));
+            return Err(Visit::Decode(DecodeError(
+                "WAL batch holds too many points",
+            )));
         }
-        let (ts, values) = decode_column(&mut r, count)?;
-        batch.cols.push((id, ts, values));
+        decode_column(&mut r, count, &mut ts, &mut values).map_err(Visit::Decode)?;
+        sink.col(id, &ts, &values).map_err(Visit::Apply)?;
     }
-    let n_dels = bounded_count(&mut r)?;
+    let n_dels = bounded_count(&mut r).map_err(Visit::Decode)?;
     for _ in 0..n_dels {
-        let id = r.u32()?;
-        let start = r.i64()?;
-        let end = r.i64()?;
-        batch.dels.push((id, start, end));
+        let mut range =
+            || -> Result<(u32, i64, i64), DecodeError> { Ok((r.u32()?, r.i64()?, r.i64()?)) };
+        let (id, start, end) = range().map_err(Visit::Decode)?;
+        sink.del(id, start, end).map_err(Visit::Apply)?;
     }
     if !r.is_empty() {
-        return Err(DecodeError("trailing bytes after a WAL batch"));
+        return Err(Visit::Decode(DecodeError(
+            "trailing bytes after a WAL batch",
+        )));
     }
-    Ok(batch)
+    Ok(())
 }
 
 /// Reads a count and checks it against [`MAX_BATCH_POINTS`] before anything is

@@ -292,7 +292,7 @@ proptest! {
             prop_assert_eq!(id, want_id);
             prop_assert_eq!(new, id == next);
             prop_assert_eq!(c.lookup(m, &refs(tags)), Some(id));
-            prop_assert_eq!(c.key(id), Some(&k));
+            prop_assert_eq!(c.key(id), Some(k.clone()));
         }
         prop_assert_eq!(c.len(), model.len());
         for (m, filter) in &filters {
@@ -359,7 +359,7 @@ proptest! {
         if let Ok(d) = Catalog::decode_snapshot(&snap) {
             // Whatever decodes is self-consistent.
             for (id, k) in d.iter() {
-                prop_assert_eq!(d.lookup_key(k), Some(id));
+                prop_assert_eq!(d.lookup_key(&k), Some(id));
             }
         }
     }
@@ -386,4 +386,17 @@ fn ids_far_past_the_defined_series_are_refused_even_when_stepped() {
     // Within the bound is still accepted (holes left by lost definitions).
     c.insert_with_id(step + 1, key("m", &[("i", "3")])).unwrap();
     assert_eq!(c.len(), 2);
+}
+
+#[test]
+fn shared_keys_are_built_once_and_kept() {
+    let mut c = Catalog::new();
+    let (a, _) = c.get_or_insert("cpu", &[("host", "a")]).unwrap();
+    let (b, _) = c.get_or_insert("cpu", &[("host", "b")]).unwrap();
+    assert!(c.shared_key(7).is_none());
+    let first = c.shared_key(b).unwrap();
+    assert_eq!(*first, key("cpu", &[("host", "b")]));
+    assert!(Arc::ptr_eq(&first, &c.shared_key(b).unwrap()));
+    assert_eq!(*c.shared_key(a).unwrap(), key("cpu", &[("host", "a")]));
+    assert_eq!(c.key(a), Some(key("cpu", &[("host", "a")])));
 }
