@@ -29,8 +29,12 @@ use crate::ts::read::plan::ReadPlan;
 use crate::ts::series::key::SeriesKey;
 use crate::ts::stats::Counters;
 
-/// Below this many series a query stays on the calling thread.
+/// Below this many series left a query stays on the calling thread.
 const PARALLEL_MIN_SERIES: usize = 16;
+
+/// A query reads this many series on the calling thread first, to learn whether its
+/// series need decoding.
+const PROBE_SERIES: usize = 2;
 
 /// What a query reads: one consistent view, its matching series (sorted by key), the
 /// live head's copy for them, and the range actually read (the query's, its start
@@ -226,16 +230,36 @@ fn read_series(
             .collect::<Result<Vec<BucketAcc>>>()
     };
     let threads = rayon::current_num_threads();
-    if snap.series.len() < PARALLEL_MIN_SERIES || threads < 2 {
-        let mut reader = snap.reader(plan);
-        let accs = read(&mut reader, &snap.series)?;
-        return Ok((accs, reader.counts));
+    let mut reader = snap.reader(plan);
+    let mut accs = Vec::with_capacity(snap.series.len());
+    let mut next = 0;
+    let mut serial = threads < 2;
+    while let Some((id, _)) = snap.series.get(next) {
+        if next == PROBE_SERIES && !serial {
+            // A query answered from chunk indexes reads a series in about a
+            // microsecond, less than handing it to the pool costs (such a query ran
+            // twice as slow in parallel, measured on 2 cores): it stays here. One that
+            // decodes chunks gets the pool for the rest.
+            let left = snap.series.len() - next;
+            if left >= PARALLEL_MIN_SERIES && reader.counts.decoded > 0 {
+                break;
+            }
+            serial = true;
+        }
+        let mut acc = agg.accumulator();
+        reader.read(*id, agg, &mut acc)?;
+        accs.push(acc);
+        next += 1;
+    }
+    let mut counts = std::mem::take(&mut reader.counts);
+    let rest = snap.series.get(next..).unwrap_or_default();
+    if rest.is_empty() {
+        return Ok((accs, counts));
     }
     // A few pieces per thread, so that threads finish together; each worker keeps one
     // reader (and its buffers) for all the pieces it takes.
-    let piece = snap.series.len().div_ceil(threads * 4).max(1);
-    let parts: Vec<Result<(Vec<BucketAcc>, ChunkCounts)>> = snap
-        .series
+    let piece = rest.len().div_ceil(threads * 4).max(1);
+    let parts: Vec<Result<(Vec<BucketAcc>, ChunkCounts)>> = rest
         .par_chunks(piece)
         .map_init(
             || snap.reader(plan),
@@ -245,8 +269,6 @@ fn read_series(
             },
         )
         .collect();
-    let mut accs = Vec::with_capacity(snap.series.len());
-    let mut counts = ChunkCounts::default();
     for part in parts {
         let (a, c) = part?;
         accs.extend(a);
