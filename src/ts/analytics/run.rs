@@ -4,8 +4,10 @@
 //! A query takes its snapshot the way a scan does (under the head gate: the current
 //! view, the matching series, a copy of what the live head holds for them), plans the
 //! segments once, then reads each series with a [`PushdownReader`] into its own
-//! [`BucketAcc`] — across the rayon pool when there are many series, each worker with
-//! its own reader and buffers — and merges the accumulators group by group.
+//! [`BucketAcc`] — across the rayon pool when many series need decoding, each worker
+//! with its own reader and buffers — and merges the accumulators group by group.
+//! [`Db::last_points`] (and [`Db::last`] on top of it) reads the newest points through
+//! the version's latest-point cache instead.
 
 use std::sync::Arc;
 

@@ -42,7 +42,7 @@ pub const SNAPSHOT_VERSION: u8 = 1;
 
 /// The series index: key <-> id, plus metric and tag postings.
 ///
-/// Keys are stored packed ([`PackedKeys`]: each name once, a series as a few symbol
+/// Keys are stored packed (`PackedKeys`: each name once, a series as a few symbol
 /// ids); an owned [`SeriesKey`] is built only when a caller asks for one.
 #[derive(Default)]
 pub struct Catalog {
