@@ -357,6 +357,46 @@ fn last_uses_its_cache_and_stays_right() {
     );
 }
 
+/// The latest-point cache survives a new version: a compaction keeps it whole, a flush
+/// keeps it for the series the new segment does not touch.
+#[test]
+fn last_keeps_its_cache_across_flush_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options::default().chunk_points(16).background_work(false);
+    let db = Db::open_with(dir.path(), opts).unwrap();
+    fill(&db, 4, 100);
+    db.flush().unwrap();
+    let first = db.last_points("cpu", &[]).unwrap();
+    assert_eq!(first.len(), 4);
+    let decoded = |db: &Db| db.stats().query_chunks_decoded;
+    // A compaction: nothing to decode again.
+    db.compact().unwrap();
+    let before = decoded(&db);
+    let again = db.last_points("cpu", &[]).unwrap();
+    assert_eq!(decoded(&db), before, "the compaction kept the cache");
+    assert_eq!(
+        (again.timestamps, again.values),
+        (first.timestamps.clone(), first.values.clone())
+    );
+    // A flush touching one series: only that one is read again, and it is right.
+    db.insert("cpu", 200_000, 7.0, &[("host", "h2")]).unwrap();
+    db.flush().unwrap();
+    let before = decoded(&db);
+    let after = db.last_points("cpu", &[]).unwrap();
+    assert_eq!(decoded(&db), before + 1, "one series decoded again");
+    let h2 = after
+        .iter()
+        .find(|(k, _, _)| k.tags()[0].1 == "h2")
+        .unwrap();
+    assert_eq!((h2.1, h2.2), (200_000, 7.0));
+    // A flush of a tombstone deleting a series' newest point invalidates it too.
+    db.delete_range("cpu", 99_000, 99_000, &[("host", "h0")])
+        .unwrap();
+    db.flush().unwrap();
+    let h0 = db.last("cpu", &[Matcher::eq("host", "h0")]).unwrap();
+    assert_eq!(h0[0].timestamps, [98_000]);
+}
+
 #[test]
 fn retention_hides_old_points_from_query_and_last() {
     let dir = tempfile::tempdir().unwrap();

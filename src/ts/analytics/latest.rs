@@ -8,8 +8,9 @@
 //!   carries a [`LatestCache`]: per series, the newest point its segments show, found
 //!   the first time `last` asks (by decoding one chunk, walking back from the newest
 //!   only when needed) and then reused by every later `last` on that version. A flush,
-//!   compaction or retention drop makes a new version with an empty cache; writes go
-//!   to the head, read fresh each time. Nothing is persisted, so there is nothing to
+//!   compaction or retention drop makes a new version whose cache starts from the old
+//!   one's, less the series the new segments touch; writes go to the head, read fresh
+//!   each time. Nothing is persisted, so there is nothing to
 //!   rebuild after a crash: the first `last` after open fills the cache from the files.
 //!
 //! A cached point hidden by a tombstone still in a head, or older than the retention
@@ -27,6 +28,7 @@ use crate::error::Result;
 use crate::ts::core::columns::{Columns, ranges_overlapping};
 use crate::ts::read::overlap::OverlapReader;
 use crate::ts::read::plan::ReadPlan;
+use crate::ts::segment::Segment;
 use crate::ts::series::key::SeriesKey;
 
 /// The newest live point of each series of a metric, as columns: what
@@ -115,6 +117,31 @@ impl LatestCache {
             Some(&Slot::Point(t, v)) => Some(Some((t, v))),
         })
         .collect()
+    }
+
+    /// The cache of a version made from this one's by adding the `fresh` segments
+    /// (a flush's): what this one knows, less the series those segments hold points
+    /// or tombstones of (their newest point may have changed), which are found again
+    /// on first use. A compaction or a retention drop passes none: compaction keeps
+    /// every visible point, and a point older than the retention cutoff is refused
+    /// where the cache is read.
+    pub fn carried_over<'a>(&self, fresh: impl IntoIterator<Item = &'a Segment>) -> LatestCache {
+        let mut points = lock(&self.points).clone();
+        for seg in fresh {
+            for id in seg.series_ids() {
+                if let Some(slot) = points.get_mut(id as usize) {
+                    *slot = Slot::Unknown;
+                }
+            }
+            for t in seg.tombstones() {
+                if let Some(slot) = points.get_mut(t.series_id() as usize) {
+                    *slot = Slot::Unknown;
+                }
+            }
+        }
+        LatestCache {
+            points: Mutex::new(points),
+        }
     }
 
     /// Records the newest point of each series of `found`, under one lock.

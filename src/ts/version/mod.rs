@@ -298,8 +298,20 @@ impl Version {
             .filter(|s| !removed.contains(&s.meta.file_number))
             .cloned()
             .collect();
+        // Adding without removing is a flush: its segment brings new points and
+        // tombstones. Removing rewrites what the removed segments held (compaction) or
+        // drops expired data (retention): no series' newest visible point changes.
+        let fresh = if removed.is_empty() {
+            added.as_slice()
+        } else {
+            &[]
+        };
+        let latest = self.latest.carried_over(fresh.iter().map(|f| &*f.seg));
         segs.extend(added);
-        Version::new(segs)
+        Version {
+            latest: Arc::new(latest),
+            ..Version::new(segs)
+        }
     }
 
     /// Total bytes and points of the live segments.
