@@ -50,6 +50,13 @@ fn of_groups(groups: Vec<Group>) -> Answer {
         .collect()
 }
 
+/// [`assert_close`] of two answers whose groups may come in different orders.
+fn assert_close_sorted(name: &str, (mut got, mut want): (Answer, Answer)) {
+    got.sort_by(|x, y| x.0.cmp(&y.0));
+    want.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_close(name, &got, &want);
+}
+
 fn assert_close(name: &str, got: &Answer, want: &Answer) {
     let same = got.len() == want.len()
         && got.iter().zip(want).all(|(g, w)| {
@@ -292,11 +299,7 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
         })?;
         // The query groups by series key (all tags); the scan loop by host within a
         // metric: the same order here, as hostname sorts first among equal metrics.
-        let sort = |a: &mut Answer| a.sort_by(|x, y| x.0.cmp(&y.0));
-        let (mut a, mut b) = check;
-        sort(&mut a);
-        sort(&mut b);
-        assert_close(name, &a, &b);
+        assert_close_sorted(name, check);
         rows.push(Row {
             name,
             target,
@@ -356,11 +359,7 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
             }
             Ok(())
         })?;
-        let sort = |a: &mut Answer| a.sort_by(|x, y| x.0.cmp(&y.0));
-        let (mut a, mut b) = check;
-        sort(&mut a);
-        sort(&mut b);
-        assert_close(name, &a, &b);
+        assert_close_sorted(name, check);
         rows.push(Row {
             name,
             target,
