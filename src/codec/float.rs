@@ -111,6 +111,23 @@ pub fn decode_into(buf: &[u8], out: &mut [f64]) -> Result<usize, DecodeError> {
     decode_body(codec, buf, header, out)
 }
 
+/// Decodes the first `out.len()` values of the chunk at the front of `buf` (which may
+/// hold more) into `out`, reading no further than they need but the decimal codec's
+/// exception list. On error `out` holds unspecified values.
+pub fn decode_prefix_into(buf: &[u8], out: &mut [f64]) -> Result<(), DecodeError> {
+    let (codec, stored, header) = read_header(buf)?;
+    if stored < out.len() {
+        return Err(DecodeError("value prefix longer than the chunk"));
+    }
+    let body = buf.get(header..).unwrap_or_default();
+    match codec {
+        // every prefix of a Gorilla stream is one
+        ValueCodec::Xor => float_xor::decode(body, out).map(drop),
+        ValueCodec::Decimal => float_decimal::decode_prefix(body, stored, out).map(drop),
+        ValueCodec::Constant => decode_body(codec, buf, header, out).map(drop),
+    }
+}
+
 /// The codec and number of values of the chunk at the front of `buf`.
 pub fn describe(buf: &[u8]) -> Result<(ValueCodec, usize), DecodeError> {
     let (codec, count, _) = read_header(buf)?;
@@ -172,6 +189,20 @@ mod tests {
         let mut into = vec![0.0; values.len()];
         assert_eq!(decode_into(&buf, &mut into), Ok(len));
         assert_eq!(bits(&into), bits(values));
+        // prefixes, at and around the integer blocks' edges
+        let n = values.len();
+        for k in [0, 1, 4, 5, 259, 260, 261, n / 2, n.saturating_sub(1), n] {
+            if k <= n {
+                let mut prefix = vec![0.0; k];
+                assert_eq!(
+                    decode_prefix_into(&buf, &mut prefix),
+                    Ok(()),
+                    "prefix {k} of {n}"
+                );
+                assert_eq!(bits(&prefix), bits(&values[..k]), "prefix {k} of {n}");
+            }
+        }
+        assert!(decode_prefix_into(&buf, &mut vec![0.0; n + 1]).is_err());
         for cut in crate::codec::intseq::test_support::cuts(len) {
             let mut out = vec![2.0];
             assert!(
@@ -240,6 +271,7 @@ mod tests {
             if decode(&bytes, count, &mut out).is_err() {
                 prop_assert!(out.is_empty());
             }
+            let _ = decode_prefix_into(&bytes, &mut vec![0.0; count / 3]);
         }
 
         #[test]

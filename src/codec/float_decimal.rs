@@ -156,6 +156,13 @@ pub fn check_len(buf: &[u8], count: usize) -> Result<(), DecodeError> {
 /// Decodes `out.len()` values from the front of `buf`; returns the bytes consumed.
 /// On error `out` holds unspecified values.
 pub fn decode(buf: &[u8], out: &mut [f64]) -> Result<usize, DecodeError> {
+    decode_prefix(buf, out.len(), out)
+}
+
+/// Decodes the first `out.len()` of the `count` values at the front of `buf` (the
+/// later mantissas are skipped, the exceptions read and checked whole); returns the
+/// bytes of all `count`. On error `out` holds unspecified values.
+pub fn decode_prefix(buf: &[u8], count: usize, out: &mut [f64]) -> Result<usize, DecodeError> {
     let mut r = Reader::new(buf);
     let e = r.u8()?;
     if e > MAX_EXPONENT {
@@ -165,25 +172,25 @@ pub fn decode(buf: &[u8], out: &mut [f64]) -> Result<usize, DecodeError> {
     // Each block of mantissas becomes values in the pass that decodes it, or right
     // after, in a loop that vectorizes (`vector.rs`).
     let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
-    let used = intseq::decode_to(r.remaining(), bits, Output::Quotients(POW10[e]))?;
+    let used = intseq::decode_prefix_to(r.remaining(), count, bits, Output::Quotients(POW10[e]))?;
     r.bytes(used)?;
-    let count = r.u64()?;
-    if count > out.len() as u64 {
+    let exceptions = r.u64()?;
+    if exceptions > count as u64 {
         return Err(DecodeError("more decimal exceptions than values"));
     }
     let mut next = 0usize;
-    for _ in 0..count {
+    for _ in 0..exceptions {
         let at = usize::try_from(r.u64()?)
             .ok()
             .and_then(|gap| gap.checked_add(next))
-            .ok_or(DecodeError("decimal exception position overflows"))?;
-        let bits = r.bytes(8)?;
-        let slot = out
-            .get_mut(at)
+            .filter(|&at| at < count)
             .ok_or(DecodeError("decimal exception position out of range"))?;
-        let mut raw = [0u8; 8];
-        raw.copy_from_slice(bits);
-        *slot = f64::from_bits(u64::from_le_bytes(raw));
+        let bits = r.bytes(8)?;
+        if let Some(slot) = out.get_mut(at) {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(bits);
+            *slot = f64::from_bits(u64::from_le_bytes(raw));
+        }
         next = at + 1;
     }
     Ok(r.position())

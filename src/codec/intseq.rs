@@ -181,15 +181,32 @@ impl Output {
 /// kernels of `bitpack_lanes.rs`); every other run is converted right after it is
 /// decoded, while still in the first-level cache.
 pub fn decode_to(buf: &[u8], out: &mut [u64], output: Output) -> Result<usize, DecodeError> {
+    decode_prefix_to(buf, out.len(), out, output)
+}
+
+/// Decodes the first `out.len()` of the `count` values of the sequence at the front of
+/// `buf`, storing each as `output` says, and steps over the blocks after them (their
+/// headers are read and checked, their bodies skipped). Returns the bytes of the whole
+/// sequence. A reader that needs the points up to some time decodes just those.
+/// On error `out` holds unspecified values.
+pub fn decode_prefix_to(
+    buf: &[u8],
+    count: usize,
+    out: &mut [u64],
+    output: Output,
+) -> Result<usize, DecodeError> {
+    if out.len() > count {
+        return Err(DecodeError("prefix longer than the integer sequence"));
+    }
     let mut r = Reader::new(buf);
     let order = Order::from_byte(r.u8()?).ok_or(DecodeError("unknown integer sequence order"))?;
-    check_len(buf, out.len())?;
-    let seeds = order.seeds().min(out.len());
-    let (head, rest) = out.split_at_mut(seeds);
+    check_len(buf, count)?;
+    let seeds = order.seeds().min(count);
     // state: the last value and (second differences) the last delta; for lanes, the
     // last four values, oldest first
     let (mut last, mut delta, mut lanes) = (0u64, 0u64, [0u64; LANES]);
-    for (i, s) in head.iter_mut().enumerate() {
+    let mut seed_values = [0u64; LANES];
+    for (i, s) in seed_values.iter_mut().take(seeds).enumerate() {
         let seed = r.i64()? as u64;
         (last, delta) = if i == 0 {
             (seed, 0)
@@ -198,32 +215,51 @@ pub fn decode_to(buf: &[u8], out: &mut [u64], output: Output) -> Result<usize, D
         };
         *s = last;
     }
-    if let Some(four) = head.last_chunk::<LANES>() {
-        lanes = *four;
+    if seeds == LANES {
+        lanes = seed_values;
     }
+    let (head, rest) = out.split_at_mut(seeds.min(out.len()));
+    head.copy_from_slice(seed_values.get(..head.len()).unwrap_or_default());
     output.finish(head);
     let divisor = match output {
         Output::Ints => None,
         Output::Quotients(d) => Some(d),
     };
+    // `at..end`: the values of the block being read, counted after the seeds; those
+    // below `rest.len()` are wanted
+    let total = count - seeds;
     let mut base = 0;
     let mut at = 0;
-    while at < rest.len() {
+    while at < total {
         let block = pfor::read_head(&mut r, &mut base)?;
         let b = block.base as u64;
-        let mut end = at + BLOCK.min(rest.len() - at);
+        let mut end = at + BLOCK.min(total - at);
+        if at >= rest.len() {
+            pfor::skip_body(&mut r, &block, end - at)?;
+            at = end;
+            continue;
+        }
         if block.is_uniform() {
             // Following blocks that repeat this one (uniform, same base: the two bytes
             // 0, 0) extend it: one fill for a whole regular run.
-            while end < rest.len() && r.remaining().starts_with(&[0, 0]) {
+            while end < total && r.remaining().starts_with(&[0, 0]) {
                 r.bytes(2)?;
-                end += BLOCK.min(rest.len() - end);
+                end += BLOCK.min(total - end);
             }
         }
-        let Some(chunk) = rest.get_mut(at..end) else {
+        // A block that runs past the prefix is decoded whole into `spare` (a uniform
+        // run is just cut: no value after the prefix is needed, nor the state).
+        let wanted = end.min(rest.len());
+        let mut spare = [0u64; BLOCK];
+        let whole = wanted == end || block.is_uniform();
+        let chunk = if whole {
+            rest.get_mut(at..wanted)
+        } else {
+            spare.get_mut(..end - at)
+        };
+        let Some(chunk) = chunk else {
             break;
         };
-        at = end;
         let mut converted = false;
         match (order, block.is_uniform()) {
             (Order::Values, true) => chunk.fill(b),
@@ -258,6 +294,14 @@ pub fn decode_to(buf: &[u8], out: &mut [u64], output: Output) -> Result<usize, D
         if !converted {
             output.finish(chunk);
         }
+        if !whole {
+            let (Some(dst), Some(src)) = (rest.get_mut(at..wanted), spare.get(..wanted - at))
+            else {
+                break;
+            };
+            dst.copy_from_slice(src);
+        }
+        at = end;
     }
     Ok(r.position())
 }
@@ -290,6 +334,20 @@ mod tests {
         let used = decode(&buf, &mut got).unwrap();
         assert_eq!(got, values, "order {order:?}");
         assert_eq!(used, buf.len() - 4);
+        // every prefix that starts or ends near a seed or block edge, and a few more
+        let n = values.len();
+        let edges = [
+            0, 1, 2, 3, 4, 5, 255, 256, 257, 259, 260, 261, 515, 516, 517,
+        ];
+        let ends = [n.saturating_sub(1), n / 2, n / 3];
+        for k in edges.into_iter().chain(ends).filter(|&k| k <= n) {
+            let mut prefix = vec![0u64; k];
+            let whole = decode_prefix_to(&buf, n, &mut prefix, Output::Ints);
+            assert_eq!(whole, Ok(used), "prefix {k} of {n}, order {order:?}");
+            let want: Vec<u64> = values[..k].iter().map(|&v| v as u64).collect();
+            assert_eq!(prefix, want, "prefix {k} of {n}, order {order:?}");
+        }
+        assert!(decode_prefix_to(&buf, n, &mut vec![0; n + 1], Output::Ints).is_err());
         for cut in test_support::cuts(used) {
             let mut got = vec![0i64; values.len()];
             assert!(
@@ -359,6 +417,8 @@ mod tests {
         fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300), len in 0usize..2000) {
             let mut out = vec![0i64; len];
             let _ = decode(&bytes, &mut out);
+            let mut prefix = vec![0u64; len / 3];
+            let _ = decode_prefix_to(&bytes, len, &mut prefix, Output::Ints);
         }
     }
 

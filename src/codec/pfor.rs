@@ -193,6 +193,17 @@ pub fn decode_offsets(r: &mut Reader<'_>, head: &Head, out: &mut [u64]) -> Resul
     Ok(())
 }
 
+/// Steps over the body of the block of `len` values whose header is `head`, checking
+/// its exceptions as [`decode_offsets`] does.
+pub fn skip_body(r: &mut Reader<'_>, head: &Head, len: usize) -> Result<(), DecodeError> {
+    check_block_len(len)?;
+    r.bytes(bitpack::packed_len(len, head.width))?;
+    if head.exceptions {
+        read_exceptions(r, head.width, len, |_, _| {})?;
+    }
+    Ok(())
+}
+
 /// Decodes the body of the block whose header is `head` as deltas: `out[i]` becomes
 /// `acc + value[0] + ... + value[i]` (wrapping), and `acc` the last of them.
 pub fn decode_running(

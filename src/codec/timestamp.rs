@@ -59,6 +59,19 @@ pub fn decode_into(buf: &[u8], out: &mut [i64]) -> Result<usize, DecodeError> {
     decode_body(buf, header, out)
 }
 
+/// Decodes the first `out.len()` timestamps of the chunk at the front of `buf` (which
+/// may hold more) into `out`. Returns the bytes of the whole column. On error `out`
+/// holds unspecified values.
+pub fn decode_prefix_into(buf: &[u8], out: &mut [i64]) -> Result<usize, DecodeError> {
+    let (stored, header) = read_header(buf)?;
+    if stored < out.len() {
+        return Err(DecodeError("timestamp prefix longer than the chunk"));
+    }
+    let body = buf.get(header..).unwrap_or_default();
+    let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
+    Ok(header + intseq::decode_prefix_to(body, stored, bits, intseq::Output::Ints)?)
+}
+
 /// The number of timestamps the chunk at the front of `buf` holds.
 pub fn count(buf: &[u8]) -> Result<usize, DecodeError> {
     Ok(read_header(buf)?.0)
@@ -102,6 +115,19 @@ mod tests {
         let mut into = vec![0; ts.len()];
         assert_eq!(decode_into(&buf, &mut into), Ok(len));
         assert_eq!(into, ts);
+        let n = ts.len();
+        for k in [0, 1, 4, 5, 259, 260, 261, n / 2, n.saturating_sub(1), n] {
+            if k <= n {
+                let mut prefix = vec![0; k];
+                assert_eq!(
+                    decode_prefix_into(&buf, &mut prefix),
+                    Ok(len),
+                    "prefix {k} of {n}"
+                );
+                assert_eq!(prefix, ts[..k], "prefix {k} of {n}");
+            }
+        }
+        assert!(decode_prefix_into(&buf, &mut vec![0; n + 1]).is_err());
         // every truncation fails, and leaves `out` untouched
         for cut in crate::codec::intseq::test_support::cuts(len) {
             let mut out = vec![1, 2];
@@ -164,6 +190,7 @@ mod tests {
             if decode(&bytes, count, &mut out).is_err() {
                 prop_assert!(out.is_empty());
             }
+            let _ = decode_prefix_into(&bytes, &mut vec![0; count / 3]);
         }
 
         #[test]

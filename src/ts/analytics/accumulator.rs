@@ -249,26 +249,38 @@ fn same_filter(a: Option<ValueFilter>, b: Option<ValueFilter>) -> bool {
 #[inline]
 fn for_each_run(b: &Buckets, ts: &[i64], mut f: impl FnMut(usize, usize, i64)) {
     let mut i = 0;
+    let mut next = None;
     while let Some(&t) = ts.get(i) {
-        let last = b.bucket_last(t);
+        let (bucket, last) = b.bucket_after(t, &mut next);
         let to = i + 1 + run_length(ts.get(i + 1..).unwrap_or_default(), last);
-        f(i, to, b.bucket(t));
+        f(i, to, bucket);
         i = to;
     }
 }
 
-/// How many leading timestamps of `ts` (ascending) are `<= last`: a galloping search,
-/// so a run of `k` costs `O(log k)` whether runs are short (a minute of 10 s points)
-/// or long (a day).
+/// Timestamps a run looks at one by one before it gallops.
+const SHORT_RUN: usize = 8;
+
+/// How many leading timestamps of `ts` (ascending) are `<= last`. The first
+/// [`SHORT_RUN`] one by one (a minute of 10 s points is a run of 6, the same length
+/// run after run: a branch the processor predicts); past them a galloping search, so
+/// a run of `k` costs `O(log k)` when runs are long (an hour or a day).
 #[inline]
 fn run_length(ts: &[i64], last: i64) -> usize {
+    let head = ts.get(..SHORT_RUN).unwrap_or(ts);
+    if let Some(short) = head.iter().position(|&t| t > last) {
+        return short;
+    }
+    let Some(rest) = ts.get(SHORT_RUN..) else {
+        return ts.len();
+    };
     let mut hi = 1;
-    while ts.get(hi - 1).is_some_and(|&t| t <= last) {
+    while rest.get(hi - 1).is_some_and(|&t| t <= last) {
         hi *= 2;
     }
     let lo = hi / 2;
-    let window = ts.get(lo..hi.min(ts.len())).unwrap_or_default();
-    lo + window.partition_point(|&t| t <= last)
+    let window = rest.get(lo..hi.min(rest.len())).unwrap_or_default();
+    SHORT_RUN + lo + window.partition_point(|&t| t <= last)
 }
 
 /// Bucket starts and one kernel state per bucket.
@@ -306,6 +318,19 @@ impl<K: Kernel> Runs<K> {
     }
 
     fn push_columns(&mut self, b: &Buckets, f: Option<&ValueFilter>, ts: &[i64], values: &[f64]) {
+        if self.starts.is_empty() {
+            // the buckets these points span, at most one per point: no regrowth
+            let spanned = match (b.width(), ts.first(), ts.last()) {
+                (Some(w), Some(&first), Some(&last)) => {
+                    usize::try_from((last.saturating_sub(first) / w).saturating_add(2))
+                        .unwrap_or(usize::MAX)
+                }
+                _ => 1,
+            };
+            let n = spanned.min(ts.len());
+            self.starts.reserve(n);
+            self.states.reserve(n);
+        }
         for_each_run(b, ts, |from, to, start| {
             let (Some(t), Some(v)) = (ts.get(from..to), values.get(from..to)) else {
                 return;
@@ -438,5 +463,31 @@ impl RawPoints {
         }
         self.ts = ts;
         self.values = values;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The branch-free head and the gallop past it measure the same prefix as a
+        /// plain count, for runs shorter than, equal to and longer than the head.
+        #[test]
+        fn run_length_is_the_prefix_at_or_below_last(
+            steps in proptest::collection::vec(0i64..5, 0..80),
+            last in -5i64..200,
+        ) {
+            let ts: Vec<i64> = steps
+                .iter()
+                .scan(0i64, |t, &d| {
+                    *t += d;
+                    Some(*t)
+                })
+                .collect();
+            let want = ts.iter().take_while(|&&t| t <= last).count();
+            prop_assert_eq!(run_length(&ts, last), want);
+        }
     }
 }

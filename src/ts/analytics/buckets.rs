@@ -58,21 +58,55 @@ impl Buckets {
     /// The timestamp of the bucket of `t` (meaningful for `t` in the range).
     #[inline]
     pub fn bucket(&self, t: i64) -> i64 {
-        match self.width {
-            // `t - r` with `0 <= r < w` only underflows for the lowest bucket.
-            Some(w) => t.saturating_sub(t.rem_euclid(w)),
-            None => self.start,
-        }
+        self.bucket_and_last(t).0
     }
 
     /// The last timestamp of the range that falls in the bucket of `t` (`t` in the
     /// range): every point of the range at `t..=bucket_last(t)` shares `t`'s bucket.
     #[inline]
     pub fn bucket_last(&self, t: i64) -> i64 {
+        self.bucket_and_last(t).1
+    }
+
+    /// [`bucket`](Self::bucket) and [`bucket_last`](Self::bucket_last) of `t` at once
+    /// (one division).
+    #[inline]
+    pub fn bucket_and_last(&self, t: i64) -> (i64, i64) {
+        let (bucket, last, _) = self.locate(t);
+        (bucket, last)
+    }
+
+    /// The bucket and bucket last of `t`, and where the following bucket starts (if
+    /// it does not overflow): one division.
+    #[inline]
+    fn locate(&self, t: i64) -> (i64, i64, Option<i64>) {
         match self.width {
-            Some(w) => t.saturating_add(w - 1 - t.rem_euclid(w)).min(self.end),
-            None => self.end,
+            Some(w) => {
+                let r = t.rem_euclid(w);
+                let last = t.saturating_add(w - 1 - r);
+                (t.saturating_sub(r), last.min(self.end), last.checked_add(1))
+            }
+            None => (self.start, self.end, None),
         }
+    }
+
+    /// [`bucket_and_last`](Self::bucket_and_last) for timestamps visited in ascending
+    /// order: `next` is where the bucket after the previous one starts (`None` at
+    /// first), kept up to date here. A timestamp in that following bucket (a run of
+    /// points every few seconds cut into minutes) costs an addition, not a division.
+    #[inline]
+    pub fn bucket_after(&self, t: i64, next: &mut Option<i64>) -> (i64, i64) {
+        if let (Some(w), Some(start)) = (self.width, *next)
+            && let Some(after) = start.checked_add(w)
+            && start <= t
+            && t < after
+        {
+            *next = Some(after);
+            return (start, (after - 1).min(self.end));
+        }
+        let (bucket, last, following) = self.locate(t);
+        *next = following;
+        (bucket, last)
     }
 
     /// The indexes of the timestamps of `ts` (ascending) that lie in the range.
@@ -96,6 +130,33 @@ impl Buckets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The walk's additions give what a division per timestamp gives, for any
+        /// ascending timestamps, widths and ranges, near both ends of `i64` too.
+        #[test]
+        fn bucket_after_equals_bucket_and_last(
+            near in prop_oneof![Just(i64::MIN), Just(0i64), Just(i64::MAX - 10_000)],
+            steps in proptest::collection::vec(0i64..40, 1..60),
+            width in prop_oneof![1i64..30, Just(i64::MAX), Just(1i64 << 62)],
+            end_cut in 0i64..10_000,
+        ) {
+            let ts: Vec<i64> = steps
+                .iter()
+                .scan(near, |t, &d| {
+                    *t = t.saturating_add(d);
+                    Some(*t)
+                })
+                .collect();
+            let end = i64::MAX - end_cut;
+            let b = Buckets::new(ts[0].min(end), end, Some(width)).unwrap();
+            let mut next = None;
+            for &t in ts.iter().filter(|&&t| b.contains(t)) {
+                prop_assert_eq!(b.bucket_after(t, &mut next), b.bucket_and_last(t), "t {}", t);
+            }
+        }
+    }
 
     #[test]
     fn epoch_aligned() {

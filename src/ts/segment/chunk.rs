@@ -83,6 +83,24 @@ pub(crate) fn decode(bytes: &[u8], ts: &mut [i64], values: &mut [f64]) -> Result
     Ok(())
 }
 
+/// Decodes the first `ts.len()` points (as many as `values.len()`, at most the
+/// chunk's count) of the chunk `bytes`: the timestamp column's later blocks are
+/// stepped over, the value column read no further than it needs.
+pub(crate) fn decode_prefix(
+    bytes: &[u8],
+    ts: &mut [i64],
+    values: &mut [f64],
+) -> Result<(), DecodeError> {
+    if ts.len() != values.len() {
+        return Err(DecodeError("prefix columns differ in length"));
+    }
+    let used = codec::timestamp::decode_prefix_into(bytes, ts)?;
+    let rest = bytes
+        .get(used..)
+        .ok_or(DecodeError("timestamp column overruns the chunk"))?;
+    codec::float::decode_prefix_into(rest, values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +154,13 @@ mod tests {
         assert!(decode(&longer, &mut t, &mut v).is_err());
         // a count other than the chunk's
         assert!(decode(&enc.bytes, &mut t[..9], &mut v[..9]).is_err());
+        for k in 0..=10 {
+            let (mut t, mut v) = (vec![1; k], vec![1.0; k]);
+            decode_prefix(&enc.bytes, &mut t, &mut v).unwrap();
+            assert_eq!((&t[..], &v[..]), (&ts[..k], &vs[..k]));
+        }
+        assert!(decode_prefix(&enc.bytes, &mut [0; 11], &mut [0.0; 11]).is_err());
+        assert!(decode_prefix(&enc.bytes, &mut [0; 3], &mut [0.0; 2]).is_err());
         assert!(encode_chunk(&[], &[]).is_none());
     }
 }

@@ -282,6 +282,41 @@ impl Segment {
         Ok(())
     }
 
+    /// Decodes the points of `chunk` (an entry of this segment) up to time `end` into
+    /// `out`, after its points: all of the chunk, or a prefix of it that holds every
+    /// point at or before `end` and possibly some after (the caller trims). A reader
+    /// that wants the start of a chunk (a point get, an hour of an eleven-hour chunk)
+    /// decodes that much. Verifies the chunk's checksum first. On error `out` is left
+    /// as it was.
+    pub(crate) fn decode_chunk_through(
+        &self,
+        chunk: &ChunkMeta,
+        end: i64,
+        out: &mut Columns,
+    ) -> Result<()> {
+        let count = self.checked_count(chunk)?;
+        let prefix = prefix_through(chunk, end);
+        if prefix < count {
+            let (ts, values) = out.spare(prefix);
+            let bytes = self.verified_chunk_bytes(chunk)?;
+            chunk::decode_prefix(bytes, ts, values).map_err(|e| self.corrupt(chunk, e.0))?;
+            if ts.first() != Some(&chunk.min_ts())
+                || ts.last().is_some_and(|&t| t >= chunk.max_ts())
+            {
+                return Err(self.corrupt(
+                    chunk,
+                    "chunk decodes to points that disagree with its index entry",
+                ));
+            }
+            if ts.last().is_some_and(|&t| t > end) {
+                out.commit(prefix);
+                return Ok(());
+            }
+            // the points were not spread as evenly as the estimate assumed
+        }
+        self.decode_chunk_to(chunk, out)
+    }
+
     /// Decodes `chunk` (an entry of this segment) into `ts` and `values`, which must be
     /// exactly as long as its point count. Verifies the chunk's checksum first. On error
     /// the slices hold unspecified values.
@@ -291,8 +326,6 @@ impl Segment {
         ts: &mut [i64],
         values: &mut [f64],
     ) -> Result<()> {
-        let at = chunk.offset();
-        let corrupt = |what: &str| Error::corruption(&self.path, at, what);
         let count = self.checked_count(chunk)?;
         if ts.len() != count || values.len() != count {
             return Err(Error::invalid(format!(
@@ -301,30 +334,43 @@ impl Segment {
                 values.len()
             )));
         }
+        let bytes = self.verified_chunk_bytes(chunk)?;
+        chunk::decode(bytes, ts, values).map_err(|e| self.corrupt(chunk, e.0))?;
+        let fits = ts.first() == Some(&chunk.min_ts()) && ts.last() == Some(&chunk.max_ts());
+        if !fits {
+            return Err(self.corrupt(
+                chunk,
+                "chunk decodes to points that disagree with its index entry",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The bytes of `chunk`, bounds-checked, their checksum verified (once per chunk).
+    fn verified_chunk_bytes(&self, chunk: &ChunkMeta) -> Result<&[u8]> {
+        let at = chunk.offset();
         let bytes = usize::try_from(at)
             .ok()
             .and_then(|s| Some(s..s.checked_add(chunk.data_len() as usize)?))
             .filter(|r| r.start >= self.data.start && r.end <= self.data.end)
             .and_then(|r| self.bytes.get(r))
-            .ok_or_else(|| corrupt("chunk out of bounds"))?;
+            .ok_or_else(|| self.corrupt(chunk, "chunk out of bounds"))?;
         let slot = self.verified_slot(chunk);
         let verified = slot.is_some_and(|(word, bit)| word.load(Relaxed) & bit != 0);
         if !verified {
             if checksum::masked(bytes) != chunk.crc() {
-                return Err(corrupt("chunk checksum mismatch"));
+                return Err(self.corrupt(chunk, "chunk checksum mismatch"));
             }
             if let Some((word, bit)) = slot {
                 word.fetch_or(bit, Relaxed);
             }
         }
-        chunk::decode(bytes, ts, values).map_err(|e| corrupt(e.0))?;
-        let fits = ts.first() == Some(&chunk.min_ts()) && ts.last() == Some(&chunk.max_ts());
-        if !fits {
-            return Err(corrupt(
-                "chunk decodes to points that disagree with its index entry",
-            ));
-        }
-        Ok(())
+        Ok(bytes)
+    }
+
+    /// A corruption error at `chunk`'s bytes.
+    fn corrupt(&self, chunk: &ChunkMeta, what: &str) -> Error {
+        Error::corruption(&self.path, chunk.offset(), what)
     }
 
     /// The word and bit of [`Segment::verified`] for `chunk`, if it is an entry of this
@@ -396,4 +442,26 @@ fn prefetch_line(p: *const u8) {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// Points a prefix decode of `chunk` reads to hold every point at or before `end`:
+/// the count if `end` reaches the chunk's last point, else an estimate from the
+/// chunk's time span (exact for evenly spaced points) with one point of margin,
+/// rounded up to the codecs' blocks of 256 (a block costs the same whole or cut).
+/// A prefix within an eighth of the whole is not worth a second pass: the count.
+fn prefix_through(chunk: &ChunkMeta, end: i64) -> usize {
+    const BLOCK: usize = 256;
+    let count = chunk.count() as usize;
+    let (lo, hi) = (chunk.min_ts(), chunk.max_ts());
+    if end >= hi || count < 2 * BLOCK {
+        return count;
+    }
+    let fraction = (end.saturating_sub(lo).max(0) as f64) / (hi.saturating_sub(lo) as f64);
+    let estimate = (fraction * (count - 1) as f64) as usize + 2;
+    let prefix = estimate.next_multiple_of(BLOCK) + 4;
+    if prefix >= count - count / 8 {
+        count
+    } else {
+        prefix
+    }
 }

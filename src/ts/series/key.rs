@@ -104,6 +104,9 @@ pub(crate) fn sort_by_key<T>(items: &mut Vec<T>, key: impl Fn(&T) -> &SeriesKey)
         }
         out.extend_from_slice(&[0, 0]);
     }
+    if items.len() < 2 {
+        return;
+    }
     let mut bytes = Vec::new();
     let mut spans = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
