@@ -126,6 +126,17 @@ fn check(db: &Db, q: &Query) {
     let want = support_analytics::evaluate(q, &points);
     let got = db.query(q).unwrap();
     assert_same(&got, &want, exactness(q.aggregation()));
+    // The columnar answer: the same groups, bit for bit, keys shared when per series.
+    let columns = db.query_columns(q).unwrap();
+    assert_eq!(columns.offsets.len(), columns.len() + 1);
+    for key in &columns.keys {
+        assert_eq!(key.series_key().is_some(), q.group_keys().is_none());
+    }
+    assert_same(
+        &columns.into_groups(),
+        &got,
+        support_analytics::Exactness::Bits,
+    );
     let want = support_analytics::last("cpu", q.matchers(), &points);
     let got = db.last("cpu", q.matchers()).unwrap();
     assert_same(&got, &want, support_analytics::Exactness::Bits);

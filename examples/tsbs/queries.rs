@@ -9,7 +9,7 @@
 //! both ways give the same answer.
 
 use super::*;
-use tidestore::ts::{Aggregation, Group, Matcher, Query, ValueFilter};
+use tidestore::ts::{Aggregation, Group, Matcher, Query, QueryColumns, ValueFilter};
 
 const HOUR: i64 = 3600;
 const MINUTE: i64 = 60;
@@ -48,6 +48,10 @@ fn of_groups(groups: Vec<Group>) -> Answer {
         .into_iter()
         .map(|g| (g.tags, g.timestamps, g.values))
         .collect()
+}
+
+fn of_columns(c: QueryColumns) -> Answer {
+    of_groups(c.into_groups())
 }
 
 /// [`assert_close`] of two answers whose groups may come in different orders.
@@ -247,29 +251,46 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
         ("single-groupby-5-8-1", "<= 100 µs", 5, 8, 1, MINUTE),
         ("cpu-max-all-8", "<= 300 µs", 10, 8, 8, HOUR),
     ] {
+        let columns_name = match name {
+            "single-groupby-1-1-1" => "single-groupby-1-1-1, columns",
+            "single-groupby-5-8-1" => "single-groupby-5-8-1, columns",
+            _ => "cpu-max-all-8, columns",
+        };
         let params: Vec<(i64, Vec<String>)> = starts(span, &mut start_hour)
             .into_iter()
             .map(|s| (s, pick_hosts(h, &mut rng2)))
             .collect();
         let mut check = (Answer::new(), Answer::new());
+        let max_query = |metric: &str, (s, hs): &(i64, Vec<String>)| {
+            let refs: Vec<&str> = hs.iter().map(String::as_str).collect();
+            let matcher = if refs.len() == 1 {
+                Matcher::eq("hostname", refs[0])
+            } else {
+                Matcher::one_of("hostname", &refs)
+            };
+            Query::new(metric, Aggregation::Max)
+                .filter(matcher)
+                .range(*s, s + span * HOUR - 1)
+                .every(width)
+        };
         let query = timed(runs, |i| {
-            let (s, hs) = &params[i];
             let mut all = Vec::new();
             for metric in &metrics[..m] {
-                let refs: Vec<&str> = hs.iter().map(String::as_str).collect();
-                let matcher = if refs.len() == 1 {
-                    Matcher::eq("hostname", refs[0])
-                } else {
-                    Matcher::one_of("hostname", &refs)
-                };
-                let q = Query::new(metric, Aggregation::Max)
-                    .filter(matcher)
-                    .range(*s, s + span * HOUR - 1)
-                    .every(width);
-                all.extend(db.query(&q)?);
+                all.extend(db.query(&max_query(metric, &params[i]))?);
             }
             if i == 0 {
                 check.0 = of_groups(all);
+            }
+            Ok(())
+        })?;
+        let mut in_columns = Answer::new();
+        let query_columns = timed(runs, |i| {
+            let mut all = Vec::new();
+            for metric in &metrics[..m] {
+                all.push(db.query_columns(&max_query(metric, &params[i]))?);
+            }
+            if i == 0 {
+                in_columns = all.into_iter().flat_map(of_columns).collect();
             }
             Ok(())
         })?;
@@ -299,11 +320,18 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
         })?;
         // The query groups by series key (all tags); the scan loop by host within a
         // metric: the same order here, as hostname sorts first among equal metrics.
+        assert_close_sorted(columns_name, (in_columns, check.1.clone()));
         assert_close_sorted(name, check);
         rows.push(Row {
             name,
             target,
             query,
+            scan,
+        });
+        rows.push(Row {
+            name: columns_name,
+            target,
+            query: query_columns,
             scan,
         });
     }
@@ -429,6 +457,18 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
             }
             Ok(())
         })?;
+        let mut in_columns = Answer::new();
+        let query_columns = timed(small, |i| {
+            let mut all = Vec::new();
+            for metric in &metrics {
+                let q = Query::new(metric, Aggregation::Sum).range(s, e).every(DAY);
+                all.push(db.query_columns(&q)?);
+            }
+            if i == 0 {
+                in_columns = all.into_iter().flat_map(of_columns).collect();
+            }
+            Ok(())
+        })?;
         let scan = timed(small, |i| {
             let mut out = Answer::new();
             for metric in &metrics {
@@ -451,10 +491,17 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
             Ok(())
         })?;
         assert_close("whole-day rollup", &check.0, &check.1);
+        assert_close("whole-day rollup, columns", &in_columns, &check.1);
         rows.push(Row {
             name: "whole-day rollup",
             target: "<= 1 ms",
             query,
+            scan,
+        });
+        rows.push(Row {
+            name: "whole-day rollup, columns",
+            target: "<= 1 ms",
+            query: query_columns,
             scan,
         });
     }
@@ -526,12 +573,12 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
     );
     println!();
     println!(
-        "| {:<22} | {:>10} | {:>12} | {:>12} | {:>7} |",
-        "query", "target", "Db::query", "scan loop", "gain"
+        "| {:<29} | {:>10} | {:>12} | {:>12} | {:>7} |",
+        "query", "target", "answer", "scan loop", "gain"
     );
     println!(
         "|{}|{}|{}|{}|{}|",
-        "-".repeat(24),
+        "-".repeat(31),
         "-".repeat(12),
         "-".repeat(14),
         "-".repeat(14),
@@ -539,7 +586,7 @@ pub fn run(c: &Config, root: &Path, runs: usize) -> Result<()> {
     );
     for r in rows {
         println!(
-            "| {:<22} | {:>10} | {:>12} | {:>12} | {:>6.1}x |",
+            "| {:<29} | {:>10} | {:>12} | {:>12} | {:>6.1}x |",
             r.name,
             r.target,
             micros(r.query),

@@ -202,29 +202,23 @@ pub fn decode_prefix_to(
     let order = Order::from_byte(r.u8()?).ok_or(DecodeError("unknown integer sequence order"))?;
     check_len(buf, count)?;
     let seeds = order.seeds().min(count);
-    // state: the last value and (second differences) the last delta; for lanes, the
-    // last four values, oldest first
-    let (mut last, mut delta, mut lanes) = (0u64, 0u64, [0u64; LANES]);
+    let mut state = State::default();
     let mut seed_values = [0u64; LANES];
     for (i, s) in seed_values.iter_mut().take(seeds).enumerate() {
         let seed = r.i64()? as u64;
-        (last, delta) = if i == 0 {
+        (state.last, state.delta) = if i == 0 {
             (seed, 0)
         } else {
-            (last.wrapping_add(seed), seed)
+            (state.last.wrapping_add(seed), seed)
         };
-        *s = last;
+        *s = state.last;
     }
     if seeds == LANES {
-        lanes = seed_values;
+        state.lanes = seed_values;
     }
     let (head, rest) = out.split_at_mut(seeds.min(out.len()));
     head.copy_from_slice(seed_values.get(..head.len()).unwrap_or_default());
     output.finish(head);
-    let divisor = match output {
-        Output::Ints => None,
-        Output::Quotients(d) => Some(d),
-    };
     // `at..end`: the values of the block being read, counted after the seeds; those
     // below `rest.len()` are wanted
     let total = count - seeds;
@@ -232,7 +226,6 @@ pub fn decode_prefix_to(
     let mut at = 0;
     while at < total {
         let block = pfor::read_head(&mut r, &mut base)?;
-        let b = block.base as u64;
         let mut end = at + BLOCK.min(total - at);
         if at >= rest.len() {
             pfor::skip_body(&mut r, &block, end - at)?;
@@ -247,63 +240,86 @@ pub fn decode_prefix_to(
                 end += BLOCK.min(total - end);
             }
         }
-        // A block that runs past the prefix is decoded whole into `spare` (a uniform
-        // run is just cut: no value after the prefix is needed, nor the state).
+        // A block that runs past the prefix is decoded whole into a spare block, of
+        // which the prefix's part is kept (a uniform run is just cut: no value after
+        // the prefix is needed, nor the state after it).
         let wanted = end.min(rest.len());
-        let mut spare = [0u64; BLOCK];
-        let whole = wanted == end || block.is_uniform();
-        let chunk = if whole {
-            rest.get_mut(at..wanted)
-        } else {
-            spare.get_mut(..end - at)
-        };
-        let Some(chunk) = chunk else {
+        let Some(dst) = rest.get_mut(at..wanted) else {
             break;
         };
-        let mut converted = false;
-        match (order, block.is_uniform()) {
-            (Order::Values, true) => chunk.fill(b),
-            (Order::Values, false) => {
-                pfor::decode_offsets(&mut r, &block, chunk)?;
-                for x in chunk.iter_mut() {
-                    *x = x.wrapping_add(b);
-                }
-            }
-            (Order::Deltas, true) => last = vector::fill_arithmetic(chunk, last.wrapping_add(b), b),
-            (Order::Deltas, false) => pfor::decode_running(&mut r, &block, &mut last, chunk)?,
-            (Order::DeltaDeltas, true) if b == 0 => {
-                last = vector::fill_arithmetic(chunk, last.wrapping_add(delta), delta);
-            }
-            (Order::DeltaDeltas, uniform) => {
-                if uniform {
-                    chunk.fill(0);
-                } else {
-                    pfor::decode_offsets(&mut r, &block, chunk)?;
-                }
-                for x in chunk.iter_mut() {
-                    delta = delta.wrapping_add(x.wrapping_add(b));
-                    last = last.wrapping_add(delta);
-                    *x = last;
-                }
-            }
-            (Order::Lanes, true) => vector::fill_lanes(chunk, &mut lanes, b),
-            (Order::Lanes, false) => {
-                converted = pfor::decode_running4(&mut r, &block, &mut lanes, chunk, divisor)?;
-            }
-        }
-        if !converted {
-            output.finish(chunk);
-        }
-        if !whole {
-            let (Some(dst), Some(src)) = (rest.get_mut(at..wanted), spare.get(..wanted - at))
-            else {
-                break;
-            };
-            dst.copy_from_slice(src);
+        if wanted == end || block.is_uniform() {
+            decode_block(&mut r, order, &block, &mut state, dst, output)?;
+        } else {
+            let mut spare = [0u64; BLOCK];
+            let whole = spare.get_mut(..end - at).unwrap_or_default();
+            decode_block(&mut r, order, &block, &mut state, whole, output)?;
+            dst.copy_from_slice(whole.get(..dst.len()).unwrap_or_default());
         }
         at = end;
     }
     Ok(r.position())
+}
+
+/// What decoding carries from block to block: the last value and (second
+/// differences) the last delta; for lanes, the last four values, oldest first.
+#[derive(Debug, Default)]
+struct State {
+    last: u64,
+    delta: u64,
+    lanes: [u64; LANES],
+}
+
+/// Decodes the block (or uniform run) whose header is `block` into `out`, all of its
+/// values or (uniform only) the first of them, storing each as `output` says.
+fn decode_block(
+    r: &mut Reader<'_>,
+    order: Order,
+    block: &pfor::Head,
+    state: &mut State,
+    out: &mut [u64],
+    output: Output,
+) -> Result<(), DecodeError> {
+    let b = block.base as u64;
+    let State { last, delta, lanes } = state;
+    let mut converted = false;
+    match (order, block.is_uniform()) {
+        (Order::Values, true) => out.fill(b),
+        (Order::Values, false) => {
+            pfor::decode_offsets(r, block, out)?;
+            for x in out.iter_mut() {
+                *x = x.wrapping_add(b);
+            }
+        }
+        (Order::Deltas, true) => *last = vector::fill_arithmetic(out, last.wrapping_add(b), b),
+        (Order::Deltas, false) => pfor::decode_running(r, block, last, out)?,
+        (Order::DeltaDeltas, true) if b == 0 => {
+            *last = vector::fill_arithmetic(out, last.wrapping_add(*delta), *delta);
+        }
+        (Order::DeltaDeltas, uniform) => {
+            if uniform {
+                out.fill(0);
+            } else {
+                pfor::decode_offsets(r, block, out)?;
+            }
+            for x in out.iter_mut() {
+                *delta = delta.wrapping_add(x.wrapping_add(b));
+                *last = last.wrapping_add(*delta);
+                *x = *last;
+            }
+        }
+        (Order::Lanes, true) => vector::fill_lanes(out, lanes, b),
+        (Order::Lanes, false) => {
+            let divisor = match output {
+                Output::Ints => None,
+                Output::Quotients(d) => Some(d),
+            };
+            converted = pfor::decode_running4(r, block, lanes, out, divisor)?;
+        }
+    }
+    if !converted {
+        output.finish(out);
+    }
+    Ok(())
 }
 
 /// Helpers shared by the codec tests.

@@ -35,7 +35,9 @@ pub use series::catalog;
 pub use crate::engine::SharedOptions;
 pub use crate::error::{Error, Result};
 pub use crate::io::wal::{SyncMode, WalDamage, WalDamageHook, WalRecovery};
-pub use analytics::{Aggregation, Group, LastPoints, Matcher, Query, ValueFilter};
+pub use analytics::{
+    Aggregation, Group, GroupKey, LastPoints, Matcher, Query, QueryColumns, ValueFilter,
+};
 pub use db::Db;
 pub use handle::SeriesHandle;
 pub use ingest::{LineSummary, Precision, Writer};

@@ -1,14 +1,18 @@
 //! [`Aggregator`]: the kernels configured for one validated query, and [`evaluate`],
 //! a whole query over columns already in memory.
 
+use std::sync::Arc;
+
 use super::accumulator::BucketAcc;
 use super::aggregation::Aggregation;
+use super::answer::{GroupKey, QueryColumns};
 use super::buckets::Buckets;
 use super::group::{Group, GroupPlan};
 use super::query::Query;
 use super::summary::{ChunkAction, ChunkSummary, chunk_action};
 use super::value_filter::ValueFilter;
 use crate::error::{Error, Result};
+use crate::ts::series::key::SeriesKey;
 
 /// What the kernels need to know of a query (its aggregation, range, buckets and
 /// value filter), checked once. Cheap to copy, `Send + Sync`: share it across the
@@ -67,34 +71,82 @@ impl Aggregator {
     /// [`Error::InvalidArgument`] if `accs` does not have one accumulator per series of
     /// the plan, or they were made for another query.
     pub fn collect(&self, mut plan: GroupPlan, accs: Vec<BucketAcc>) -> Result<Vec<Group>> {
-        if accs.len() != plan.series_count() {
-            return Err(Error::invalid(format!(
-                "{} accumulators for {} series",
-                accs.len(),
-                plan.series_count()
-            )));
-        }
-        let mut accs: Vec<Option<BucketAcc>> = accs.into_iter().map(Some).collect();
         let mut out = Vec::with_capacity(plan.len());
-        for g in 0..plan.len() {
-            let mut group: Option<BucketAcc> = None;
-            for &s in plan.members(g) {
-                let Some(acc) = accs.get_mut(s).and_then(Option::take) else {
-                    continue;
-                };
-                match &mut group {
-                    Some(into) => into.merge(&acc)?,
-                    None => group = Some(acc),
-                }
-            }
-            if let Some(mut acc) = group
-                && let Some(answer) = acc.finish_group(plan.take_tags(g))
-            {
+        for (g, mut acc) in merge_groups(Some(&plan), accs)? {
+            if let Some(answer) = acc.finish_group(plan.take_tags(g)) {
                 out.push(answer);
             }
         }
         Ok(out)
     }
+
+    /// [`collect`](Self::collect) as columns. `series` are the keys of the series the
+    /// accumulators read; without a plan each series is its own group, whose tags are
+    /// its key, shared rather than copied.
+    ///
+    /// [`Error::InvalidArgument`] as for [`collect`](Self::collect).
+    pub(crate) fn collect_columns(
+        &self,
+        mut plan: Option<GroupPlan>,
+        series: &[Arc<SeriesKey>],
+        accs: Vec<BucketAcc>,
+    ) -> Result<QueryColumns> {
+        if accs.len() != series.len() {
+            return Err(mismatch(accs.len(), series.len()));
+        }
+        let mut out = QueryColumns::default();
+        for (g, mut acc) in merge_groups(plan.as_ref(), accs)? {
+            let (ts, values) = acc.finish();
+            let key = match &mut plan {
+                Some(plan) => GroupKey::pairs(plan.take_tags(g)),
+                None => match series.get(g) {
+                    Some(key) => GroupKey::series(key),
+                    None => continue,
+                },
+            };
+            if !ts.is_empty() {
+                out.push(key, &ts, &values);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The accumulator of each group with a point: those of its series (indexes into
+/// `accs`, in key order) merged, later series into earlier. Without a plan, each
+/// series is a group.
+fn merge_groups(plan: Option<&GroupPlan>, accs: Vec<BucketAcc>) -> Result<Vec<(usize, BucketAcc)>> {
+    let (groups, series) = match plan {
+        Some(p) => (p.len(), p.series_count()),
+        None => (accs.len(), accs.len()),
+    };
+    if accs.len() != series {
+        return Err(mismatch(accs.len(), series));
+    }
+    let mut accs: Vec<Option<BucketAcc>> = accs.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(groups);
+    for g in 0..groups {
+        let alone = [g];
+        let members = plan.map_or(&alone[..], |p| p.members(g));
+        let mut group: Option<BucketAcc> = None;
+        for &s in members {
+            let Some(acc) = accs.get_mut(s).and_then(Option::take) else {
+                continue;
+            };
+            match &mut group {
+                Some(into) => into.merge(&acc)?,
+                None => group = Some(acc),
+            }
+        }
+        if let Some(acc) = group {
+            out.push((g, acc));
+        }
+    }
+    Ok(out)
+}
+
+fn mismatch(accs: usize, series: usize) -> Error {
+    Error::invalid(format!("{accs} accumulators for {series} series"))
 }
 
 /// Answers `q` over series already read into memory: each item is a series' tags

@@ -48,51 +48,48 @@ fn below(v: f64, m: f64) -> bool {
     v < m || (v == m && v.is_sign_negative() && m.is_sign_positive())
 }
 
-/// `v`'s position in the order of [`f64::total_cmp`], as an integer: the bits, with the
-/// magnitude bits flipped for negative values (the transform is its own inverse).
-#[inline]
-fn order_key(v: f64) -> i64 {
-    let b = v.to_bits() as i64;
-    b ^ (((b >> 63) as u64) >> 1) as i64
-}
-
-/// The value whose [`order_key`] is `k`.
-#[inline]
-fn from_order_key(k: i64) -> f64 {
-    f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64)
-}
-
-/// The order key of `v`, or `nan_key` for a NaN: a selection, not a branch.
-#[inline]
-fn key_or(v: f64, nan_key: i64) -> i64 {
-    if v.is_nan() { nan_key } else { order_key(v) }
-}
-
 /// Lanes of the min/max folds: independent running extremes, so the loop is bound by
-/// throughput, not by the latency of one chain of selections.
+/// throughput (vector compares), not by the latency of one chain of selections.
 const LANES: usize = 8;
 
-/// The extreme of `values` by `total_cmp` skipping NaN, as an order key: `pick(a, b)`
-/// keeps one of two keys, `nan_key` (the key of a NaN, so of no real value) stands
-/// for "none yet". Branch-free: a random walk's new highs are unpredictable.
+/// Folds `values` with `pick` from `none`, in [`LANES`] lanes. `pick(m, v)` keeps `m`
+/// unless `v` compares strictly better: a NaN never does, so the lanes never hold one,
+/// and a plain float comparison is all a step costs (no branch: a random walk's new
+/// highs are unpredictable).
 #[inline]
-fn extreme_key(values: &[f64], nan_key: i64, pick: impl Fn(i64, i64) -> i64) -> i64 {
+fn fold_lanes(values: &[f64], none: f64, pick: impl Fn(f64, f64) -> f64) -> f64 {
     if values.len() < 2 * LANES {
         // a minute of 10 s points: lanes would cost more than they save
-        return values
-            .iter()
-            .fold(nan_key, |m, &v| pick(m, key_or(v, nan_key)));
+        return values.iter().fold(none, |m, &v| pick(m, v));
     }
-    let mut acc = [nan_key; LANES];
+    let mut acc = [none; LANES];
     let mut blocks = values.chunks_exact(LANES);
     for block in &mut blocks {
         for (a, &v) in acc.iter_mut().zip(block) {
-            *a = pick(*a, key_or(v, nan_key));
+            *a = pick(*a, v);
         }
     }
-    let mut m = acc.into_iter().fold(nan_key, &pick);
-    for &v in blocks.remainder() {
-        m = pick(m, key_or(v, nan_key));
+    let m = acc.into_iter().fold(none, &pick);
+    blocks.remainder().iter().fold(m, |m, &v| pick(m, v))
+}
+
+/// Turns the result `m` of a [`fold_lanes`] from `none` into the answer of
+/// [`f64::total_cmp`], which the float comparison cannot tell in two cases, both rare
+/// and settled by one more pass: a zero (`total_cmp` puts `-0.0` below `+0.0`: the
+/// answer is `zero` if any value is that zero) and `none` itself (a real value only if
+/// some value is it, else there was no value but NaN: NaN).
+#[inline]
+fn settle(values: &[f64], m: f64, none: f64, zero: f64) -> f64 {
+    if m == 0.0 {
+        let other = -zero;
+        return if values.iter().any(|v| v.to_bits() == zero.to_bits()) {
+            zero
+        } else {
+            other
+        };
+    }
+    if m == none && !values.contains(&none) {
+        return f64::NAN;
     }
     m
 }
@@ -100,25 +97,15 @@ fn extreme_key(values: &[f64], nan_key: i64, pick: impl Fn(i64, i64) -> i64) -> 
 /// The smallest non-NaN value (by `total_cmp`), NaN if there is none.
 #[inline]
 pub(crate) fn min_of(values: &[f64]) -> f64 {
-    // i64::MAX is the key of a NaN (0x7fff_ffff_ffff_ffff), above every real value
-    let k = extreme_key(values, i64::MAX, i64::min);
-    if k == i64::MAX {
-        f64::NAN
-    } else {
-        from_order_key(k)
-    }
+    let m = fold_lanes(values, f64::INFINITY, |m, v| if v < m { v } else { m });
+    settle(values, m, f64::INFINITY, -0.0)
 }
 
 /// The largest non-NaN value (by `total_cmp`), NaN if there is none.
 #[inline]
 pub(crate) fn max_of(values: &[f64]) -> f64 {
-    // i64::MIN is the key of a NaN (all bits set), below every real value
-    let k = extreme_key(values, i64::MIN, i64::max);
-    if k == i64::MIN {
-        f64::NAN
-    } else {
-        from_order_key(k)
-    }
+    let m = fold_lanes(values, f64::NEG_INFINITY, |m, v| if v > m { v } else { m });
+    settle(values, m, f64::NEG_INFINITY, 0.0)
 }
 
 /// The sum from `+0.0`, in order.

@@ -25,6 +25,8 @@
 //!   columns, absorb chunk summaries and merge across series.
 //! - [`BucketAcc`] (`accumulator.rs`): the buckets of one series or one group.
 //! - [`GroupPlan`] and [`Group`] (`group.rs`): which series form which group.
+//! - [`QueryColumns`] and [`GroupKey`] (`answer.rs`): the answer as columns, the
+//!   series' keys shared instead of copied into every group.
 //! - [`Aggregator`] (`aggregator.rs`): ties them together for one query, including
 //!   [`evaluate`], the whole computation over in-memory columns.
 //!
@@ -33,6 +35,7 @@
 mod accumulator;
 mod aggregation;
 mod aggregator;
+mod answer;
 mod buckets;
 mod group;
 mod kernels;
@@ -53,6 +56,7 @@ mod tests;
 pub use accumulator::BucketAcc;
 pub use aggregation::Aggregation;
 pub use aggregator::{Aggregator, evaluate};
+pub use answer::{GroupKey, QueryColumns};
 pub use buckets::Buckets;
 pub use group::{Group, GroupPlan};
 pub use latest::LastPoints;
