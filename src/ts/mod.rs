@@ -36,7 +36,7 @@ pub use crate::engine::SharedOptions;
 pub use crate::error::{Error, Result};
 pub use crate::io::wal::{SyncMode, WalDamage, WalDamageHook, WalRecovery};
 pub use analytics::{
-    Aggregation, Group, GroupKey, LastPoints, Matcher, Query, QueryColumns, ValueFilter,
+    Aggregation, Group, GroupKey, GroupView, LastPoints, Matcher, Query, QueryColumns, ValueFilter,
 };
 pub use db::Db;
 pub use handle::SeriesHandle;

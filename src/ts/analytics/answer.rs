@@ -68,6 +68,17 @@ pub struct QueryColumns {
     pub values: Vec<f64>,
 }
 
+/// One group of a [`QueryColumns`], borrowed: a [`Group`] without the copies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GroupView<'a> {
+    /// The group's tags (see [`GroupKey::tags`]).
+    pub tags: &'a [(String, String)],
+    /// The starts of its non-empty buckets, ascending.
+    pub timestamps: &'a [i64],
+    /// One result per bucket.
+    pub values: &'a [f64],
+}
+
 impl Default for QueryColumns {
     fn default() -> Self {
         QueryColumns {
@@ -91,28 +102,28 @@ impl QueryColumns {
     }
 
     /// Group `i`: its tags, bucket starts and values.
-    pub fn group(&self, i: usize) -> Option<(&[(String, String)], &[i64], &[f64])> {
+    pub fn group(&self, i: usize) -> Option<GroupView<'_>> {
         let key = self.keys.get(i)?;
         let (&from, &to) = (self.offsets.get(i)?, self.offsets.get(i + 1)?);
-        Some((
-            key.tags(),
-            self.timestamps.get(from..to)?,
-            self.values.get(from..to)?,
-        ))
+        Some(GroupView {
+            tags: key.tags(),
+            timestamps: self.timestamps.get(from..to)?,
+            values: self.values.get(from..to)?,
+        })
     }
 
     /// Every group in order, as [`group`](Self::group) gives it.
-    pub fn iter(&self) -> impl Iterator<Item = (&[(String, String)], &[i64], &[f64])> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = GroupView<'_>> + '_ {
         (0..self.len()).filter_map(|i| self.group(i))
     }
 
     /// One [`Group`] per group, as [`Db::query`](crate::ts::Db::query) returns them.
     pub fn into_groups(self) -> Vec<Group> {
         self.iter()
-            .map(|(tags, timestamps, values)| Group {
-                tags: tags.to_vec(),
-                timestamps: timestamps.to_vec(),
-                values: values.to_vec(),
+            .map(|g| Group {
+                tags: g.tags.to_vec(),
+                timestamps: g.timestamps.to_vec(),
+                values: g.values.to_vec(),
             })
             .collect()
     }

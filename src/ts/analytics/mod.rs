@@ -56,7 +56,7 @@ mod tests;
 pub use accumulator::BucketAcc;
 pub use aggregation::Aggregation;
 pub use aggregator::{Aggregator, evaluate};
-pub use answer::{GroupKey, QueryColumns};
+pub use answer::{GroupKey, GroupView, QueryColumns};
 pub use buckets::Buckets;
 pub use group::{Group, GroupPlan};
 pub use latest::LastPoints;
