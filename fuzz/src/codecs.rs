@@ -180,6 +180,9 @@ fn decode_timestamps(count: Count, prefix: &[i64], bytes: &[u8]) {
     let count = pick_count(count, header);
     let before: Vec<i64> = prefix.iter().copied().take(3).collect();
     let mut out = before.clone();
+    if count <= MAX_INTO {
+        let _ = timestamp::decode_prefix_into(bytes, &mut vec![0; count / 2]);
+    }
     let result = timestamp::decode(bytes, count, &mut out);
     let into = (count <= MAX_INTO).then(|| {
         let mut buf = vec![0i64; count];
@@ -211,6 +214,11 @@ fn decode_timestamps(count: Count, prefix: &[i64], bytes: &[u8]) {
             if let Some((r, buf)) = &into {
                 assert_eq!(*r, Ok(used), "decode_into disagrees with decode");
                 assert_eq!(buf, got, "decode_into decodes differently");
+                // so does every prefix (the later blocks stepped over)
+                let k = (used * 7 + 3) % (count + 1);
+                let mut part = vec![0i64; k];
+                assert_eq!(timestamp::decode_prefix_into(bytes, &mut part), Ok(used));
+                assert_eq!(part, got[..k], "a prefix decodes differently");
             }
             // whatever decoded re-encodes and round-trips
             round_trip_timestamps(got, used as u16);
@@ -227,6 +235,9 @@ fn decode_values(count: Count, prefix: &[u64], bytes: &[u8]) {
     }
     let before: Vec<u64> = prefix.iter().copied().take(3).collect();
     let mut out: Vec<f64> = before.iter().copied().map(f64::from_bits).collect();
+    if count <= MAX_INTO {
+        let _ = float::decode_prefix_into(bytes, &mut vec![0.0; count / 2]);
+    }
     let result = float::decode(bytes, count, &mut out);
     let into = (count <= MAX_INTO).then(|| {
         let mut buf = vec![0f64; count];
@@ -259,6 +270,10 @@ fn decode_values(count: Count, prefix: &[u64], bytes: &[u8]) {
             if let Some((r, buf)) = &into {
                 assert_eq!(*r, Ok(used), "decode_into disagrees with decode");
                 assert_eq!(bits(buf), got, "decode_into decodes differently");
+                let k = (used * 7 + 3) % (count + 1);
+                let mut part = vec![0f64; k];
+                assert_eq!(float::decode_prefix_into(bytes, &mut part), Ok(()));
+                assert_eq!(bits(&part), got[..k], "a prefix decodes differently");
             }
             let values: Vec<f64> = got.iter().copied().map(f64::from_bits).collect();
             round_trip_values(&values, used as u16);
