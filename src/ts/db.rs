@@ -38,6 +38,7 @@ use crate::engine::worker::Workers;
 use crate::error::{Error, Result};
 use crate::ts::core::inner::Inner;
 use crate::ts::handle::SeriesHandle;
+use crate::ts::ingest::series_cache::CachePool;
 use crate::ts::options::Options;
 use crate::ts::read::merge::HeadSnapshot;
 use crate::ts::read::scan::Scan;
@@ -53,6 +54,8 @@ pub struct Db {
     pub(crate) inner: Arc<Inner>,
     /// Series resolved by earlier `insert_batch` calls (see [`WriteCache`]).
     write_cache: Mutex<WriteCache>,
+    /// Series caches of dropped [`crate::ts::Writer`]s, for the next ones.
+    pub(crate) writer_caches: CachePool,
     workers: Workers,
 }
 
@@ -77,6 +80,7 @@ impl Db {
         let db = Db {
             inner,
             write_cache: Mutex::new(WriteCache::default()),
+            writer_caches: CachePool::default(),
             workers: Workers::default(),
         };
         if db.inner.opts.shared.background_work {
