@@ -135,14 +135,13 @@ impl Db {
         let Some(id) = self.inner.catalog().lookup(metric, tags) else {
             return Err(not_found());
         };
-        let prep = PreparedWrite::columns(id, &[timestamp], &[value])?;
         {
             let mut w = lock(&self.inner.writer);
             // Checked under the writer lock, so no delete can slip in between.
             if !write::point_exists(&self.inner, id, timestamp)? {
                 return Err(not_found());
             }
-            write::commit(&self.inner, &mut w, prep)?;
+            write::commit_columns(&self.inner, &mut w, id, &[timestamp], &[value])?;
         }
         write::sync_if_always(&self.inner)
     }
@@ -314,7 +313,11 @@ impl Db {
         if timestamps.is_empty() && values.is_empty() {
             return Ok(());
         }
-        self.commit(PreparedWrite::columns(series.id, timestamps, values)?)
+        {
+            let mut w = lock(&self.inner.writer);
+            write::commit_columns(&self.inner, &mut w, series.id, timestamps, values)?;
+        }
+        write::sync_if_always(&self.inner)
     }
 
     fn commit(&self, prep: PreparedWrite) -> Result<()> {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::engine::lock::write;
 use crate::error::{Error, Result};
-use crate::io::record::MAX_PAYLOAD_LEN;
+use crate::io::record::{Compression, MAX_PAYLOAD_LEN};
 use crate::io::wal::SyncMode;
 use crate::ts::core::columns::Columns;
 use crate::ts::core::inner::{Inner, WriterState};
@@ -79,30 +79,6 @@ impl PreparedWrite {
             groups: vec![Group::new(Target::New(key))],
             ..Default::default()
         }
-    }
-
-    /// Points of one existing series, given as columns.
-    pub fn columns(id: u32, ts: &[i64], vals: &[f64]) -> Result<Self> {
-        if ts.len() != vals.len() {
-            return Err(Error::invalid(format!(
-                "{} timestamps but {} values",
-                ts.len(),
-                vals.len()
-            )));
-        }
-        check_batch_size(ts.len())?;
-        let mut g = Group::new(Target::Known(id));
-        g.points = 0..ts.len();
-        let mut w = PreparedWrite {
-            groups: vec![g],
-            ts: ts.to_vec(),
-            vals: vals.to_vec(),
-            points: ts.len(),
-            max_ts: ts.iter().copied().max(),
-            ..Default::default()
-        };
-        w.encode();
-        Ok(w)
     }
 
     /// Points of many series, each given as its own columns (the engine's
@@ -671,13 +647,7 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
             .collect();
         wal_batch::assemble(&def_refs, &cols, &prep.dels, &mut w.payload);
     }
-    if w.payload.len() > MAX_PAYLOAD_LEN {
-        return Err(Error::invalid(format!(
-            "the write encodes to {} bytes; one write may take at most {MAX_PAYLOAD_LEN}",
-            w.payload.len()
-        )));
-    }
-    inner.poison.on_err(inner.wal.append(&w.payload))?;
+    append_wal(inner, &w.payload)?;
 
     // In the OS (and fsync'd already, except under `SyncMode::Always`, whose fsync runs
     // after the writer lock is released so writers share it: readers may see the write
@@ -697,28 +667,89 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
         }
     }
     let view = inner.current_view();
-    for (g, &id) in prep.groups.iter().zip(&ids) {
-        let (ts, vals) = prep.columns_of(g);
-        if !ts.is_empty() {
-            view.head.append_many(id, ts, vals)?;
-        }
-    }
+    view.head
+        .append_batch(prep.groups.iter().zip(&ids).map(|(g, &id)| {
+            let (ts, vals) = prep.columns_of(g);
+            (id, ts, vals)
+        }));
     for &(id, start, end) in &prep.dels {
         view.head.delete_range(id, start, end);
     }
     drop(gate);
-    if let Some(t) = prep.max_ts {
+    committed(inner, w, &view.head, prep.points, prep.max_ts);
+    Ok(ids)
+}
+
+/// [`commit`] of points of one existing series given as columns (`Db::append`), for
+/// the callers that write a few points per call: the WAL record is encoded straight
+/// from the caller's columns into the writer's payload buffer, and nothing is
+/// allocated. Called with the writer lock `w` held.
+pub(crate) fn commit_columns(
+    inner: &Inner,
+    w: &mut WriterState,
+    id: u32,
+    ts: &[i64],
+    vals: &[f64],
+) -> Result<()> {
+    if ts.len() != vals.len() {
+        return Err(Error::invalid(format!(
+            "{} timestamps but {} values",
+            ts.len(),
+            vals.len()
+        )));
+    }
+    check_batch_size(ts.len())?;
+    let Some(max_ts) = ts.iter().copied().max() else {
+        return Ok(());
+    };
+    inner.poison.check()?;
+    wal_batch::assemble_one(id, ts, vals, &mut w.payload);
+    append_wal(inner, &w.payload)?;
+    let gate = write(&inner.head_gate);
+    let view = inner.current_view();
+    view.head.append_many(id, ts, vals)?;
+    drop(gate);
+    committed(inner, w, &view.head, ts.len(), Some(max_ts));
+    Ok(())
+}
+
+/// Payloads shorter than this are written to the WAL uncompressed: a write of a few
+/// points is mostly float bits, which snappy rarely shortens by the eighth it asks,
+/// and trying costs more than encoding the write did.
+const WAL_COMPRESS_MIN: usize = 1024;
+
+/// Appends a write's WAL record; a failure poisons the database.
+fn append_wal(inner: &Inner, payload: &[u8]) -> Result<()> {
+    if payload.len() > MAX_PAYLOAD_LEN {
+        return Err(Error::invalid(format!(
+            "the write encodes to {} bytes; one write may take at most {MAX_PAYLOAD_LEN}",
+            payload.len()
+        )));
+    }
+    let compression = if payload.len() >= WAL_COMPRESS_MIN {
+        Compression::Snappy
+    } else {
+        Compression::None
+    };
+    inner
+        .poison
+        .on_err(inner.wal.append_with(payload, compression))
+}
+
+/// After a write is visible: the newest timestamp, the counters, and a freeze when
+/// the head is full.
+fn committed(inner: &Inner, w: &mut WriterState, head: &Head, points: usize, max_ts: Option<i64>) {
+    if let Some(t) = max_ts {
         inner.note_max_ts(t);
     }
-    Counters::add(&inner.counters.points_written, prep.points as u64);
+    Counters::add(&inner.counters.points_written, points as u64);
     Counters::add(&inner.counters.write_batches, 1);
 
-    if view.head.approximate_bytes() >= inner.opts.head_bytes {
+    if head.approximate_bytes() >= inner.opts.head_bytes {
         // The write is committed whatever happens here. Every failure below poisons
         // the handle, so the next call reports it; this one must not look failed.
         let _ = make_room(inner, w);
     }
-    Ok(ids)
 }
 
 /// After a commit in [`SyncMode::Always`]: waits until the WAL is durable. Called
