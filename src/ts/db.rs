@@ -320,7 +320,7 @@ impl Db {
         write::sync_if_always(&self.inner)
     }
 
-    fn commit(&self, prep: PreparedWrite) -> Result<()> {
+    fn commit(&self, prep: PreparedWrite<'_>) -> Result<()> {
         if prep.is_empty() {
             return Ok(());
         }

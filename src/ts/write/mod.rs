@@ -47,6 +47,9 @@ struct Group {
     /// Its encoded WAL column body (`wal_batch::encode_column`) in
     /// [`PreparedWrite::bodies`].
     body: Range<usize>,
+    /// When its points are the caller's columns instead: their place in
+    /// [`PreparedWrite::borrowed`].
+    borrowed: Option<usize>,
 }
 
 impl Group {
@@ -55,24 +58,27 @@ impl Group {
             target,
             points: 0..0,
             body: 0..0,
+            borrowed: None,
         }
     }
 }
 
 /// A validated write, ready for [`commit`]. The points of all groups live in two
-/// flat columns (one allocation each, whatever the number of series).
+/// flat columns (one allocation each, whatever the number of series), or stay in the
+/// caller's columns ([`PreparedWrite::series`]).
 #[derive(Debug, Default)]
-pub(crate) struct PreparedWrite {
+pub(crate) struct PreparedWrite<'c> {
     groups: Vec<Group>,
     ts: Vec<i64>,
     vals: Vec<f64>,
+    borrowed: Vec<(&'c [i64], &'c [f64])>,
     bodies: Vec<u8>,
     dels: Vec<(u32, i64, i64)>,
     points: usize,
     max_ts: Option<i64>,
 }
 
-impl PreparedWrite {
+impl<'c> PreparedWrite<'c> {
     /// A write that only defines series `key` (or does nothing if it exists).
     pub fn define(key: SeriesKey) -> Self {
         PreparedWrite {
@@ -82,32 +88,27 @@ impl PreparedWrite {
     }
 
     /// Points of many series, each given as its own columns (the engine's
-    /// [`crate::ts::Writer`] batch): the columns are copied into the write's flat
-    /// columns and their WAL bodies encoded straight from them.
-    pub(crate) fn series<'a>(
-        series: impl Iterator<Item = (Target, &'a [i64], &'a [f64])>,
+    /// [`crate::ts::Writer`] batch): the write borrows the columns, and their WAL
+    /// bodies are encoded straight from them.
+    pub(crate) fn series(
+        series: impl Iterator<Item = (Target, &'c [i64], &'c [f64])>,
         points: usize,
     ) -> Result<Self> {
         check_batch_size(points)?;
-        let mut w = PreparedWrite {
-            ts: Vec::with_capacity(points),
-            vals: Vec::with_capacity(points),
-            ..Default::default()
-        };
+        let mut w = PreparedWrite::default();
         let mut max_ts = i64::MIN;
         for (target, ts, vals) in series {
             if ts.len() != vals.len() {
                 return Err(Error::invalid("a series' columns differ in length"));
             }
             let mut g = Group::new(target);
-            let start = w.ts.len();
-            w.ts.extend_from_slice(ts);
-            w.vals.extend_from_slice(vals);
-            g.points = start..w.ts.len();
+            g.borrowed = Some(w.borrowed.len());
+            w.borrowed.push((ts, vals));
+            w.points += ts.len();
             max_ts = ts.iter().fold(max_ts, |m, &t| m.max(t));
             w.groups.push(g);
         }
-        w.points = w.ts.len();
+        check_batch_size(w.points)?;
         w.max_ts = (w.points > 0).then_some(max_ts);
         w.encode();
         Ok(w)
@@ -127,25 +128,32 @@ impl PreparedWrite {
     }
 
     fn encode(&mut self) {
-        self.bodies
-            .reserve(self.ts.len() * 10 + self.groups.len() * 4);
-        for g in &mut self.groups {
-            let (Some(ts), Some(vals)) = (
-                self.ts.get(g.points.clone()),
-                self.vals.get(g.points.clone()),
-            ) else {
+        let mut bodies = std::mem::take(&mut self.bodies);
+        bodies.reserve(self.points * 10 + self.groups.len() * 4);
+        for i in 0..self.groups.len() {
+            let Some(g) = self.groups.get(i) else {
                 continue;
             };
-            if !ts.is_empty() {
-                let start = self.bodies.len();
-                wal_batch::encode_column(ts, vals, &mut self.bodies);
-                g.body = start..self.bodies.len();
+            let (ts, vals) = self.columns_of(g);
+            let body = if ts.is_empty() {
+                0..0
+            } else {
+                let start = bodies.len();
+                wal_batch::encode_column(ts, vals, &mut bodies);
+                start..bodies.len()
+            };
+            if let Some(g) = self.groups.get_mut(i) {
+                g.body = body;
             }
         }
+        self.bodies = bodies;
     }
 
     /// The points of group `g`.
     fn columns_of(&self, g: &Group) -> (&[i64], &[f64]) {
+        if let Some(i) = g.borrowed {
+            return self.borrowed.get(i).copied().unwrap_or_default();
+        }
         (
             self.ts.get(g.points.clone()).unwrap_or_default(),
             self.vals.get(g.points.clone()).unwrap_or_default(),
@@ -224,7 +232,7 @@ pub(crate) fn prepare_points(
     catalog: &Catalog,
     mut cache: Option<&mut WriteCache>,
     points: &[Point],
-) -> Result<PreparedWrite> {
+) -> Result<PreparedWrite<'static>> {
     check_batch_size(points.len())?;
     let mut w = PreparedWrite::default();
     let mut index = BatchIndex::default();
@@ -404,7 +412,7 @@ impl<'p> BatchIndex<'p> {
     }
 }
 
-impl PreparedWrite {
+impl PreparedWrite<'_> {
     /// A counting sort of `points` by group (`group_of`, with `counts` points per
     /// group) into the flat columns, keeping each series' points in write order (last
     /// write wins).
@@ -576,7 +584,7 @@ pub(crate) fn prepare_one(
     tags: &[(&str, &str)],
     ts: i64,
     value: f64,
-) -> Result<PreparedWrite> {
+) -> Result<PreparedWrite<'static>> {
     let target = match catalog.lookup(metric, tags) {
         Some(id) => Target::Known(id),
         None => Target::New(SeriesKey::new(metric, tags)?),
@@ -598,7 +606,11 @@ pub(crate) fn prepare_one(
 /// Commits a prepared write under the writer lock `w`: WAL, catalog, head; then
 /// freezes the head if it is full. Returns the ids of the write's series, in group
 /// order.
-pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) -> Result<Vec<u32>> {
+pub(crate) fn commit(
+    inner: &Inner,
+    w: &mut WriterState,
+    prep: PreparedWrite<'_>,
+) -> Result<Vec<u32>> {
     inner.poison.check()?;
     // Give new series their ids. Under the writer lock nobody else adds series.
     let mut defs: Vec<(u32, usize)> = Vec::new();
