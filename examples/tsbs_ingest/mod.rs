@@ -21,7 +21,8 @@
 //!
 //! Then `series` series of one point each are written, the database is closed, and a
 //! child process (this example again, `ingest-open DIR`) opens it: its open time and
-//! the growth of its resident set over the open, per series.
+//! the growth of its resident set over the open, per series. `ingest-make DIR N`
+//! writes such a directory of `N` series and closes it, to profile an open.
 
 use std::fmt::Write as _;
 use std::path::Path;
