@@ -686,6 +686,7 @@ fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("ingest") => std::process::exit(ingest::main(std::env::args().skip(2))),
         Some("ingest-open") => std::process::exit(ingest::open_child(std::env::args().skip(2))),
+        Some("ingest-make") => std::process::exit(ingest::make_child(std::env::args().skip(2))),
         _ => {}
     }
     let config = match parse_args() {

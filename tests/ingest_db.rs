@@ -251,6 +251,17 @@ fn write_lines_the_issue_example_and_atomicity() {
     assert_eq!(db.query_metric("m").unwrap()[0].value, 1.0);
     assert_eq!(db.query_metric("m_on").unwrap()[0].value, 1.0);
     assert_eq!(db.query_metric("m_off").unwrap()[0].value, 0.0);
+    // the failed calls' points stay unwritten when a later call (which reuses their
+    // writers' series caches) writes the same series
+    db.write_lines("m,h=a v=10 10\n", Precision::Seconds)
+        .unwrap();
+    let v: Vec<(i64, f64)> = db
+        .query_metric("m_v")
+        .unwrap()
+        .iter()
+        .map(|p| (p.timestamp, p.value))
+        .collect();
+    assert_eq!(v, [(10, 10.0)]);
     // lines without a timestamp get the current time in the given unit
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

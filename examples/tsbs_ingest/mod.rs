@@ -21,7 +21,8 @@
 //!
 //! Then `series` series of one point each are written, the database is closed, and a
 //! child process (this example again, `ingest-open DIR`) opens it: its open time and
-//! the growth of its resident set over the open, per series.
+//! the growth of its resident set over the open, per series. `ingest-make DIR N`
+//! writes such a directory of `N` series and closes it, to profile an open.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -391,8 +392,45 @@ fn high_cardinality(n: usize, root: &Path) -> Result<()> {
     let dir = root.join("cardinality");
     let _ = std::fs::remove_dir_all(&dir);
     let t = Instant::now();
+    write_cardinality(&dir, n)?;
+    let wrote = t.elapsed();
+    println!();
+    println!(
+        "{n} series x 1 point: written with a Writer in {:.2} s",
+        wrote.as_secs_f64()
+    );
+    // first as closed (the head comes back from the WAL), then flushed to a segment
+    open_in_child(&dir, n, "reopen replaying the WAL")?;
     {
         let db = Db::open(&dir)?;
+        db.flush()?;
+        db.close()?;
+    }
+    open_in_child(&dir, n, "reopen after a flush")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// `tsbs ingest-make DIR N`: writes the `N` series of the cardinality run into DIR and
+/// closes it without a flush (to profile an open that replays the WAL).
+pub fn make_child(mut args: impl Iterator<Item = String>) -> i32 {
+    let (Some(dir), Some(n)) = (args.next(), args.next().and_then(|n| n.parse().ok())) else {
+        eprintln!("ingest-make needs a directory and a number of series");
+        return 2;
+    };
+    match write_cardinality(Path::new(&dir), n) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ingest-make failed: {e}");
+            1
+        }
+    }
+}
+
+/// Writes `n` series of one point each into a new database in `dir` and closes it.
+fn write_cardinality(dir: &Path, n: usize) -> Result<()> {
+    {
+        let db = Db::open(dir)?;
         let mut w = db.writer();
         let mut host = String::new();
         let mut rack = String::new();
@@ -418,20 +456,5 @@ fn high_cardinality(n: usize, root: &Path) -> Result<()> {
         w.commit()?;
         db.close()?;
     }
-    let wrote = t.elapsed();
-    println!();
-    println!(
-        "{n} series x 1 point: written with a Writer in {:.2} s",
-        wrote.as_secs_f64()
-    );
-    // first as closed (the head comes back from the WAL), then flushed to a segment
-    open_in_child(&dir, n, "reopen replaying the WAL")?;
-    {
-        let db = Db::open(&dir)?;
-        db.flush()?;
-        db.close()?;
-    }
-    open_in_child(&dir, n, "reopen after a flush")?;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -38,6 +38,7 @@ use crate::engine::worker::Workers;
 use crate::error::{Error, Result};
 use crate::ts::core::inner::Inner;
 use crate::ts::handle::SeriesHandle;
+use crate::ts::ingest::series_cache::CachePool;
 use crate::ts::options::Options;
 use crate::ts::read::merge::HeadSnapshot;
 use crate::ts::read::scan::Scan;
@@ -53,6 +54,8 @@ pub struct Db {
     pub(crate) inner: Arc<Inner>,
     /// Series resolved by earlier `insert_batch` calls (see [`WriteCache`]).
     write_cache: Mutex<WriteCache>,
+    /// Series caches of dropped [`crate::ts::Writer`]s, for the next ones.
+    pub(crate) writer_caches: CachePool,
     workers: Workers,
 }
 
@@ -77,6 +80,7 @@ impl Db {
         let db = Db {
             inner,
             write_cache: Mutex::new(WriteCache::default()),
+            writer_caches: CachePool::default(),
             workers: Workers::default(),
         };
         if db.inner.opts.shared.background_work {
@@ -131,14 +135,13 @@ impl Db {
         let Some(id) = self.inner.catalog().lookup(metric, tags) else {
             return Err(not_found());
         };
-        let prep = PreparedWrite::columns(id, &[timestamp], &[value])?;
         {
             let mut w = lock(&self.inner.writer);
             // Checked under the writer lock, so no delete can slip in between.
             if !write::point_exists(&self.inner, id, timestamp)? {
                 return Err(not_found());
             }
-            write::commit(&self.inner, &mut w, prep)?;
+            write::commit_columns(&self.inner, &mut w, id, &[timestamp], &[value])?;
         }
         write::sync_if_always(&self.inner)
     }
@@ -310,10 +313,14 @@ impl Db {
         if timestamps.is_empty() && values.is_empty() {
             return Ok(());
         }
-        self.commit(PreparedWrite::columns(series.id, timestamps, values)?)
+        {
+            let mut w = lock(&self.inner.writer);
+            write::commit_columns(&self.inner, &mut w, series.id, timestamps, values)?;
+        }
+        write::sync_if_always(&self.inner)
     }
 
-    fn commit(&self, prep: PreparedWrite) -> Result<()> {
+    fn commit(&self, prep: PreparedWrite<'_>) -> Result<()> {
         if prep.is_empty() {
             return Ok(());
         }

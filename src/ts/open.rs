@@ -1,6 +1,7 @@
 //! Opening a database directory: lock it, read the manifest, the catalog and the live
-//! segments, replay the WAL into a new head, start a new catalog file and a new WAL
-//! segment, and remove what a crash left behind.
+//! segments, replay the WAL into a new head, start a new WAL segment (and a new
+//! catalog file only when WAL segments this open drops defined series), and remove
+//! what a crash left behind.
 //!
 //! Directory layout:
 //!
@@ -35,7 +36,7 @@ use crate::ts::core::series_order::SeriesOrder;
 use crate::ts::core::view::ReadView;
 use crate::ts::head::Head;
 use crate::ts::options::Options;
-use crate::ts::series::catalog::Catalog;
+use crate::ts::series::catalog::{BulkDefine, Catalog};
 use crate::ts::series::catalog_log::CatalogLog;
 use crate::ts::stats::{Counters, Stats};
 use crate::ts::version::{EDIT_VERSION, Edit, ManifestState, SegmentFile, Version};
@@ -112,7 +113,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     }
 
     // Never hand out a number some file in the directory already has; this open
-    // takes two (the new catalog file and WAL segment).
+    // takes at most two (a new WAL segment, and maybe a new catalog file).
     let mut next_file = dir::counter_at_open(
         state.next_file,
         names,
@@ -122,10 +123,11 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     )?;
 
     let head = Head::new();
+    let in_catalog_file = catalog.len();
     let replay = replay_wal(&opts, dir, state.log_number, &mut catalog, &head)?;
 
     // Without points or deletes to keep, the old WAL segments only carried series
-    // definitions, which the new catalog file now holds: they can go. Otherwise they
+    // definitions, which a new catalog file then holds: they can go. Otherwise they
     // stay live, and what was just recovered from them must not be lost by a power
     // cut once writes continue in a new segment (a process crash left them in the
     // OS's cache only): make them durable first.
@@ -133,10 +135,21 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     if wal_needed {
         wal::sync_segments(fs.as_ref(), dir, state.log_number)?;
     }
-    let catalog_n = next_file;
-    let wal_n = next_file + 1;
-    next_file += 2;
-    let catalog_log = CatalogLog::create(&fs, dir, catalog_n, &catalog)?;
+    // The catalog file loaded stays the live one, unwritten, when it holds every
+    // series, or when the WAL segments that define the others stay live: the next
+    // flush rewrites it before it lets them go (`CatalogLog::inherit`). Only series
+    // defined by WAL segments this open drops need a new catalog file now.
+    let defined_by_wal = catalog.len() != in_catalog_file;
+    let wal_n = next_file;
+    next_file += 1;
+    let (catalog_n, catalog_log, new_catalog) = match state.catalog_file {
+        Some(n) if wal_needed || !defined_by_wal => (n, CatalogLog::inherit(dir, n), false),
+        _ => {
+            let n = next_file;
+            next_file += 1;
+            (n, CatalogLog::create(&fs, dir, n, &catalog)?, true)
+        }
+    };
     let wal = Wal::create(
         Arc::clone(&fs),
         dir,
@@ -153,7 +166,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     let durable_max_ts = state.max_ts.max(view.max_ts());
     let edit = Edit {
         next_file: Some(next_file),
-        catalog_file: Some(catalog_n),
+        catalog_file: new_catalog.then_some(catalog_n),
         log_number: (!wal_needed).then_some(wal_n),
         max_ts: durable_max_ts,
         ..Edit::default()
@@ -247,7 +260,9 @@ fn replay_wal(
     catalog: &mut Catalog,
     head: &Head,
 ) -> Result<ReplayStats> {
-    wal::recover(
+    // Definitions in bulk: their ids ascend past the catalog file's (`BulkDefine`).
+    let mut bulk = BulkDefine::new(catalog);
+    let stats = wal::recover(
         opts.shared.fs.as_ref(),
         dir,
         log_number,
@@ -265,33 +280,40 @@ fn replay_wal(
                     supported: u32::from(wal_batch::VERSION),
                 });
             }
-            wal_batch::visit(payload, &mut Replay { catalog, head }).map_err(|e| match e {
+            let mut sink = Replay {
+                catalog: &mut bulk,
+                head,
+            };
+            wal_batch::visit(payload, &mut sink).map_err(|e| match e {
                 Visit::Decode(e) => bad(format!("WAL batch: {e}")),
                 Visit::Apply(what) => bad(what),
             })?;
             Ok(())
         },
-    )
+    )?;
+    bulk.finish()
+        .map_err(|e| Error::corruption(dir, 0, format!("WAL series definitions: {e}")))?;
+    Ok(stats)
 }
 
 /// Applies replayed WAL batches: definitions to the catalog, points and deletes to
 /// the head.
-struct Replay<'a> {
-    catalog: &'a mut Catalog,
+struct Replay<'a, 'c> {
+    catalog: &'a mut BulkDefine<'c>,
     head: &'a Head,
 }
 
-impl BatchSink for Replay<'_> {
+impl BatchSink for Replay<'_, '_> {
     type Error = String;
 
     fn def(&mut self, id: u32, metric: &str, tags: &[(&str, &str)]) -> Result<(), String> {
         self.catalog
-            .insert_parts(id, metric, tags)
+            .define(id, metric, tags)
             .map_err(|e| format!("WAL series definition: {e}"))
     }
 
     fn col(&mut self, id: u32, ts: &[i64], vals: &[f64]) -> Result<(), String> {
-        if !self.catalog.contains(id) {
+        if !self.catalog.catalog().contains(id) {
             return Err(format!("WAL batch writes to unknown series {id}"));
         }
         self.head

@@ -164,8 +164,15 @@ impl Wal {
     /// [`crate::io::record::MAX_PAYLOAD_LEN`] is rejected with
     /// [`Error::InvalidArgument`] and changes nothing.
     pub fn append(&self, payload: &[u8]) -> Result<()> {
+        self.append_with(payload, Compression::Snappy)
+    }
+
+    /// [`Wal::append`], with the record's body compressed as `compression` says (a
+    /// caller that knows its payload does not compress, or is too small to pay for
+    /// it, saves the attempt).
+    pub fn append_with(&self, payload: &[u8], compression: Compression) -> Result<()> {
         let mut record = RecordBatch::new();
-        record.push(payload, Compression::Snappy)?;
+        record.push(payload, compression)?;
         let mut st = lock(&self.shared.state);
         self.shared.poison.check()?;
         st.pending.append(&record);

@@ -174,15 +174,76 @@ impl Head {
         let (Some(&lo), Some(&hi)) = (ts.iter().min(), ts.iter().max()) else {
             return Ok(());
         };
-        let s = self.get_or_create(series_id);
-        {
-            let mut b = lock(&s);
+        let extend = |s: &Mutex<SeriesBuf>| {
+            let mut b = lock(s);
             let before = stats(&b);
             b.extend(ts, values);
             self.account(before, stats(&b));
+        };
+        // A series the head has: locked under the map's read lock, without taking a
+        // reference to it (nobody takes the map's lock while holding a series').
+        let known = {
+            let map = read(&self.series);
+            map.get(&series_id).map(|s| extend(s)).is_some()
+        };
+        if !known {
+            extend(&self.get_or_create(series_id));
         }
         self.widen(lo, hi);
         Ok(())
+    }
+
+    /// Appends the points of many series, each given as columns of equal length (the
+    /// caller checked them; a series without points is skipped): [`Head::append_many`]
+    /// for each, with the map's read lock taken once for all the series the head
+    /// has, one lock per series, and the counters updated once for the batch.
+    pub(crate) fn append_batch<'a>(
+        &self,
+        series: impl Iterator<Item = (u32, &'a [i64], &'a [f64])> + Clone,
+    ) {
+        let (mut points, mut bytes) = (0usize, 0usize);
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        // The places of the series the head does not have yet.
+        let mut missing: Vec<usize> = Vec::new();
+        {
+            let map = read(&self.series);
+            for (i, (id, ts, vals)) in series.clone().enumerate() {
+                if ts.is_empty() || ts.len() != vals.len() {
+                    continue;
+                }
+                let Some(s) = map.get(&id) else {
+                    missing.push(i);
+                    continue;
+                };
+                let mut b = lock(s);
+                let before = stats(&b);
+                b.extend(ts, vals);
+                let after = stats(&b);
+                drop(b);
+                // Appends only grow a series.
+                points += after.0.wrapping_sub(before.0);
+                bytes += after.1.wrapping_sub(before.1);
+                for &t in ts {
+                    lo = lo.min(t);
+                    hi = hi.max(t);
+                }
+            }
+        }
+        if points > 0 {
+            self.points.fetch_add(points, Relaxed);
+            self.bytes.fetch_add(bytes, Relaxed);
+            self.widen(lo, hi);
+        }
+        if !missing.is_empty() {
+            // Series new to this head: one at a time, in batch order (the map's write
+            // lock). The lengths were checked above, so these appends cannot fail.
+            let mut next = missing.iter().copied().peekable();
+            for (i, (id, ts, vals)) in series.enumerate() {
+                if next.next_if_eq(&i).is_some() {
+                    let _ = self.append_many(id, ts, vals);
+                }
+            }
+        }
     }
 
     /// Deletes series `series_id`'s points with `start <= ts <= end`: removes those in

@@ -306,3 +306,43 @@ fn one_writer_many_readers() {
     }
     assert_eq!(h.point_count(), expected);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(192))]
+
+    /// `append_batch` against `append_many` one series at a time: the same content,
+    /// counters and time bounds, with series the head has and new ones, a series twice
+    /// in one batch, and empty columns.
+    #[test]
+    fn a_batch_appends_as_one_append_per_series(
+        earlier in prop::collection::vec((0u32..6, -50i64..50, any::<i32>()), 0..20),
+        batches in prop::collection::vec(
+            prop::collection::vec(
+                (0u32..8, prop::collection::vec((-50i64..50, any::<i32>()), 0..6)),
+                0..6,
+            ),
+            1..4,
+        ),
+    ) {
+        let (one, many) = (Head::new(), Head::new());
+        append_runs(&one, &earlier.iter().map(|&(id, t, v)| (id, t, f64::from(v))).collect::<Vec<_>>());
+        append_runs(&many, &earlier.iter().map(|&(id, t, v)| (id, t, f64::from(v))).collect::<Vec<_>>());
+        for batch in &batches {
+            let cols: Vec<(u32, Vec<i64>, Vec<f64>)> = batch
+                .iter()
+                .map(|(id, pts)| (*id, pts.iter().map(|p| p.0).collect(), pts.iter().map(|p| f64::from(p.1)).collect()))
+                .collect();
+            for (id, ts, vals) in &cols {
+                one.append_many(*id, ts, vals).unwrap();
+            }
+            many.append_batch(cols.iter().map(|(id, ts, vals)| (*id, &ts[..], &vals[..])));
+            prop_assert_eq!(many.point_count(), one.point_count());
+            prop_assert_eq!(many.approximate_bytes(), one.approximate_bytes());
+            prop_assert_eq!((many.min_ts(), many.max_ts()), (one.min_ts(), one.max_ts()));
+        }
+        prop_assert_eq!(series_ids(&many), series_ids(&one));
+        for id in series_ids(&one) {
+            prop_assert_eq!(read_all(&many, id), read_all(&one, id));
+        }
+    }
+}

@@ -42,17 +42,21 @@ impl Db {
     /// ```
     pub fn write_lines(&self, text: &str, precision: Precision) -> Result<LineSummary> {
         let mut w = self.writer();
-        let summary = LineParser::new(precision)
-            .parse_str(text, |p| w.add(p.metric, p.tags, p.timestamp, p.value))?;
-        w.commit()?;
-        Ok(summary)
+        let parsed = LineParser::new(precision)
+            .parse_str(text, |p| w.add(p.metric, p.tags, p.timestamp, p.value));
+        let written = parsed.and_then(|summary| w.commit().map(|()| summary));
+        w.recycle();
+        written
     }
 
     /// Streams line protocol or CSV from `reader` into the database as `import`
     /// says, committing every N points; see [`Import`] for what a failure midway
     /// leaves. [`Db::import_with_progress`] reports progress too.
     pub fn import<R: BufRead>(&self, reader: R, import: &Import) -> Result<ImportSummary> {
-        import.run(reader, &mut self.writer())
+        let mut w = self.writer();
+        let summary = import.run(reader, &mut w);
+        w.recycle();
+        summary
     }
 
     /// [`Db::import`], calling `progress` after each chunk of input read and after
@@ -63,6 +67,9 @@ impl Db {
         import: &Import,
         progress: impl FnMut(&Progress),
     ) -> Result<ImportSummary> {
-        import.run_with_progress(reader, &mut self.writer(), progress)
+        let mut w = self.writer();
+        let summary = import.run_with_progress(reader, &mut w, progress);
+        w.recycle();
+        summary
     }
 }

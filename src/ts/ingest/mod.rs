@@ -22,7 +22,7 @@ mod precision;
 mod reuse;
 #[cfg(feature = "csv")]
 mod rfc3339;
-mod series_cache;
+pub(crate) mod series_cache;
 mod summary;
 mod writer;
 

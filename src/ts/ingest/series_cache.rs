@@ -12,7 +12,9 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::sync::Mutex;
 
+use crate::engine::lock::lock;
 use crate::error::{Error, Result};
 use crate::ts::catalog::Catalog;
 use crate::ts::series::key::SeriesKey;
@@ -287,5 +289,35 @@ impl SeriesCache {
         });
         self.tagset_index.insert(hash, t);
         Ok(t)
+    }
+}
+
+/// The series caches of dropped writers, kept by the database for the next writers:
+/// `Db::write_lines` makes a writer per call, and each would otherwise resolve every
+/// series of the call in the catalog again. At most [`CachePool::KEPT`] caches of at
+/// most [`CachePool::MAX_SERIES`] series are kept; their slots hold no points.
+#[derive(Default)]
+pub(crate) struct CachePool(Mutex<Vec<SeriesCache>>);
+
+impl CachePool {
+    /// Caches kept at most (one per writer that may run at the same time).
+    const KEPT: usize = 4;
+    /// The most series a kept cache may hold.
+    const MAX_SERIES: usize = 1 << 14;
+
+    /// A kept cache, or a new one.
+    pub(crate) fn take(&self) -> SeriesCache {
+        lock(&self.0).pop().unwrap_or_default()
+    }
+
+    /// Keeps `cache` (emptied of points by the caller) if there is room.
+    pub(crate) fn give(&self, cache: SeriesCache) {
+        if cache.len() == 0 || cache.len() > Self::MAX_SERIES {
+            return;
+        }
+        let mut kept = lock(&self.0);
+        if kept.len() < Self::KEPT {
+            kept.push(cache);
+        }
     }
 }

@@ -25,6 +25,9 @@ use crate::ts::write::{self, PreparedWrite, Target};
 /// The most series a writer's cache keeps past a commit.
 pub const MAX_CACHED_SERIES: usize = 1 << 16;
 
+/// The points a series' columns keep room for past a commit.
+const KEPT_POINTS: usize = 64;
+
 /// A write batch that borrows nothing past each call: points are added with borrowed
 /// names ([`Writer::add`]) or a [`SeriesHandle`] ([`Writer::add_series`]) and written
 /// atomically by [`Writer::commit`], as one `insert_batch` would write them.
@@ -65,7 +68,7 @@ impl<'db> Writer<'db> {
     pub(crate) fn new(db: &'db Db) -> Self {
         Writer {
             db,
-            cache: SeriesCache::default(),
+            cache: db.writer_caches.take(),
             active: Vec::new(),
             points: 0,
         }
@@ -133,10 +136,26 @@ impl<'db> Writer<'db> {
             if let Some(slot) = self.cache.slot_mut(s) {
                 slot.ts.clear();
                 slot.vals.clear();
+                // Room for a few points per series stays (the next batch likely has as
+                // many); more is given back, so a cache kept after one large batch
+                // does not hold its memory.
+                if slot.ts.capacity() > KEPT_POINTS {
+                    slot.ts = Vec::new();
+                    slot.vals = Vec::new();
+                }
             }
         }
         self.active.clear();
         self.points = 0;
+    }
+
+    /// Ends the writer, dropping its points unwritten, and gives its cache of series
+    /// back to the database for the next writer ([`Db::write_lines`] makes one per
+    /// call). A writer merely dropped takes its cache with it: a `Drop` here would
+    /// keep the database borrowed to the end of the caller's scope.
+    pub(crate) fn recycle(mut self) {
+        self.clear();
+        self.db.writer_caches.give(std::mem::take(&mut self.cache));
     }
 
     fn check_room(&self) -> Result<()> {

@@ -11,8 +11,10 @@
 //! ```
 //! The manifest names the live catalog file; a new one (written whole, fsynced, its
 //! directory fsynced) replaces it through a manifest edit, and the old one is removed
-//! afterwards. A file that cannot be appended to after a restart is never needed: each
-//! open writes a fresh snapshot file, so appends only go to a file this process made.
+//! afterwards. Appends only ever go to a file this process made: an open keeps the file
+//! it loaded as the live one without writing to it ([`CatalogLog::inherit`]; a torn
+//! tail may end it), and the first persist after the open rewrites it as a snapshot
+//! file of this process (`rewrite_due` says so).
 //!
 //! Durability argument: a segment is added to the manifest only after every series it
 //! references was appended here and fsynced, so a torn tail (a crash mid-append) only
@@ -27,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::io::file_number::CATALOG;
 use crate::io::fs::FileSystem;
 use crate::io::record::{Compression, LogEnd, LogReader, LogWriter};
-use crate::ts::series::catalog::Catalog;
+use crate::ts::series::catalog::{BulkDefine, Catalog};
 
 const MAGIC: &[u8; 8] = b"TIDE-CAT";
 
@@ -35,7 +37,8 @@ const MAGIC: &[u8; 8] = b"TIDE-CAT";
 #[derive(Debug)]
 pub(crate) struct CatalogLog {
     path: PathBuf,
-    writer: LogWriter,
+    /// `None` for a file an earlier process wrote (never appended to).
+    writer: Option<LogWriter>,
     /// Every id below this is durable in this file.
     persisted_next: u32,
     /// Bytes of the snapshot the file starts with.
@@ -65,15 +68,18 @@ impl CatalogLog {
             .ok_or_else(|| Error::corruption(&path, 0, "bad catalog file magic"))?;
         let mut catalog = Catalog::decode_snapshot(snap)
             .map_err(|e| Error::corruption(&path, 0, format!("catalog snapshot: {e}")))?;
+        // The appended entries in bulk: their ids ascend past the snapshot's.
+        let mut bulk = BulkDefine::new(&mut catalog);
         loop {
             let offset = reader.position();
             let Some(rec) = reader.next_record() else {
                 break;
             };
-            catalog
-                .replay_entries(&mut Reader::new(&rec))
+            bulk.replay_entries(&mut Reader::new(&rec))
                 .map_err(|e| Error::corruption(&path, offset, format!("catalog entry: {e}")))?;
         }
+        bulk.finish()
+            .map_err(|e| Error::corruption(&path, 0, format!("catalog entries: {e}")))?;
         match reader.end() {
             Some(LogEnd::Corrupt { offset, what }) => Err(Error::corruption(&path, offset, what)),
             _ => Ok(catalog),
@@ -99,14 +105,33 @@ impl CatalogLog {
         Ok(CatalogLog {
             path,
             snapshot_size: writer.len(),
-            writer,
+            writer: Some(writer),
             persisted_next: catalog.next_id(),
         })
+    }
+
+    /// Catalog file `n` in `dir`, loaded by [`CatalogLog::load`], kept as the live file
+    /// without writing to it: the next persist must rewrite it ([`CatalogLog::rewrite_due`]
+    /// is true), so its tail is never appended to.
+    pub fn inherit(dir: &Path, n: u64) -> CatalogLog {
+        CatalogLog {
+            path: dir.join(CATALOG.name(n)),
+            writer: None,
+            persisted_next: 0,
+            snapshot_size: 0,
+        }
     }
 
     /// Appends (and fsyncs) the definitions of every series `catalog` has gained since
     /// the last call. A no-op when there are none.
     pub fn persist(&mut self, catalog: &Catalog) -> Result<()> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(Error::internal(format!(
+                "{} was written by an earlier process and is only rewritten, never \
+                 appended to",
+                self.path.display()
+            )));
+        };
         let next = catalog.next_id();
         if next <= self.persisted_next {
             return Ok(());
@@ -116,8 +141,8 @@ impl CatalogLog {
             catalog.encode_stored_entry(id, &mut payload);
         }
         if !payload.is_empty() {
-            self.writer.add_record(&payload, Compression::Snappy)?;
-            self.writer.sync()?;
+            writer.add_record(&payload, Compression::Snappy)?;
+            writer.sync()?;
         }
         self.persisted_next = next;
         Ok(())
@@ -128,17 +153,19 @@ impl CatalogLog {
         &self.path
     }
 
-    /// Bytes in the file.
+    /// Bytes this process wrote to the file (0 for an inherited one).
     pub fn size(&self) -> u64 {
-        self.writer.len()
+        self.writer.as_ref().map_or(0, LogWriter::len)
     }
 
     /// Whether the file should be rewritten as a new snapshot, for a rewrite
     /// threshold of `threshold` bytes: past it, and at least half appended entries
     /// (`crate::io::manifest::rewrite_due`), so a catalog whose snapshot alone passes
     /// the threshold is not rewritten at every flush.
+    /// An inherited file ([`CatalogLog::inherit`]) is always due.
     pub fn rewrite_due(&self, threshold: u64) -> bool {
-        crate::io::manifest::rewrite_due(self.size(), self.snapshot_size, threshold)
+        self.writer.is_none()
+            || crate::io::manifest::rewrite_due(self.size(), self.snapshot_size, threshold)
     }
 }
 

@@ -28,7 +28,11 @@ impl Posting {
                 *self = Posting::Many(Box::new(RoaringBitmap::from_iter([*first, id])));
             }
             Posting::Many(b) => {
-                b.insert(id);
+                // An id past every other (the common case: ids are handed out in
+                // ascending order) is appended without a search.
+                if b.try_push(id).is_err() {
+                    b.insert(id);
+                }
             }
         }
     }
@@ -58,7 +62,10 @@ pub(crate) struct MemPostings {
 impl MemPostings {
     /// Adds series `id` of metric symbol `metric` and tag symbol pairs `tags`.
     pub(crate) fn insert(&mut self, id: u32, metric: u32, tags: impl Iterator<Item = (u32, u32)>) {
-        self.metrics.entry(metric).or_default().insert(id);
+        let of_metric = self.metrics.entry(metric).or_default();
+        if of_metric.try_push(id).is_err() {
+            of_metric.insert(id);
+        }
         for (k, v) in tags {
             self.tags
                 .entry(k)

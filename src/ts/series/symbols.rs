@@ -50,7 +50,8 @@ impl Symbols {
     /// 4 GiB of text or 4 G ids are used up (nothing changes then).
     pub(crate) fn intern(&mut self, s: &str) -> Result<u32> {
         let hash = self.seeds.bytes(0, s.as_bytes());
-        if let (_, Some(id)) = self.probe(s, hash) {
+        let (free, found) = self.probe(s, hash);
+        if let Some(id) = found {
             return Ok(id);
         }
         let end = u32::try_from(self.text.len() + s.len())
@@ -59,14 +60,16 @@ impl Symbols {
             .ok()
             .filter(|&id| id != EMPTY)
             .ok_or_else(|| Error::invalid("the catalog's symbol ids are used up"))?;
-        if (self.ends.len() + 1) * 2 > self.slots.len() {
+        // The free slot the probe ended on, unless the table grows (then probe again).
+        let slot = if (self.ends.len() + 1) * 2 > self.slots.len() {
             self.grow();
-        }
+            self.probe(s, hash).0
+        } else {
+            free
+        };
         self.text.push_str(s);
         self.ends.push(end);
-        if let (Some(slot), None) = self.probe(s, hash)
-            && let Some(free) = self.slots.get_mut(slot)
-        {
+        if let Some(free) = slot.and_then(|i| self.slots.get_mut(i)) {
             *free = id;
         }
         Ok(id)

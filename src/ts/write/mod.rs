@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::engine::lock::write;
 use crate::error::{Error, Result};
-use crate::io::record::MAX_PAYLOAD_LEN;
+use crate::io::record::{Compression, MAX_PAYLOAD_LEN};
 use crate::io::wal::SyncMode;
 use crate::ts::core::columns::Columns;
 use crate::ts::core::inner::{Inner, WriterState};
@@ -47,6 +47,9 @@ struct Group {
     /// Its encoded WAL column body (`wal_batch::encode_column`) in
     /// [`PreparedWrite::bodies`].
     body: Range<usize>,
+    /// When its points are the caller's columns instead: their place in
+    /// [`PreparedWrite::borrowed`].
+    borrowed: Option<usize>,
 }
 
 impl Group {
@@ -55,24 +58,27 @@ impl Group {
             target,
             points: 0..0,
             body: 0..0,
+            borrowed: None,
         }
     }
 }
 
 /// A validated write, ready for [`commit`]. The points of all groups live in two
-/// flat columns (one allocation each, whatever the number of series).
+/// flat columns (one allocation each, whatever the number of series), or stay in the
+/// caller's columns ([`PreparedWrite::series`]).
 #[derive(Debug, Default)]
-pub(crate) struct PreparedWrite {
+pub(crate) struct PreparedWrite<'c> {
     groups: Vec<Group>,
     ts: Vec<i64>,
     vals: Vec<f64>,
+    borrowed: Vec<(&'c [i64], &'c [f64])>,
     bodies: Vec<u8>,
     dels: Vec<(u32, i64, i64)>,
     points: usize,
     max_ts: Option<i64>,
 }
 
-impl PreparedWrite {
+impl<'c> PreparedWrite<'c> {
     /// A write that only defines series `key` (or does nothing if it exists).
     pub fn define(key: SeriesKey) -> Self {
         PreparedWrite {
@@ -81,57 +87,28 @@ impl PreparedWrite {
         }
     }
 
-    /// Points of one existing series, given as columns.
-    pub fn columns(id: u32, ts: &[i64], vals: &[f64]) -> Result<Self> {
-        if ts.len() != vals.len() {
-            return Err(Error::invalid(format!(
-                "{} timestamps but {} values",
-                ts.len(),
-                vals.len()
-            )));
-        }
-        check_batch_size(ts.len())?;
-        let mut g = Group::new(Target::Known(id));
-        g.points = 0..ts.len();
-        let mut w = PreparedWrite {
-            groups: vec![g],
-            ts: ts.to_vec(),
-            vals: vals.to_vec(),
-            points: ts.len(),
-            max_ts: ts.iter().copied().max(),
-            ..Default::default()
-        };
-        w.encode();
-        Ok(w)
-    }
-
     /// Points of many series, each given as its own columns (the engine's
-    /// [`crate::ts::Writer`] batch): the columns are copied into the write's flat
-    /// columns and their WAL bodies encoded straight from them.
-    pub(crate) fn series<'a>(
-        series: impl Iterator<Item = (Target, &'a [i64], &'a [f64])>,
+    /// [`crate::ts::Writer`] batch): the write borrows the columns, and their WAL
+    /// bodies are encoded straight from them.
+    pub(crate) fn series(
+        series: impl Iterator<Item = (Target, &'c [i64], &'c [f64])>,
         points: usize,
     ) -> Result<Self> {
         check_batch_size(points)?;
-        let mut w = PreparedWrite {
-            ts: Vec::with_capacity(points),
-            vals: Vec::with_capacity(points),
-            ..Default::default()
-        };
+        let mut w = PreparedWrite::default();
         let mut max_ts = i64::MIN;
         for (target, ts, vals) in series {
             if ts.len() != vals.len() {
                 return Err(Error::invalid("a series' columns differ in length"));
             }
             let mut g = Group::new(target);
-            let start = w.ts.len();
-            w.ts.extend_from_slice(ts);
-            w.vals.extend_from_slice(vals);
-            g.points = start..w.ts.len();
+            g.borrowed = Some(w.borrowed.len());
+            w.borrowed.push((ts, vals));
+            w.points += ts.len();
             max_ts = ts.iter().fold(max_ts, |m, &t| m.max(t));
             w.groups.push(g);
         }
-        w.points = w.ts.len();
+        check_batch_size(w.points)?;
         w.max_ts = (w.points > 0).then_some(max_ts);
         w.encode();
         Ok(w)
@@ -151,25 +128,32 @@ impl PreparedWrite {
     }
 
     fn encode(&mut self) {
-        self.bodies
-            .reserve(self.ts.len() * 10 + self.groups.len() * 4);
-        for g in &mut self.groups {
-            let (Some(ts), Some(vals)) = (
-                self.ts.get(g.points.clone()),
-                self.vals.get(g.points.clone()),
-            ) else {
+        let mut bodies = std::mem::take(&mut self.bodies);
+        bodies.reserve(self.points * 10 + self.groups.len() * 4);
+        for i in 0..self.groups.len() {
+            let Some(g) = self.groups.get(i) else {
                 continue;
             };
-            if !ts.is_empty() {
-                let start = self.bodies.len();
-                wal_batch::encode_column(ts, vals, &mut self.bodies);
-                g.body = start..self.bodies.len();
+            let (ts, vals) = self.columns_of(g);
+            let body = if ts.is_empty() {
+                0..0
+            } else {
+                let start = bodies.len();
+                wal_batch::encode_column(ts, vals, &mut bodies);
+                start..bodies.len()
+            };
+            if let Some(g) = self.groups.get_mut(i) {
+                g.body = body;
             }
         }
+        self.bodies = bodies;
     }
 
     /// The points of group `g`.
     fn columns_of(&self, g: &Group) -> (&[i64], &[f64]) {
+        if let Some(i) = g.borrowed {
+            return self.borrowed.get(i).copied().unwrap_or_default();
+        }
         (
             self.ts.get(g.points.clone()).unwrap_or_default(),
             self.vals.get(g.points.clone()).unwrap_or_default(),
@@ -248,7 +232,7 @@ pub(crate) fn prepare_points(
     catalog: &Catalog,
     mut cache: Option<&mut WriteCache>,
     points: &[Point],
-) -> Result<PreparedWrite> {
+) -> Result<PreparedWrite<'static>> {
     check_batch_size(points.len())?;
     let mut w = PreparedWrite::default();
     let mut index = BatchIndex::default();
@@ -428,7 +412,7 @@ impl<'p> BatchIndex<'p> {
     }
 }
 
-impl PreparedWrite {
+impl PreparedWrite<'_> {
     /// A counting sort of `points` by group (`group_of`, with `counts` points per
     /// group) into the flat columns, keeping each series' points in write order (last
     /// write wins).
@@ -600,7 +584,7 @@ pub(crate) fn prepare_one(
     tags: &[(&str, &str)],
     ts: i64,
     value: f64,
-) -> Result<PreparedWrite> {
+) -> Result<PreparedWrite<'static>> {
     let target = match catalog.lookup(metric, tags) {
         Some(id) => Target::Known(id),
         None => Target::New(SeriesKey::new(metric, tags)?),
@@ -622,7 +606,11 @@ pub(crate) fn prepare_one(
 /// Commits a prepared write under the writer lock `w`: WAL, catalog, head; then
 /// freezes the head if it is full. Returns the ids of the write's series, in group
 /// order.
-pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) -> Result<Vec<u32>> {
+pub(crate) fn commit(
+    inner: &Inner,
+    w: &mut WriterState,
+    prep: PreparedWrite<'_>,
+) -> Result<Vec<u32>> {
     inner.poison.check()?;
     // Give new series their ids. Under the writer lock nobody else adds series.
     let mut defs: Vec<(u32, usize)> = Vec::new();
@@ -671,13 +659,7 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
             .collect();
         wal_batch::assemble(&def_refs, &cols, &prep.dels, &mut w.payload);
     }
-    if w.payload.len() > MAX_PAYLOAD_LEN {
-        return Err(Error::invalid(format!(
-            "the write encodes to {} bytes; one write may take at most {MAX_PAYLOAD_LEN}",
-            w.payload.len()
-        )));
-    }
-    inner.poison.on_err(inner.wal.append(&w.payload))?;
+    append_wal(inner, &w.payload)?;
 
     // In the OS (and fsync'd already, except under `SyncMode::Always`, whose fsync runs
     // after the writer lock is released so writers share it: readers may see the write
@@ -697,28 +679,89 @@ pub(crate) fn commit(inner: &Inner, w: &mut WriterState, prep: PreparedWrite) ->
         }
     }
     let view = inner.current_view();
-    for (g, &id) in prep.groups.iter().zip(&ids) {
-        let (ts, vals) = prep.columns_of(g);
-        if !ts.is_empty() {
-            view.head.append_many(id, ts, vals)?;
-        }
-    }
+    view.head
+        .append_batch(prep.groups.iter().zip(&ids).map(|(g, &id)| {
+            let (ts, vals) = prep.columns_of(g);
+            (id, ts, vals)
+        }));
     for &(id, start, end) in &prep.dels {
         view.head.delete_range(id, start, end);
     }
     drop(gate);
-    if let Some(t) = prep.max_ts {
+    committed(inner, w, &view.head, prep.points, prep.max_ts);
+    Ok(ids)
+}
+
+/// [`commit`] of points of one existing series given as columns (`Db::append`), for
+/// the callers that write a few points per call: the WAL record is encoded straight
+/// from the caller's columns into the writer's payload buffer, and nothing is
+/// allocated. Called with the writer lock `w` held.
+pub(crate) fn commit_columns(
+    inner: &Inner,
+    w: &mut WriterState,
+    id: u32,
+    ts: &[i64],
+    vals: &[f64],
+) -> Result<()> {
+    if ts.len() != vals.len() {
+        return Err(Error::invalid(format!(
+            "{} timestamps but {} values",
+            ts.len(),
+            vals.len()
+        )));
+    }
+    check_batch_size(ts.len())?;
+    let Some(max_ts) = ts.iter().copied().max() else {
+        return Ok(());
+    };
+    inner.poison.check()?;
+    wal_batch::assemble_one(id, ts, vals, &mut w.payload);
+    append_wal(inner, &w.payload)?;
+    let gate = write(&inner.head_gate);
+    let view = inner.current_view();
+    view.head.append_many(id, ts, vals)?;
+    drop(gate);
+    committed(inner, w, &view.head, ts.len(), Some(max_ts));
+    Ok(())
+}
+
+/// Payloads shorter than this are written to the WAL uncompressed: a write of a few
+/// points is mostly float bits, which snappy rarely shortens by the eighth it asks,
+/// and trying costs more than encoding the write did.
+const WAL_COMPRESS_MIN: usize = 1024;
+
+/// Appends a write's WAL record; a failure poisons the database.
+fn append_wal(inner: &Inner, payload: &[u8]) -> Result<()> {
+    if payload.len() > MAX_PAYLOAD_LEN {
+        return Err(Error::invalid(format!(
+            "the write encodes to {} bytes; one write may take at most {MAX_PAYLOAD_LEN}",
+            payload.len()
+        )));
+    }
+    let compression = if payload.len() >= WAL_COMPRESS_MIN {
+        Compression::Snappy
+    } else {
+        Compression::None
+    };
+    inner
+        .poison
+        .on_err(inner.wal.append_with(payload, compression))
+}
+
+/// After a write is visible: the newest timestamp, the counters, and a freeze when
+/// the head is full.
+fn committed(inner: &Inner, w: &mut WriterState, head: &Head, points: usize, max_ts: Option<i64>) {
+    if let Some(t) = max_ts {
         inner.note_max_ts(t);
     }
-    Counters::add(&inner.counters.points_written, prep.points as u64);
+    Counters::add(&inner.counters.points_written, points as u64);
     Counters::add(&inner.counters.write_batches, 1);
 
-    if view.head.approximate_bytes() >= inner.opts.head_bytes {
+    if head.approximate_bytes() >= inner.opts.head_bytes {
         // The write is committed whatever happens here. Every failure below poisons
         // the handle, so the next call reports it; this one must not look failed.
         let _ = make_room(inner, w);
     }
-    Ok(ids)
 }
 
 /// After a commit in [`SyncMode::Always`]: waits until the WAL is durable. Called

@@ -400,3 +400,72 @@ fn shared_keys_are_built_once_and_kept() {
     assert_eq!(*c.shared_key(a).unwrap(), key("cpu", &[("host", "a")]));
     assert_eq!(c.key(a), Some(key("cpu", &[("host", "a")])));
 }
+
+/// A definition for [`bulk_definition_equals_one_by_one`]: an id step (0 repeats the
+/// previous id, a large one leaves holes) and a key, possibly one defined before.
+fn definition_strategy() -> impl Strategy<Value = (i64, (String, Vec<(String, String)>))> {
+    (
+        prop_oneof![8 => Just(1i64), 2 => 2i64..5, 1 => Just(0i64), 1 => -3i64..0],
+        series_strategy(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `BulkDefine` (keys stored first, indexed at the end) against `insert_parts`
+    /// one by one, from a catalog that already holds series: the same outcome
+    /// (success, or an error), and on success the same ids, keys, look-ups, postings
+    /// and next id. Ids mostly ascend (as in a catalog file or a WAL), but repeat,
+    /// step back and leave holes too, and keys repeat under new ids (an error).
+    #[test]
+    fn bulk_definition_equals_one_by_one(
+        before in prop::collection::vec(series_strategy(), 0..8),
+        defs in prop::collection::vec(definition_strategy(), 0..40),
+        filters in prop::collection::vec(filter_strategy(), 1..6),
+    ) {
+        let mut base = Catalog::new();
+        for (m, tags) in &before {
+            base.get_or_insert(m, &refs(tags)).unwrap();
+        }
+        let mut id = i64::from(base.next_id()) - 1;
+        let defs: Vec<(u32, SeriesKey)> = defs
+            .iter()
+            .map(|(step, (m, tags))| {
+                id = (id + step).max(0);
+                (id as u32, key(m, &refs(tags)))
+            })
+            .collect();
+        let rebuild = || {
+            let mut snap = Vec::new();
+            base.encode_snapshot(&mut snap);
+            Catalog::decode_snapshot(&snap).unwrap()
+        };
+        let mut one = rebuild();
+        let one_ok = defs
+            .iter()
+            .all(|(id, k)| one.insert_parts(*id, &k.metric, &k.tag_refs().collect::<Vec<_>>()).is_ok());
+        let mut bulk = rebuild();
+        let bulk_ok = {
+            let mut b = BulkDefine::new(&mut bulk);
+            let defined = defs
+                .iter()
+                .all(|(id, k)| b.define(*id, &k.metric, &k.tag_refs().collect::<Vec<_>>()).is_ok());
+            defined && b.finish().is_ok()
+        };
+        prop_assert_eq!(bulk_ok, one_ok);
+        if one_ok {
+            prop_assert_eq!(bulk.len(), one.len());
+            prop_assert_eq!(bulk.next_id(), one.next_id());
+            prop_assert!(bulk.iter().eq(one.iter()));
+            for (id, k) in one.iter() {
+                prop_assert_eq!(bulk.lookup_key(&k), Some(id));
+            }
+            for (m, filter) in &filters {
+                prop_assert_eq!(bulk.matching(m, &refs(filter)), one.matching(m, &refs(filter)));
+            }
+            prop_assert_eq!(bulk.metrics(), one.metrics());
+            prop_assert_eq!(bulk.tag_keys(), one.tag_keys());
+        }
+    }
+}
