@@ -14,15 +14,14 @@
 //! flush (or an open) made durable, and after a cut the state is always a prefix of
 //! the acknowledged writes.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use tidestore::SyncMode;
-use tidestore::io::fs::{DirLockGuard, FileBytes, FileSystem, WritableFile};
+use tidestore::io::fs::FileSystem;
+use tidestore::io::gate_fs::GateFs;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::{Db, Error, Result, kv, ts};
+use tidestore::{Db, kv, ts};
 
 const INTERVAL: Duration = Duration::from_millis(20);
 
@@ -38,27 +37,30 @@ fn wait_past_interval(mode: SyncMode) {
     }
 }
 
-/// A view of a `SimFs` for one "process": closed when that process dies, so the dead
-/// handle's destructor and background threads cannot touch the files afterwards (as
-/// with a real dead process). Optionally holds back the creation of key-value table
-/// files, to keep a background flush from finishing.
+/// A view of a `SimFs` for one "process": closed when that process dies (a `GateFs`),
+/// so the dead handle's destructor and background threads cannot touch the files
+/// afterwards (as with a real dead process). Optionally holds back the creation of
+/// key-value table files, to keep a background flush from finishing.
 #[derive(Debug, Clone)]
 struct ProcessFs {
-    fs: SimFs,
-    dead: Arc<AtomicBool>,
+    gate: GateFs,
     hold_tables: Arc<(Mutex<bool>, Condvar)>,
 }
 
 impl ProcessFs {
     fn new(fs: &SimFs) -> Self {
-        ProcessFs {
-            fs: fs.clone(),
-            dead: Arc::new(AtomicBool::new(false)),
-            hold_tables: Arc::new((Mutex::new(false), Condvar::new())),
-        }
+        let hold_tables = Arc::new((Mutex::new(false), Condvar::new()));
+        let hold = Arc::clone(&hold_tables);
+        let gate = GateFs::new(Arc::new(fs.clone())).before_create(move |path| {
+            if path.to_string_lossy().contains(".sst") {
+                let (m, cv) = &*hold;
+                let _g = cv.wait_while(m.lock().unwrap(), |hold| *hold).unwrap();
+            }
+        });
+        ProcessFs { gate, hold_tables }
     }
     fn die(&self) {
-        self.dead.store(true, Ordering::SeqCst);
+        self.gate.close();
         self.set_hold_tables(false);
     }
     fn set_hold_tables(&self, hold: bool) {
@@ -66,61 +68,8 @@ impl ProcessFs {
         *m.lock().unwrap() = hold;
         cv.notify_all();
     }
-    fn check(&self) -> Result<()> {
-        if self.dead.load(Ordering::SeqCst) {
-            return Err(Error::from(std::io::Error::other("process is dead")));
-        }
-        Ok(())
-    }
-}
-
-impl FileSystem for ProcessFs {
-    fn create_dir_all(&self, dir: &Path) -> Result<()> {
-        self.check()?;
-        self.fs.create_dir_all(dir)
-    }
-    fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
-        if path.to_string_lossy().contains(".sst") {
-            let (m, cv) = &*self.hold_tables;
-            let _g = cv.wait_while(m.lock().unwrap(), |hold| *hold).unwrap();
-        }
-        self.check()?;
-        self.fs.create(path)
-    }
-    fn read(&self, path: &Path) -> Result<Vec<u8>> {
-        self.check()?;
-        self.fs.read(path)
-    }
-    fn map(&self, path: &Path) -> Result<FileBytes> {
-        self.check()?;
-        self.fs.map(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> Result<()> {
-        self.check()?;
-        self.fs.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> Result<()> {
-        self.check()?;
-        self.fs.remove_file(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> Result<()> {
-        self.check()?;
-        self.fs.sync_dir(dir)
-    }
-    fn sync_file(&self, path: &Path) -> Result<()> {
-        self.check()?;
-        self.fs.sync_file(path)
-    }
-    fn list(&self, dir: &Path) -> Result<Vec<String>> {
-        self.check()?;
-        self.fs.list(dir)
-    }
-    fn exists(&self, path: &Path) -> bool {
-        self.check().is_ok() && self.fs.exists(path)
-    }
-    fn lock_dir(&self, dir: &Path) -> Result<Box<dyn DirLockGuard>> {
-        self.check()?;
-        self.fs.lock_dir(dir)
+    fn shared(&self) -> Arc<dyn FileSystem> {
+        self.gate.shared()
     }
 }
 
@@ -163,9 +112,7 @@ struct TsProcess {
 
 fn ts_open(fs: &SimFs, mode: SyncMode) -> TsProcess {
     let pfs = ProcessFs::new(fs);
-    let opts = ts::Options::default()
-        .sync_mode(mode)
-        .fs(Arc::new(pfs.clone()));
+    let opts = ts::Options::default().sync_mode(mode).fs(pfs.shared());
     let db = Db::open_with(TS_DIR, opts).unwrap();
     TsProcess { pfs, db }
 }
@@ -280,9 +227,7 @@ struct KvProcess {
 fn kv_open(fs: &SimFs, mode: SyncMode, hold_flush: bool) -> KvProcess {
     let pfs = ProcessFs::new(fs);
     pfs.set_hold_tables(hold_flush);
-    let opts = kv::Options::default()
-        .sync_mode(mode)
-        .fs(Arc::new(pfs.clone()));
+    let opts = kv::Options::default().sync_mode(mode).fs(pfs.shared());
     let store = kv::Store::open_with(KV_DIR, opts).unwrap();
     KvProcess { pfs, store }
 }

@@ -13,10 +13,6 @@ mod support_kv;
 mod support_ts;
 
 #[allow(dead_code)]
-#[path = "../fuzz/src/gate_fs.rs"]
-mod gate_fs;
-
-#[allow(dead_code)]
 #[path = "../fuzz/src/history.rs"]
 mod history;
 

@@ -29,10 +29,10 @@ use std::sync::Arc;
 
 use arbitrary::{Arbitrary, Unstructured};
 use tidestore::io::fs::FileSystem;
+use tidestore::io::gate_fs::GateFs;
 use tidestore::io::sim_fs::SimFs;
 use tidestore::kv::{Options, Snapshot, Store, SyncMode, TableOptions, WriteBatch};
 
-use crate::gate_fs::GateFs;
 use crate::history::History;
 use crate::support_kv::{
     self, BatchEntry, CFS, Env, Model, NUM_KEYS, Op, Rows, check_all, check_gets, collect,
@@ -209,7 +209,7 @@ struct FuzzEnv {
 
 impl Env for FuzzEnv {
     fn open(&mut self) -> Store {
-        self.gate = GateFs::new(&self.fs);
+        self.gate = GateFs::new(Arc::new(self.fs.clone()));
         let sync = match self.ending {
             Ending::PowerCut => SyncMode::Always,
             _ => SyncMode::Os,
@@ -240,7 +240,7 @@ impl Env for FuzzEnv {
 fn run_exact(ending: Ending, tuning: Tuning, ops: &[Op]) -> Result<(), String> {
     let fs = SimFs::new();
     let mut env = FuzzEnv {
-        gate: GateFs::new(&fs),
+        gate: GateFs::new(Arc::new(fs.clone())),
         fs,
         ending,
         tuning,
@@ -263,7 +263,7 @@ fn run_prefix(tuning: Tuning, ops: &[Op]) -> Result<(), String> {
     let mut history = History::new(&Model::default());
     let mut sessions = ops.split(|op| matches!(op, Op::Reopen));
     for round in 0.. {
-        let gate = GateFs::new(&fs);
+        let gate = GateFs::new(Arc::new(fs.clone()));
         let opts = options(gate.shared(), SyncMode::Os, tuning);
         let store = Store::open_with(DIR, opts)
             .map_err(|e| format!("open after power cut {round}: {e}"))?;

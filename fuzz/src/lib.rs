@@ -20,7 +20,6 @@
 
 pub mod catalog;
 pub mod codecs;
-pub mod gate_fs;
 pub mod history;
 pub mod kv;
 pub mod segment;

@@ -22,14 +22,15 @@
 //! than the last flush, compaction or clean reopen.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use arbitrary::{Arbitrary, Unstructured};
 use tidestore::SyncMode;
+use tidestore::io::gate_fs::GateFs;
 use tidestore::io::sim_fs::SimFs;
 use tidestore::ts::Options;
 use tidestore::{Db, Error, Point};
 
-use crate::gate_fs::GateFs;
 use crate::history::History;
 use crate::support_ts::{
     FILTERS, METRICS, Model, Op, Row, SERIES, all_rows, assert_matches, key, rows, scan_rows,
@@ -253,7 +254,7 @@ struct Open {
 
 impl Open {
     fn new(fs: &SimFs, sync: SyncMode, tuning: Tuning) -> Open {
-        let gate = GateFs::new(fs);
+        let gate = GateFs::new(Arc::new(fs.clone()));
         let db = Db::open_with(Path::new(DIR), options(&gate, sync, tuning))
             .unwrap_or_else(|e| panic!("open: {e}"));
         Open {

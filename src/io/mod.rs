@@ -4,6 +4,8 @@
 //! - [`fs`]: the [`fs::FileSystem`] trait and the real [`fs::StdFs`];
 //! - [`sim_fs`]: [`sim_fs::SimFs`], an in-memory file system for fault-injection and
 //!   power-cut tests;
+//! - [`gate_fs`]: [`gate_fs::GateFs`], a file system view that a simulated process
+//!   death closes, for crash tests;
 //! - `record`: the checksummed record framing of every log file;
 //! - `wal`: the write-ahead log;
 //! - `manifest`: the atomic, durable log of edits naming an owner's live files;
@@ -13,7 +15,7 @@
 //!   manifest-completeness check, orphan sweep);
 //! - `identity`: the `IDENTITY` file saying which engine a directory belongs to.
 //!
-//! Only `fs` and `sim_fs` are part of the public API. `record`, `wal` and `manifest`
+//! Only `fs`, `sim_fs` and `gate_fs` are part of the public API. `record`, `wal` and `manifest`
 //! are public but hidden from the documentation, for the fuzz targets and the format
 //! tests; they carry no stability promise.
 //!
@@ -23,6 +25,7 @@
 pub(crate) mod dir;
 pub(crate) mod file_number;
 pub mod fs;
+pub mod gate_fs;
 pub(crate) mod identity;
 mod log_header;
 #[doc(hidden)]

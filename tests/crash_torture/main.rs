@@ -16,8 +16,6 @@
 //! checks are in `ledger.rs`, the environment variables in `settings.rs`.
 
 mod child;
-#[path = "../../fuzz/src/gate_fs.rs"]
-mod gate_fs;
 mod kill;
 mod kv_load;
 mod ledger;

@@ -25,12 +25,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tidestore::SyncMode;
+use tidestore::io::gate_fs::GateFs;
 use tidestore::io::sim_fs::SimFs;
 
-use crate::gate_fs::GateFs;
 use crate::ledger::{Ledger, Since, Tally};
 use crate::load::{Gen, Load, Mode, Round, STREAM_END, State, Step};
 use crate::rng::Rng;
@@ -92,7 +93,7 @@ struct Open<L: Load> {
 }
 
 fn open<L: Load>(fs: &SimFs, round: &Round<L>) -> Result<Open<L>, String> {
-    let gate = GateFs::new(fs);
+    let gate = GateFs::new(Arc::new(fs.clone()));
     let db =
         L::open(Path::new(DIR), round, Some(gate.shared())).map_err(|e| format!("open: {e}"))?;
     Ok(Open { gate, db })
