@@ -253,8 +253,8 @@ impl NativeDb {
             value_filter,
         };
         let q = query::query(py, &metric, &args)?;
-        let groups = self.db.run(py, |db| Ok(db.query(&q)?))?;
-        GroupColumns::from_groups(groups).into_py(py)
+        let answer = self.db.run(py, |db| Ok(db.query_columns(&q)?))?;
+        GroupColumns::from_query(answer).into_py(py)
     }
 
     /// `(tags, offsets, timestamps, values)`: the newest point of each matching series.
@@ -267,8 +267,8 @@ impl NativeDb {
         matchers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let m = query::matchers(py, tags, matchers)?;
-        let groups = self.db.run(py, |db| Ok(db.last(&metric, &m)?))?;
-        GroupColumns::from_groups(groups).into_py(py)
+        let points = self.db.run(py, |db| Ok(db.last_points(&metric, &m)?))?;
+        GroupColumns::from_last(points).into_py(py)
     }
 
     /// Writes InfluxDB line protocol in one atomic write; `(points, lines,

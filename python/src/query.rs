@@ -12,7 +12,10 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
-use tidestore::ts::{Aggregation, Group, Matcher, Query, ValueFilter};
+use std::sync::Arc;
+
+use tidestore::SeriesKey;
+use tidestore::ts::{Aggregation, GroupKey, LastPoints, Matcher, Query, QueryColumns, ValueFilter};
 
 use crate::args;
 
@@ -152,34 +155,52 @@ pub fn query(py: Python<'_>, metric: &str, a: &QueryArgs<'_, '_>) -> PyResult<Qu
     Ok(q)
 }
 
-/// An answer's groups as columns: every group's rows back to back.
+/// An answer's groups as columns: every group's rows back to back, the groups' tags
+/// shared with the engine's answer (no string is copied before Python's own).
 #[derive(Debug, Default)]
 pub struct GroupColumns {
-    tags: Vec<Vec<(String, String)>>,
+    tags: Vec<GroupTags>,
     /// `offsets[i]..offsets[i + 1]` are the rows of group `i`.
     offsets: Vec<i64>,
     timestamps: Vec<i64>,
     values: Vec<f64>,
 }
 
-impl GroupColumns {
-    /// Concatenates `groups` (one copy of every row).
-    pub fn from_groups(groups: Vec<Group>) -> GroupColumns {
-        let rows = groups.iter().map(|g| g.timestamps.len()).sum();
-        let mut c = GroupColumns {
-            tags: Vec::with_capacity(groups.len()),
-            offsets: Vec::with_capacity(groups.len() + 1),
-            timestamps: Vec::with_capacity(rows),
-            values: Vec::with_capacity(rows),
-        };
-        c.offsets.push(0);
-        for g in groups {
-            c.timestamps.extend_from_slice(&g.timestamps);
-            c.values.extend_from_slice(&g.values);
-            c.offsets.push(c.timestamps.len() as i64);
-            c.tags.push(g.tags);
+/// One group's tags: a query's group, or a series of `last`.
+#[derive(Debug)]
+enum GroupTags {
+    Group(GroupKey),
+    Series(Arc<SeriesKey>),
+}
+
+impl GroupTags {
+    fn pairs(&self) -> &[(String, String)] {
+        match self {
+            GroupTags::Group(key) => key.tags(),
+            GroupTags::Series(key) => key.tags(),
         }
-        c
+    }
+}
+
+impl GroupColumns {
+    /// A query's answer (`Db::query_columns`), its columns moved.
+    pub fn from_query(c: QueryColumns) -> GroupColumns {
+        GroupColumns {
+            tags: c.keys.into_iter().map(GroupTags::Group).collect(),
+            offsets: c.offsets.iter().map(|&o| o as i64).collect(),
+            timestamps: c.timestamps,
+            values: c.values,
+        }
+    }
+
+    /// The newest point of each series (`Db::last_points`): a group of one row each.
+    pub fn from_last(p: LastPoints) -> GroupColumns {
+        GroupColumns {
+            offsets: (0..=p.keys.len() as i64).collect(),
+            tags: p.keys.into_iter().map(GroupTags::Series).collect(),
+            timestamps: p.timestamps,
+            values: p.values,
+        }
     }
 
     /// `(tags, offsets, timestamps, values)`: `tags` a list of `((key, value), ...)`
@@ -188,7 +209,10 @@ impl GroupColumns {
         let tags = self
             .tags
             .iter()
-            .map(|t| PyTuple::new(py, t.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+            .map(|t| {
+                let pairs = t.pairs().iter();
+                PyTuple::new(py, pairs.map(|(k, v)| (k.as_str(), v.as_str())))
+            })
             .collect::<PyResult<Vec<_>>>()?;
         let tags = PyList::new(py, tags)?;
         let offsets: Bound<'_, PyArray1<i64>> = self.offsets.into_pyarray(py);
