@@ -10,6 +10,9 @@ use tidestore::io::fs::FileSystem;
 use tidestore::io::sim_fs::SimFs;
 use tidestore::{Db, Error, kv, ts};
 
+mod support_ts;
+use support_ts::End;
+
 fn ts_opts(fs: &SimFs) -> ts::Options {
     ts::Options::default()
         .sync_mode(SyncMode::Always)
@@ -19,14 +22,6 @@ fn ts_opts(fs: &SimFs) -> ts::Options {
 
 fn visible(db: &Db) -> usize {
     db.query_metric("m").unwrap().len()
-}
-
-/// How the first session ends.
-#[derive(Clone, Copy, Debug)]
-enum End {
-    Close,
-    Kill,
-    PowerCut,
 }
 
 /// Defect 3: retention is relative to the newest timestamp ever written, which only
@@ -53,17 +48,7 @@ fn retention_never_moves_backwards_across_a_reopen() {
                     db.compact().unwrap();
                 }
                 assert_eq!(visible(&db), 0, "{case}: before the reopen");
-                match end {
-                    End::Close => db.close().unwrap(),
-                    End::Kill => {
-                        fs.kill_process();
-                        drop(db);
-                    }
-                    End::PowerCut => {
-                        fs.crash();
-                        drop(db);
-                    }
-                }
+                end.end(&fs, db);
                 let db = Db::open_with("/r", opts.clone()).unwrap();
                 assert_eq!(visible(&db), 0, "{case}: hidden points came back");
                 // A point within the window is visible, one before it is not.

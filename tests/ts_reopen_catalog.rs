@@ -14,18 +14,14 @@ use tidestore::io::fs::FileSystem;
 use tidestore::io::sim_fs::SimFs;
 use tidestore::{Db, ts};
 
+mod support_ts;
+use support_ts::End;
+
 fn opts(fs: &SimFs) -> ts::Options {
     ts::Options::default()
         .sync_mode(SyncMode::Always)
         .background_work(false)
         .fs(Arc::new(fs.clone()))
-}
-
-#[derive(Clone, Copy, Debug)]
-enum End {
-    Close,
-    Kill,
-    PowerCut,
 }
 
 /// The catalog files in the directory.
@@ -147,17 +143,7 @@ fn every_series_and_point_survives_reopens_that_keep_the_catalog_file() {
                     "case {case}: nothing forced a new catalog file"
                 );
             }
-            match end {
-                End::Close => db.close().unwrap(),
-                End::Kill => {
-                    fs.kill_process();
-                    drop(db);
-                }
-                End::PowerCut => {
-                    fs.crash();
-                    drop(db);
-                }
-            }
+            end.end(&fs, db);
         }
         let db = Db::open_with("/c", opts(&fs)).unwrap();
         assert_eq!(read_back(&db, "cpu"), model, "case {case}: at the end");

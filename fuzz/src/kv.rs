@@ -31,11 +31,11 @@ use arbitrary::{Arbitrary, Unstructured};
 use tidestore::io::fs::FileSystem;
 use tidestore::io::gate_fs::GateFs;
 use tidestore::io::sim_fs::SimFs;
-use tidestore::kv::{Options, Snapshot, Store, SyncMode, TableOptions, WriteBatch};
+use tidestore::kv::{Options, Store, SyncMode, TableOptions};
 
 use crate::history::History;
 use crate::support_kv::{
-    self, BatchEntry, CFS, Env, Model, NUM_KEYS, Op, Rows, check_all, check_gets, collect,
+    self, BatchEntry, CFS, Env, Model, NUM_KEYS, Op, Rows, Step, check_all, check_gets, collect,
 };
 
 /// Most operations per run.
@@ -328,114 +328,16 @@ fn recovered(store: &Store, history: &History<Model>) -> Result<Model, String> {
     Ok(model)
 }
 
+/// A session as `support_kv` runs it, recording every acknowledged state and every
+/// point everything so far became durable.
 fn run_session(
     store: &Store,
     model: &mut Model,
     history: &mut History<Model>,
     ops: &[Op],
 ) -> Result<(), String> {
-    let mut snap: Option<(Snapshot<'_>, Model)> = None;
-    for (step, op) in ops.iter().enumerate() {
-        let fail = |e: String| format!("step {step} ({op:?}): {e}");
-        apply(store, model, history, &mut snap, op).map_err(fail)?;
-        check_all(store, model).map_err(fail)?;
-    }
-    if let Some((s, m)) = &snap {
-        check_snapshot(s, m)?;
-    }
-    Ok(())
-}
-
-fn check_snapshot(snap: &Snapshot<'_>, model: &Model) -> Result<(), String> {
-    let got = scan_all(|name| snap.range(name, ..))?;
-    if got != model_rows(model) {
-        return Err(format!(
-            "snapshot reads {got:?}, model {:?}",
-            model_rows(model)
-        ));
-    }
-    Ok(())
-}
-
-/// One operation, as `support_kv`'s `apply` does it, also recording acknowledged states.
-fn apply<'a>(
-    store: &'a Store,
-    model: &mut Model,
-    history: &mut History<Model>,
-    snap: &mut Option<(Snapshot<'a>, Model)>,
-    op: &Op,
-) -> Result<(), String> {
-    let err = |e: tidestore::Error| e.to_string();
-    match op {
-        Op::Put { cf, key, tag, len } => {
-            let (name, k, v) = (
-                support_kv::cf(*cf),
-                support_kv::key(*key),
-                support_kv::value(*tag, *len),
-            );
-            store.put(name, &k, &v).map_err(err)?;
-            model.put(name, k, v);
-            history.acked(model);
-        }
-        Op::Delete { cf, key } => {
-            let (name, k) = (support_kv::cf(*cf), support_kv::key(*key));
-            store.delete(name, &k).map_err(err)?;
-            model.delete(name, k);
-            history.acked(model);
-        }
-        Op::Get { cf, key } => {
-            let (name, k) = (support_kv::cf(*cf), support_kv::key(*key));
-            let got = store.get(name, &k).map_err(err)?;
-            let want = model.get(name, &k);
-            if got != want {
-                return Err(format!("get: store {got:?}, model {want:?}"));
-            }
-        }
-        Op::Range { cf, lo, hi } => {
-            let name = support_kv::cf(*cf);
-            let (lo, hi) = (support_kv::key_bound(*lo), support_kv::key_bound(*hi));
-            let got = collect(store.range(name, (lo.clone(), hi.clone())).map_err(err)?)?;
-            let want = model.range(name, &lo, &hi);
-            if got != want {
-                return Err(format!("range: store {got:?}, model {want:?}"));
-            }
-        }
-        Op::Batch(entries) => {
-            let mut batch = WriteBatch::new();
-            let mut next = model.clone();
-            for e in entries {
-                let (name, k) = (support_kv::cf(e.cf), support_kv::key(e.key));
-                match e.value {
-                    Some((tag, len)) => {
-                        let v = support_kv::value(tag, len);
-                        batch.put(name, &k, &v);
-                        next.put(name, k, v);
-                    }
-                    None => {
-                        batch.delete(name, &k);
-                        next.delete(name, k);
-                    }
-                }
-            }
-            store.write(batch).map_err(err)?;
-            *model = next;
-            history.acked(model);
-        }
-        Op::Flush => {
-            store.flush().map_err(err)?;
-            history.durable();
-        }
-        Op::Compact => {
-            store.compact().map_err(err)?;
-            history.durable();
-        }
-        Op::Reopen => return Err("Reopen inside a session".into()),
-        Op::TakeSnapshot => *snap = Some((store.snapshot(), model.clone())),
-        Op::CheckSnapshot => {
-            if let Some((s, m)) = snap.as_ref() {
-                check_snapshot(s, m)?;
-            }
-        }
-    }
-    Ok(())
+    support_kv::run_session_observed(store, model, ops, &mut |step, m| match step {
+        Step::Acked => history.acked(m),
+        Step::Durable => history.durable(),
+    })
 }

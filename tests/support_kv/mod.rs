@@ -292,10 +292,31 @@ pub fn run_ops(env: &mut dyn Env, ops: &[Op]) -> Result<Model, String> {
 
 /// Applies operations without a reopen to one open store.
 fn run_session(store: &Store, model: &mut Model, ops: &[Op]) -> Result<(), String> {
+    run_session_observed(store, model, ops, &mut |_, _| {})
+}
+
+/// What a step of a session made of the model: a write acknowledged (`model` is the
+/// new acknowledged state) or everything so far made durable (a flush or compaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A write was acknowledged.
+    Acked,
+    /// A flush or compaction succeeded.
+    Durable,
+}
+
+/// [`run_session`], telling `observe` of every acknowledged write and durable point
+/// (the power-cut fuzz target records the states a crash may leave).
+pub fn run_session_observed(
+    store: &Store,
+    model: &mut Model,
+    ops: &[Op],
+    observe: &mut dyn FnMut(Step, &Model),
+) -> Result<(), String> {
     let mut snap: Option<(Snapshot<'_>, Model)> = None;
     for (step, op) in ops.iter().enumerate() {
         let fail = |e: String| format!("step {step} ({op:?}): {e}");
-        apply(store, model, &mut snap, op).map_err(fail)?;
+        apply(store, model, &mut snap, op, observe).map_err(fail)?;
         check_all(store, model).map_err(fail)?;
     }
     if let Some((s, m)) = &snap {
@@ -309,6 +330,7 @@ fn apply<'a>(
     model: &mut Model,
     snap: &mut Option<(Snapshot<'a>, Model)>,
     op: &Op,
+    observe: &mut dyn FnMut(Step, &Model),
 ) -> Result<(), String> {
     let err = |e: tidestore::Error| e.to_string();
     match op {
@@ -321,11 +343,13 @@ fn apply<'a>(
             let (name, k, v) = (cf(*c), key(*k), value(*tag, *len));
             store.put(name, &k, &v).map_err(err)?;
             model.put(name, k, v);
+            observe(Step::Acked, model);
         }
         Op::Delete { cf: c, key: k } => {
             let (name, k) = (cf(*c), key(*k));
             store.delete(name, &k).map_err(err)?;
             model.delete(name, k);
+            observe(Step::Acked, model);
         }
         Op::Get { cf: c, key: k } => {
             let (name, k) = (cf(*c), key(*k));
@@ -363,9 +387,16 @@ fn apply<'a>(
             }
             store.write(batch).map_err(err)?;
             *model = next;
+            observe(Step::Acked, model);
         }
-        Op::Flush => store.flush().map_err(err)?,
-        Op::Compact => store.compact().map_err(err)?,
+        Op::Flush => {
+            store.flush().map_err(err)?;
+            observe(Step::Durable, model);
+        }
+        Op::Compact => {
+            store.compact().map_err(err)?;
+            observe(Step::Durable, model);
+        }
         Op::Reopen => return Err("Reopen inside a session".into()),
         Op::TakeSnapshot => *snap = Some((store.snapshot(), model.clone())),
         Op::CheckSnapshot => {

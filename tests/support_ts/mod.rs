@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use tidestore::io::sim_fs::SimFs;
 use tidestore::{Db, Point, SeriesKey};
 
 /// The series the tests write: (metric, tags). Two metrics; tag sets that overlap so
@@ -218,4 +219,33 @@ pub fn assert_matches(db: &Db, model: &Model) {
         assert_eq!(got, want, "query_metric({m})");
     }
     assert_eq!(db.list_keys().unwrap(), model.keys(), "list_keys");
+}
+
+/// How a simulated process's session with a database on a `SimFs` ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// A clean close.
+    Close,
+    /// The process is killed: what reached the OS survives.
+    Kill,
+    /// The power is cut: only what was synced survives.
+    PowerCut,
+}
+
+impl End {
+    /// Ends `db`'s session on `fs` this way; after a kill or a power cut the dead
+    /// handle is dropped (it can no longer reach the files: `SimFs` invalidated them).
+    pub fn end(self, fs: &SimFs, db: Db) {
+        match self {
+            End::Close => db.close().unwrap(),
+            End::Kill => {
+                fs.kill_process();
+                drop(db);
+            }
+            End::PowerCut => {
+                fs.crash();
+                drop(db);
+            }
+        }
+    }
 }

@@ -80,15 +80,15 @@ impl Aggregator {
         Ok(out)
     }
 
-    /// [`collect`](Self::collect) as columns. `series` are the keys of the series the
-    /// accumulators read; without a plan each series is its own group, whose tags are
+    /// [`collect`](Self::collect) as columns. `series` are the ids and keys of the
+    /// series the accumulators read; without a plan each series is its own group, whose tags are
     /// its key, shared rather than copied.
     ///
     /// [`Error::InvalidArgument`] as for [`collect`](Self::collect).
     pub(crate) fn collect_columns(
         &self,
         mut plan: Option<GroupPlan>,
-        series: &[Arc<SeriesKey>],
+        series: &[(u32, Arc<SeriesKey>)],
         accs: Vec<BucketAcc>,
     ) -> Result<QueryColumns> {
         if accs.len() != series.len() {
@@ -100,7 +100,7 @@ impl Aggregator {
             let key = match &mut plan {
                 Some(plan) => GroupKey::pairs(plan.take_tags(g)),
                 None => match series.get(g) {
-                    Some(key) => GroupKey::series(key),
+                    Some((_, key)) => GroupKey::series(key),
                     None => continue,
                 },
             };

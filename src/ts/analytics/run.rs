@@ -152,8 +152,7 @@ impl Db {
             )?),
             None => None,
         };
-        let keys: Vec<Arc<SeriesKey>> = snap.series.iter().map(|s| Arc::clone(&s.1)).collect();
-        agg.collect_columns(groups, &keys, accs)
+        agg.collect_columns(groups, &snap.series, accs)
     }
 
     /// The reading half of a query: its snapshot, aggregator and one accumulator per
