@@ -6,6 +6,10 @@
 //!   allocation the bytes cannot justify; on error the output `Vec` is exactly as it
 //!   was. On success the result is reproducible from the consumed prefix alone, agrees
 //!   with `decode_into`, and re-encodes to something that decodes to the same bits.
+//! - Marks: untrusted bytes read as the marks of a real column, and a real column's
+//!   marks over untrusted bytes, never panic in `locate` or a window decode; the marks
+//!   of a fresh encoding find windows that hold the asked range and decode to the
+//!   values at those positions.
 //! - Round trips: fuzzer-shaped sequences (raw, sorted, small deltas, regular with
 //!   jitter, extremes; raw bit patterns, short decimals, random walks, specials,
 //!   constants) are encoded and decoded bit for bit (NaN payloads included), with
@@ -183,6 +187,7 @@ fn decode_timestamps(count: Count, prefix: &[i64], bytes: &[u8]) {
     if count <= MAX_INTO {
         let _ = timestamp::decode_prefix_into(bytes, &mut vec![0; count / 2]);
     }
+    untrusted_timestamp_marks(bytes);
     let result = timestamp::decode(bytes, count, &mut out);
     let into = (count <= MAX_INTO).then(|| {
         let mut buf = vec![0i64; count];
@@ -238,6 +243,7 @@ fn decode_values(count: Count, prefix: &[u64], bytes: &[u8]) {
     if count <= MAX_INTO {
         let _ = float::decode_prefix_into(bytes, &mut vec![0.0; count / 2]);
     }
+    untrusted_value_marks(bytes);
     let result = float::decode(bytes, count, &mut out);
     let into = (count <= MAX_INTO).then(|| {
         let mut buf = vec![0f64; count];
@@ -281,6 +287,137 @@ fn decode_values(count: Count, prefix: &[u64], bytes: &[u8]) {
     }
 }
 
+/// A fresh column of 1 000 regular timestamps, and one of 1 000 values of each kind
+/// with marks (decimal with exceptions, XOR), to read untrusted marks with.
+fn real_columns() -> &'static (Vec<u8>, Vec<Vec<u8>>) {
+    static COLUMNS: std::sync::OnceLock<(Vec<u8>, Vec<Vec<u8>>)> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(build_real_columns)
+}
+
+fn build_real_columns() -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut ts = Vec::new();
+    timestamp::encode(
+        &(0..1000).map(|i| 7 * i + i % 3).collect::<Vec<_>>(),
+        &mut ts,
+    );
+    let decimal: Vec<f64> = (0..1000)
+        .map(|i| {
+            if i % 50 == 7 {
+                f64::NAN
+            } else {
+                f64::from(i % 37) / 4.0
+            }
+        })
+        .collect();
+    let xor: Vec<f64> = (0..1000).map(|i| f64::from(i).sqrt()).collect();
+    let values = [decimal, xor]
+        .iter()
+        .map(|v| {
+            let mut buf = Vec::new();
+            float::encode(v, &mut buf);
+            buf
+        })
+        .collect();
+    (ts, values)
+}
+
+/// Untrusted bytes as marks of a real timestamp column, and as a column read through
+/// its own marks (if it has any) and a real column's.
+fn untrusted_timestamp_marks(bytes: &[u8]) {
+    let (real, _) = real_columns();
+    let mut own = Vec::new();
+    let own = timestamp::marks(bytes, &mut own)
+        .map(|()| own)
+        .unwrap_or_default();
+    let mut real_marks = Vec::new();
+    timestamp::marks(real, &mut real_marks).expect("marks of a fresh column");
+    for (column, marks) in [
+        (&real[..], bytes),
+        (bytes, &own[..]),
+        (bytes, &real_marks[..]),
+    ] {
+        for (start, end) in [(0, 0), (1500, 2500), (i64::MIN, i64::MAX), (6000, 6000)] {
+            let window = timestamp::locate(column, marks, start, end);
+            if let Some(w) = window.ok().filter(|w| w.len() <= MAX_INTO) {
+                let _ = timestamp::decode_window(column, &w, &mut vec![0; w.len()]);
+            }
+        }
+    }
+}
+
+/// Untrusted bytes as marks of real value columns, and as a column read through its
+/// own marks (if it has any) and a real column's.
+fn untrusted_value_marks(bytes: &[u8]) {
+    let (_, real) = real_columns();
+    let mut own = Vec::new();
+    let own = float::marks(bytes, &mut own)
+        .map(|()| own)
+        .unwrap_or_default();
+    let n = float::describe(bytes).map_or(0, |(_, n)| n).min(MAX_INTO);
+    for column in real {
+        let mut marks = Vec::new();
+        float::marks(column, &mut marks).expect("marks of a fresh column");
+        for (col, m, count) in [
+            (&column[..], bytes, 1000),
+            (bytes, &own[..], n),
+            (bytes, &marks[..], n),
+        ] {
+            for from in [0, 1, 255, 256, 700, count.saturating_sub(3)] {
+                let len = count.saturating_sub(from).min(300);
+                let _ = float::decode_window(col, m, from, &mut vec![0.0; len]);
+            }
+        }
+    }
+}
+
+/// The marks of the fresh encoding `buf` of strictly ascending `ts`: windows found for
+/// ranges picked by `cut` hold them and decode to those positions.
+fn check_timestamp_windows(buf: &[u8], ts: &[i64], cut: u16) {
+    let mut marks = Vec::new();
+    timestamp::marks(buf, &mut marks).expect("marks of a fresh encoding");
+    if ts.is_empty() || ts.windows(2).any(|w| w[0] >= w[1]) {
+        return;
+    }
+    let n = ts.len();
+    let i = usize::from(cut) % n;
+    let j = (i + usize::from(cut) * 31 % 700).min(n - 1);
+    for (start, end) in [
+        (ts[i], ts[j]),
+        (ts[i].saturating_add(1), ts[j]),
+        (ts[i], ts[i]),
+    ] {
+        if start > end {
+            continue;
+        }
+        let w = timestamp::locate(buf, &marks, start, end).expect("locate in a fresh column");
+        let first = ts.iter().position(|t| (start..=end).contains(t));
+        let last = ts.iter().rposition(|t| (start..=end).contains(t));
+        if let (Some(f), Some(l)) = (first, last) {
+            assert!(w.from <= f && l < w.to, "window {w:?} misses {f}..={l}");
+        }
+        let mut got = vec![0; w.len()];
+        timestamp::decode_window(buf, &w, &mut got).expect("a window of a fresh column");
+        assert_eq!(got, ts[w.from..w.to], "a window decodes differently");
+    }
+}
+
+/// The marks of the fresh encoding `buf` of `values`: a window picked by `cut`
+/// decodes to the values at its positions.
+fn check_value_windows(buf: &[u8], values: &[f64], cut: u16) {
+    let mut marks = Vec::new();
+    float::marks(buf, &mut marks).expect("marks of a fresh encoding");
+    let n = values.len();
+    let from = usize::from(cut) % (n + 1);
+    let len = (n - from).min(usize::from(cut) % 600);
+    let mut got = vec![0.0; len];
+    float::decode_window(buf, &marks, from, &mut got).expect("a window of a fresh column");
+    assert_eq!(
+        bits(&got),
+        bits(&values[from..from + len]),
+        "a window decodes differently"
+    );
+}
+
 /// Truncation points of an encoding of `len` bytes: the fuzzer's, and three fixed ones.
 fn cuts(len: usize, cut: u16) -> [usize; 4] {
     let len = len.max(1);
@@ -303,6 +440,7 @@ fn round_trip_timestamps(ts: &[i64], cut: u16) {
     assert_eq!(timestamp::decode_into(&buf, &mut into), Ok(len));
     assert_eq!(into, ts, "decode_into changed timestamps");
     assert_eq!(timestamp::count(&buf), Ok(ts.len()));
+    check_timestamp_windows(&buf, ts, cut);
 
     let refused = |r: Result<usize, DecodeError>, out: &[i64], what: &str| {
         assert!(r.is_err(), "{what} was accepted: {r:?}");
@@ -343,6 +481,7 @@ fn round_trip_values(values: &[f64], cut: u16) {
     let mut into = vec![0.0; values.len()];
     assert_eq!(float::decode_into(&buf, &mut into), Ok(len));
     assert_eq!(bits(&into), want, "decode_into changed value bits");
+    check_value_windows(&buf, values, cut);
     let (codec, n) = float::describe(&buf).expect("describe of a fresh encoding");
     assert_eq!(n, values.len());
     if want.windows(2).all(|w| w[0] == w[1]) {

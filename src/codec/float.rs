@@ -128,6 +128,39 @@ pub fn decode_prefix_into(buf: &[u8], out: &mut [f64]) -> Result<(), DecodeError
     }
 }
 
+/// Appends the marks of the value column at the front of `buf`: where a decode can
+/// resume inside it (none for a constant column; see the codecs).
+pub fn marks(buf: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    let (codec, count, header) = read_header(buf)?;
+    let body = buf.get(header..).unwrap_or_default();
+    match codec {
+        ValueCodec::Constant => Ok(()),
+        ValueCodec::Xor => float_xor::marks(body, count, out),
+        ValueCodec::Decimal => float_decimal::marks(body, count, out),
+    }
+}
+
+/// Decodes the values `from..from + out.len()` of the value column at the front of
+/// `buf` into `out`, resuming at the last of its `marks` (as [`marks`] wrote them) at
+/// or before `from`. On error `out` holds unspecified values.
+pub fn decode_window(
+    buf: &[u8],
+    marks: &[u8],
+    from: usize,
+    out: &mut [f64],
+) -> Result<(), DecodeError> {
+    let (codec, count, header) = read_header(buf)?;
+    if from.checked_add(out.len()).is_none_or(|end| end > count) {
+        return Err(DecodeError("value window past the end of the column"));
+    }
+    let body = buf.get(header..).unwrap_or_default();
+    match codec {
+        ValueCodec::Constant => decode_body(codec, buf, header, out).map(drop),
+        ValueCodec::Xor => float_xor::decode_window(body, count, marks, from, out),
+        ValueCodec::Decimal => float_decimal::decode_window(body, count, marks, from, out),
+    }
+}
+
 /// The codec and number of values of the chunk at the front of `buf`.
 pub fn describe(buf: &[u8]) -> Result<(ValueCodec, usize), DecodeError> {
     let (codec, count, _) = read_header(buf)?;
@@ -203,6 +236,31 @@ mod tests {
             }
         }
         assert!(decode_prefix_into(&buf, &mut vec![0.0; n + 1]).is_err());
+        // windows from the marks, at and around the marks' blocks
+        let mut marks_buf = Vec::new();
+        marks(&buf, &mut marks_buf).unwrap();
+        let spots = [0, 1, 3, 4, 5, 255, 256, 257, 260, 511, 512, 513, 700, n / 2]
+            .into_iter()
+            .chain([n.saturating_sub(257), n.saturating_sub(1), n]);
+        for from in spots.filter(|&k| k <= n) {
+            for len in [0, 1, 2, 255, 256, 257, 600] {
+                if from + len > n {
+                    continue;
+                }
+                let mut got = vec![-7.0; len];
+                assert_eq!(
+                    decode_window(&buf, &marks_buf, from, &mut got),
+                    Ok(()),
+                    "window {from}+{len} of {n}"
+                );
+                assert_eq!(
+                    bits(&got),
+                    bits(&values[from..from + len]),
+                    "window {from}+{len} of {n}"
+                );
+            }
+        }
+        assert!(decode_window(&buf, &marks_buf, n, &mut [0.0]).is_err());
         for cut in crate::codec::intseq::test_support::cuts(len) {
             let mut out = vec![2.0];
             assert!(

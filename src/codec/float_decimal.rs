@@ -164,20 +164,89 @@ pub fn decode(buf: &[u8], out: &mut [f64]) -> Result<usize, DecodeError> {
 /// bytes of all `count`. On error `out` holds unspecified values.
 pub fn decode_prefix(buf: &[u8], count: usize, out: &mut [f64]) -> Result<usize, DecodeError> {
     let mut r = Reader::new(buf);
-    let e = r.u8()?;
-    if e > MAX_EXPONENT {
-        return Err(DecodeError("decimal exponent above 18"));
-    }
-    let e = usize::from(e);
+    let e = exponent(&mut r)?;
     // Each block of mantissas becomes values in the pass that decodes it, or right
     // after, in a loop that vectorizes (`vector.rs`).
     let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
-    let used = intseq::decode_prefix_to(r.remaining(), count, bits, Output::Quotients(POW10[e]))?;
+    let used = intseq::decode_prefix_to(r.remaining(), count, bits, Output::Quotients(e))?;
     r.bytes(used)?;
+    patch_exceptions(&mut r, count, 0, out, true)?;
+    Ok(r.position())
+}
+
+/// Appends the marks of the decimal stream at the front of `buf` (of `count` values):
+/// where its exceptions start (a varint byte offset from the stream's start), then the
+/// marks of its mantissas ([`intseq::marks`]).
+pub fn marks(buf: &[u8], count: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    let seq = buf.get(1..).unwrap_or_default();
+    let used = intseq::decode_prefix_to(seq, count, &mut [], Output::Ints)?;
+    varint::put_u64(out, 1 + used as u64);
+    intseq::marks(seq, count, out)
+}
+
+/// Decodes the values `from..from + out.len()` of the `count` values at the front of
+/// `buf`, resuming at the last of the stream's `marks` (as [`marks`] wrote them) at or
+/// before `from`; of the exceptions, those up to the window's end are read. On error
+/// `out` holds unspecified values.
+pub fn decode_window(
+    buf: &[u8],
+    count: usize,
+    marks: &[u8],
+    from: usize,
+    out: &mut [f64],
+) -> Result<(), DecodeError> {
+    let mut r = Reader::new(buf);
+    let e = exponent(&mut r)?;
+    let mut m = Reader::new(marks);
+    let exceptions_at = usize::try_from(m.u64()?)
+        .map_err(|_| DecodeError("decimal exceptions offset out of range"))?;
+    let seq = r.remaining();
+    let mut reader = intseq::MarkReader::new(seq, count, m.remaining())?;
+    let mut resume = None;
+    while let Some(mark) = reader.next_mark()? {
+        if mark.position > from {
+            break;
+        }
+        resume = Some(mark);
+    }
+    let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
+    intseq::decode_window_to(
+        seq,
+        count,
+        resume.as_ref(),
+        from,
+        bits,
+        Output::Quotients(e),
+    )?;
+    let mut r = Reader::new(buf);
+    r.bytes(exceptions_at)?;
+    patch_exceptions(&mut r, count, from, out, false)
+}
+
+/// Reads the exponent byte; returns the divisor it stands for.
+fn exponent(r: &mut Reader<'_>) -> Result<f64, DecodeError> {
+    let e = r.u8()?;
+    POW10
+        .get(usize::from(e))
+        .copied()
+        .ok_or(DecodeError("decimal exponent above 18"))
+}
+
+/// Reads the exception list at `r` (of a stream of `count` values) and stores those at
+/// positions `from..from + out.len()` into `out`. Reads the whole list if `whole`, else
+/// stops at the first exception after the window.
+fn patch_exceptions(
+    r: &mut Reader<'_>,
+    count: usize,
+    from: usize,
+    out: &mut [f64],
+    whole: bool,
+) -> Result<(), DecodeError> {
     let exceptions = r.u64()?;
     if exceptions > count as u64 {
         return Err(DecodeError("more decimal exceptions than values"));
     }
+    let end = from + out.len();
     let mut next = 0usize;
     for _ in 0..exceptions {
         let at = usize::try_from(r.u64()?)
@@ -185,15 +254,16 @@ pub fn decode_prefix(buf: &[u8], count: usize, out: &mut [f64]) -> Result<usize,
             .and_then(|gap| gap.checked_add(next))
             .filter(|&at| at < count)
             .ok_or(DecodeError("decimal exception position out of range"))?;
-        let bits = r.bytes(8)?;
-        if let Some(slot) = out.get_mut(at) {
-            let mut raw = [0u8; 8];
-            raw.copy_from_slice(bits);
-            *slot = f64::from_bits(u64::from_le_bytes(raw));
+        if at >= end && !whole {
+            break;
+        }
+        let bits = r.u64_le()?;
+        if let Some(slot) = at.checked_sub(from).and_then(|i| out.get_mut(i)) {
+            *slot = f64::from_bits(bits);
         }
         next = at + 1;
     }
-    Ok(r.position())
+    Ok(())
 }
 
 #[cfg(test)]

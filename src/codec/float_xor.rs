@@ -75,44 +75,160 @@ pub fn decode(buf: &[u8], out: &mut [f64]) -> Result<usize, DecodeError> {
         return Ok(0);
     };
     check_len(buf, rest.len() + 1)?;
-    let end = buf.len() * 8;
-    let mut pos = 64;
-    let mut prev = peek(buf, 0) as u64;
-    *first = f64::from_bits(prev);
-    let (mut lead, mut len) = (0u32, 0u32);
+    let mut s = Stream::start(buf);
+    *first = f64::from_bits(s.prev);
     for v in rest {
+        *v = f64::from_bits(s.step(buf)?);
+    }
+    Ok(s.pos.div_ceil(8))
+}
+
+/// Values between marks.
+const MARK_EVERY: usize = 256;
+
+/// Appends the marks of the stream at the front of `buf` (of `count` values): before
+/// every 256th value, the state of the decode (see `docs/format.md`):
+///
+/// ```text
+/// bits varint     the value's first bit, counted from the previous mark's (or from 64)
+/// prev u64 LE     the bits of the value before
+/// lead u8, len u8 the current window (len 0: none yet)
+/// ```
+pub fn marks(buf: &[u8], count: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    if count == 0 {
+        return Ok(());
+    }
+    check_len(buf, count)?;
+    let mut s = Stream::start(buf);
+    let mut prev_pos = s.pos;
+    for i in 1..count {
+        if i % MARK_EVERY == 0 {
+            super::varint::put_u64(out, (s.pos - prev_pos) as u64);
+            out.extend_from_slice(&s.prev.to_le_bytes());
+            out.extend_from_slice(&[s.lead as u8, s.len as u8]);
+            prev_pos = s.pos;
+        }
+        s.step(buf)?;
+    }
+    Ok(())
+}
+
+/// Decodes the values `from..from + out.len()` of the stream at the front of `buf` (of
+/// `count` values), resuming at the last of its `marks` (as [`marks`] wrote them) at or
+/// before `from`. On error `out` holds unspecified values.
+pub fn decode_window(
+    buf: &[u8],
+    count: usize,
+    marks: &[u8],
+    from: usize,
+    out: &mut [f64],
+) -> Result<(), DecodeError> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    check_len(buf, count)?;
+    // `s` holds the value at `at - 1` and reads the one at `at` next
+    let mut s = Stream::start(buf);
+    let mut at = 1;
+    let mut m = super::varint::Reader::new(marks);
+    loop {
+        // the next mark stands before value `next`, if `next < count`
+        let next = (at / MARK_EVERY + 1) * MARK_EVERY;
+        if next > from || next >= count {
+            break;
+        }
+        let pos = usize::try_from(m.u64()?)
+            .ok()
+            .and_then(|gap| s.pos.checked_add(gap))
+            .filter(|&pos| pos <= buf.len() * 8)
+            .ok_or(DecodeError("xor mark past the stream"))?;
+        let prev = m.u64_le()?;
+        let (lead, len) = (u32::from(m.u8()?), u32::from(m.u8()?));
+        if lead > 31 || len > 64 || lead + len > 64 {
+            return Err(DecodeError("xor mark window out of range"));
+        }
+        s = Stream {
+            pos,
+            prev,
+            lead,
+            len,
+        };
+        at = next;
+    }
+    let end = from + out.len();
+    if from < at {
+        // the window starts at the first value, held by the state
+        if let Some(first) = out.first_mut() {
+            *first = f64::from_bits(s.prev);
+        }
+    }
+    while at < end {
+        let v = s.step(buf)?;
+        if let Some(slot) = at.checked_sub(from).and_then(|i| out.get_mut(i)) {
+            *slot = f64::from_bits(v);
+        }
+        at += 1;
+    }
+    Ok(())
+}
+
+/// A decode in progress: the bits of the last value read and where the next starts.
+#[derive(Debug, Clone, Copy)]
+struct Stream {
+    /// Bit position of the next value's encoding.
+    pos: usize,
+    /// Bits of the last value read.
+    prev: u64,
+    /// The current window: leading zeros and meaningful length (0: none yet).
+    lead: u32,
+    len: u32,
+}
+
+impl Stream {
+    /// The state after the first value of the stream `buf`.
+    fn start(buf: &[u8]) -> Stream {
+        Stream {
+            pos: 64,
+            prev: peek(buf, 0) as u64,
+            lead: 0,
+            len: 0,
+        }
+    }
+
+    /// Reads the next value; returns its bits.
+    #[inline(always)]
+    fn step(&mut self, buf: &[u8]) -> Result<u64, DecodeError> {
         // one load covers the control bits, a new window and the longest payload
-        let bits = peek(buf, pos);
+        let bits = peek(buf, self.pos);
         let head = bits as u64;
         if head & 1 == 0 {
-            pos += 1;
+            self.pos += 1;
         } else {
             let skip = if head & 2 == 0 {
-                if len == 0 {
+                if self.len == 0 {
                     return Err(DecodeError("xor window used before it was set"));
                 }
                 2
             } else {
-                lead = (head >> 2) as u32 & 31;
-                len = match (head >> 7) as u32 & 63 {
+                self.lead = (head >> 2) as u32 & 31;
+                self.len = match (head >> 7) as u32 & 63 {
                     0 => 64,
                     n => n,
                 };
-                if lead + len > 64 {
+                if self.lead + self.len > 64 {
                     return Err(DecodeError("xor window wider than 64 bits"));
                 }
                 13
             };
-            let payload = (bits >> skip) as u64 & (u64::MAX >> (64 - len));
-            prev ^= payload << (64 - lead - len);
-            pos += (skip + len) as usize;
+            let payload = (bits >> skip) as u64 & (u64::MAX >> (64 - self.len));
+            self.prev ^= payload << (64 - self.lead - self.len);
+            self.pos += (skip + self.len) as usize;
         }
-        if pos > end {
+        if self.pos > buf.len() * 8 {
             return Err(DecodeError("xor stream truncated"));
         }
-        *v = f64::from_bits(prev);
+        Ok(self.prev)
     }
-    Ok(pos.div_ceil(8))
 }
 
 /// The 121 or more bits of `buf` from bit `pos` on, zero past its end.

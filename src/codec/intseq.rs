@@ -198,71 +198,335 @@ pub fn decode_prefix_to(
     if out.len() > count {
         return Err(DecodeError("prefix longer than the integer sequence"));
     }
-    let mut r = Reader::new(buf);
-    let order = Order::from_byte(r.u8()?).ok_or(DecodeError("unknown integer sequence order"))?;
-    check_len(buf, count)?;
-    let seeds = order.seeds().min(count);
-    let mut state = State::default();
-    let mut seed_values = [0u64; LANES];
-    for (i, s) in seed_values.iter_mut().take(seeds).enumerate() {
-        let seed = r.i64()? as u64;
-        (state.last, state.delta) = if i == 0 {
-            (seed, 0)
-        } else {
-            (state.last.wrapping_add(seed), seed)
-        };
-        *s = state.last;
-    }
-    if seeds == LANES {
-        state.lanes = seed_values;
-    }
-    let (head, rest) = out.split_at_mut(seeds.min(out.len()));
-    head.copy_from_slice(seed_values.get(..head.len()).unwrap_or_default());
-    output.finish(head);
-    // `at..end`: the values of the block being read, counted after the seeds; those
-    // below `rest.len()` are wanted
-    let total = count - seeds;
-    let mut base = 0;
-    let mut at = 0;
-    while at < total {
-        let block = pfor::read_head(&mut r, &mut base)?;
-        let mut end = at + BLOCK.min(total - at);
-        if at >= rest.len() {
-            pfor::skip_body(&mut r, &block, end - at)?;
-            at = end;
-            continue;
+    let mut c = Cursor::begin(buf, count)?;
+    c.seeds_into(0, out, output);
+    c.run(0..out.len(), out, output, true)?;
+    Ok(c.r.position())
+}
+
+/// Decodes the values `from..from + out.len()` of the `count` values of the sequence
+/// at the front of `buf`, storing each as `output` says: from the start, or from
+/// `resume`, a mark of this sequence (read by [`MarkReader`]) at or before `from`.
+/// Reads no block after the window. On error `out` holds unspecified values.
+pub fn decode_window_to(
+    buf: &[u8],
+    count: usize,
+    resume: Option<&Mark>,
+    from: usize,
+    out: &mut [u64],
+    output: Output,
+) -> Result<(), DecodeError> {
+    let window = from..from
+        .checked_add(out.len())
+        .filter(|&end| end <= count)
+        .ok_or(DecodeError("window past the end of the integer sequence"))?;
+    let mut c = Cursor::begin(buf, count)?;
+    match resume {
+        Some(mark) if mark.position > from => {
+            return Err(DecodeError("integer sequence mark after the window"));
         }
-        if block.is_uniform() {
-            // Following blocks that repeat this one (uniform, same base: the two bytes
-            // 0, 0) extend it: one fill for a whole regular run.
-            while end < total && r.remaining().starts_with(&[0, 0]) {
-                r.bytes(2)?;
-                end += BLOCK.min(total - end);
+        Some(mark) => c.resume(buf, mark)?,
+        None => c.seeds_into(from, out, output),
+    }
+    c.run(window, out, output, false)
+}
+
+/// Where a decode can resume inside a sequence: the state before one of its blocks
+/// (the first block, or one after it; see [`marks`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Mark {
+    /// Values of the sequence before the block, seeds included.
+    pub position: usize,
+    /// The value at `position - 1` (0 at position 0).
+    pub last: i64,
+    /// Byte offset of the block's header from the start of the sequence.
+    offset: usize,
+    /// The base of the block before (its header's base is a difference from it).
+    base: i64,
+    /// The decode state before the block.
+    state: State,
+}
+
+/// Appends the marks of the sequence at the front of `buf` (of `count` values, as
+/// [`encode`] wrote it): one per block after the first, the decode state before it,
+/// each field a zigzag varint of its difference from a prediction made from the mark
+/// before (see `docs/format.md`), so a regular sequence costs a few bytes a mark.
+pub fn marks(buf: &[u8], count: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    let mut c = Cursor::begin(buf, count)?;
+    let mut prev = c.mark();
+    let mut step = 0u64;
+    let mut spare = [0u64; BLOCK];
+    while c.at < count {
+        if c.at > prev.position {
+            let mark = c.mark();
+            put_mark(c.order, &mark, &prev, step, out);
+            step = (mark.last as u64).wrapping_sub(prev.last as u64);
+            prev = mark;
+        }
+        let block = pfor::read_head(&mut c.r, &mut c.base)?;
+        let end = c.at + BLOCK.min(count - c.at);
+        let whole = spare.get_mut(..end - c.at).unwrap_or_default();
+        decode_block(&mut c.r, c.order, &block, &mut c.state, whole, Output::Ints)?;
+        c.last = whole.last().copied().unwrap_or(c.last);
+        c.at = end;
+    }
+    Ok(())
+}
+
+/// Appends `mark` as the mark after `prev`; `step` is `prev.last` minus the `last` of
+/// the mark before it (0 for the first mark).
+fn put_mark(order: Order, mark: &Mark, prev: &Mark, step: u64, out: &mut Vec<u8>) {
+    let put =
+        |out: &mut Vec<u8>, residual: u64| varint::put_u64(out, varint::zigzag(residual as i64));
+    varint::put_u64(out, mark.offset.wrapping_sub(prev.offset) as u64);
+    put(out, (mark.base as u64).wrapping_sub(prev.base as u64));
+    let predicted = (prev.last as u64).wrapping_add(step);
+    put(out, (mark.last as u64).wrapping_sub(predicted));
+    match order {
+        Order::Values | Order::Deltas => {}
+        Order::DeltaDeltas => put(out, mark.state.delta.wrapping_sub(prev.state.delta)),
+        Order::Lanes => {
+            for j in (0..LANES - 1).rev() {
+                let gap = |m: &Mark| m.state.lanes[j + 1].wrapping_sub(m.state.lanes[j]);
+                put(out, gap(mark).wrapping_sub(gap(prev)));
             }
         }
-        // A block that runs past the prefix is decoded whole into a spare block, of
-        // which the prefix's part is kept (a uniform run is just cut: no value after
-        // the prefix is needed, nor the state after it).
-        let wanted = end.min(rest.len());
-        let Some(dst) = rest.get_mut(at..wanted) else {
-            break;
-        };
-        if wanted == end || block.is_uniform() {
-            decode_block(&mut r, order, &block, &mut state, dst, output)?;
-        } else {
-            let mut spare = [0u64; BLOCK];
-            let whole = spare.get_mut(..end - at).unwrap_or_default();
-            decode_block(&mut r, order, &block, &mut state, whole, output)?;
-            dst.copy_from_slice(whole.get(..dst.len()).unwrap_or_default());
-        }
-        at = end;
     }
-    Ok(r.position())
+}
+
+/// Reads the marks of one sequence, in order.
+#[derive(Debug)]
+pub struct MarkReader<'a> {
+    r: Reader<'a>,
+    order: Order,
+    prev: Mark,
+    step: u64,
+    left: usize,
+}
+
+impl<'a> MarkReader<'a> {
+    /// The marks `marks` (as [`marks`] wrote them) of the sequence of `count` values at
+    /// the front of `buf`.
+    pub fn new(buf: &[u8], count: usize, marks: &'a [u8]) -> Result<Self, DecodeError> {
+        let c = Cursor::begin(buf, count)?;
+        let seeds = c.at;
+        let blocks = (count - seeds).div_ceil(BLOCK);
+        Ok(MarkReader {
+            r: Reader::new(marks),
+            order: c.order,
+            prev: c.mark(),
+            step: 0,
+            left: blocks.saturating_sub(1),
+        })
+    }
+
+    /// The next mark, or `None` after the last.
+    pub fn next_mark(&mut self) -> Result<Option<Mark>, DecodeError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let prev = &self.prev;
+        let r = &mut self.r;
+        let offset = usize::try_from(r.u64()?)
+            .ok()
+            .and_then(|gap| prev.offset.checked_add(gap))
+            .ok_or(DecodeError("integer sequence mark offset out of range"))?;
+        let mut residual = || -> Result<u64, DecodeError> { Ok(r.i64()? as u64) };
+        let base = (prev.base as u64).wrapping_add(residual()?) as i64;
+        let last = (prev.last as u64)
+            .wrapping_add(self.step)
+            .wrapping_add(residual()?);
+        let mut state = State {
+            last,
+            ..State::default()
+        };
+        match self.order {
+            Order::Values | Order::Deltas => {}
+            Order::DeltaDeltas => state.delta = prev.state.delta.wrapping_add(residual()?),
+            Order::Lanes => {
+                state.lanes[LANES - 1] = last;
+                for j in (0..LANES - 1).rev() {
+                    let gap = prev.state.lanes[j + 1]
+                        .wrapping_sub(prev.state.lanes[j])
+                        .wrapping_add(residual()?);
+                    state.lanes[j] = state.lanes[j + 1].wrapping_sub(gap);
+                }
+            }
+        }
+        let mark = Mark {
+            position: prev.position + BLOCK,
+            last: last as i64,
+            offset,
+            base,
+            state,
+        };
+        self.step = last.wrapping_sub(prev.last as u64);
+        self.prev = mark;
+        Ok(Some(mark))
+    }
+
+    /// The bytes of the marks not read yet (empty once every mark is read, if the
+    /// marks were whole).
+    pub fn rest(&self) -> &'a [u8] {
+        self.r.remaining()
+    }
+}
+
+/// A decode in progress: the reader at a block header, and what the blocks before it
+/// left.
+struct Cursor<'a> {
+    r: Reader<'a>,
+    order: Order,
+    /// The values before the block at the reader (seeds included).
+    at: usize,
+    /// The value at `at - 1` (0 at the start).
+    last: u64,
+    /// The base of the block before.
+    base: i64,
+    state: State,
+    /// The seeds, as integers.
+    seed_values: [u64; LANES],
+    /// The number of values in the sequence.
+    count: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// Reads the order and seeds of the sequence of `count` values at the front of `buf`.
+    fn begin(buf: &'a [u8], count: usize) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(buf);
+        let order =
+            Order::from_byte(r.u8()?).ok_or(DecodeError("unknown integer sequence order"))?;
+        check_len(buf, count)?;
+        let seeds = order.seeds().min(count);
+        let mut state = State::default();
+        let mut seed_values = [0u64; LANES];
+        for (i, s) in seed_values.iter_mut().take(seeds).enumerate() {
+            let seed = r.i64()? as u64;
+            (state.last, state.delta) = if i == 0 {
+                (seed, 0)
+            } else {
+                (state.last.wrapping_add(seed), seed)
+            };
+            *s = state.last;
+        }
+        if seeds == LANES {
+            state.lanes = seed_values;
+        }
+        Ok(Cursor {
+            r,
+            order,
+            at: seeds,
+            last: if seeds > 0 { state.last } else { 0 },
+            base: 0,
+            state,
+            seed_values,
+            count,
+        })
+    }
+
+    /// The mark of the block at the reader.
+    fn mark(&self) -> Mark {
+        Mark {
+            position: self.at,
+            last: self.last as i64,
+            offset: self.r.position(),
+            base: self.base,
+            state: self.state,
+        }
+    }
+
+    /// Moves to `mark` of the sequence `buf`.
+    fn resume(&mut self, buf: &'a [u8], mark: &Mark) -> Result<(), DecodeError> {
+        let mut r = Reader::new(buf);
+        r.bytes(mark.offset)?;
+        self.r = r;
+        self.at = mark.position;
+        self.last = mark.last as u64;
+        self.base = mark.base;
+        self.state = mark.state;
+        Ok(())
+    }
+
+    /// Stores the seeds among the positions `from..from + out.len()` into `out`.
+    fn seeds_into(&self, from: usize, out: &mut [u64], output: Output) {
+        let seeds = self
+            .seed_values
+            .get(from.min(self.at)..self.at)
+            .unwrap_or_default();
+        let n = seeds.len().min(out.len());
+        let head = out.get_mut(..n).unwrap_or_default();
+        head.copy_from_slice(seeds.get(..n).unwrap_or_default());
+        output.finish(head);
+    }
+
+    /// Decodes the blocks from the reader's on, storing the values at positions in
+    /// `window` into `out` (as long as the window; positions before the reader's are
+    /// the caller's); after the window, steps over the rest of the sequence if
+    /// `skip_rest`, else stops.
+    fn run(
+        &mut self,
+        window: std::ops::Range<usize>,
+        out: &mut [u64],
+        output: Output,
+        skip_rest: bool,
+    ) -> Result<(), DecodeError> {
+        let count = self.count;
+        let order = self.order;
+        while self.at < count {
+            let at = self.at;
+            let block = pfor::read_head(&mut self.r, &mut self.base)?;
+            let mut end = at + BLOCK.min(count - at);
+            if at >= window.end {
+                if !skip_rest {
+                    break;
+                }
+                pfor::skip_body(&mut self.r, &block, end - at)?;
+                self.at = end;
+                continue;
+            }
+            let inside = at >= window.start;
+            if block.is_uniform() && inside {
+                // Following blocks that repeat this one (uniform, same base: the two
+                // bytes 0, 0) extend it: one fill for a whole regular run.
+                while end < count && self.r.remaining().starts_with(&[0, 0]) {
+                    self.r.bytes(2)?;
+                    end += BLOCK.min(count - end);
+                }
+            }
+            // A block that runs past either edge of the window is decoded whole into
+            // a spare block, of which the window's part is kept (a uniform run is just
+            // cut at the end: no value after the window is needed, nor the state after
+            // it).
+            // `lo..hi`: the block's positions in the window (none for a block before
+            // it, decoded for the state it leaves)
+            let lo = at.max(window.start).min(end);
+            let hi = end.min(window.end).max(lo);
+            let dst = out
+                .get_mut(lo.max(window.start) - window.start..hi.max(window.start) - window.start)
+                .ok_or(DecodeError("integer sequence window out of range"))?;
+            if inside && (hi == end || block.is_uniform()) {
+                decode_block(&mut self.r, order, &block, &mut self.state, dst, output)?;
+            } else {
+                let mut spare = [0u64; BLOCK];
+                let whole = spare
+                    .get_mut(..end - at)
+                    .ok_or(DecodeError("integer sequence block too long"))?;
+                decode_block(&mut self.r, order, &block, &mut self.state, whole, output)?;
+                let kept = whole
+                    .get(lo - at..hi - at)
+                    .ok_or(DecodeError("integer sequence window out of range"))?;
+                dst.copy_from_slice(kept);
+            }
+            self.at = end;
+        }
+        Ok(())
+    }
 }
 
 /// What decoding carries from block to block: the last value and (second
 /// differences) the last delta; for lanes, the last four values, oldest first.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct State {
     last: u64,
     delta: u64,
@@ -364,6 +628,7 @@ mod tests {
             assert_eq!(prefix, want, "prefix {k} of {n}, order {order:?}");
         }
         assert!(decode_prefix_to(&buf, n, &mut vec![0; n + 1], Output::Ints).is_err());
+        check_windows(&buf, values, order);
         for cut in test_support::cuts(used) {
             let mut got = vec![0i64; values.len()];
             assert!(
@@ -372,6 +637,61 @@ mod tests {
             );
         }
         used
+    }
+
+    /// The marks of the encoding `buf` of `values`: one before every block after the
+    /// first, each holding the value before it; and windows decoded from them (and
+    /// from the start) equal the values.
+    fn check_windows(buf: &[u8], values: &[i64], order: Order) {
+        let n = values.len();
+        let mut marks_buf = Vec::new();
+        marks(buf, n, &mut marks_buf).unwrap();
+        let mut reader = MarkReader::new(buf, n, &marks_buf).unwrap();
+        let mut all = Vec::new();
+        while let Some(m) = reader.next_mark().unwrap() {
+            assert_eq!(m.last, values[m.position - 1], "order {order:?}");
+            all.push(m);
+        }
+        assert!(reader.rest().is_empty());
+        let seeds = order.seeds().min(n);
+        assert_eq!(all.len(), (n - seeds).div_ceil(BLOCK).saturating_sub(1));
+        let edges = [
+            0, 1, 3, 4, 5, 255, 256, 257, 259, 260, 261, 515, 516, 600, 1030,
+        ];
+        let spots = edges
+            .into_iter()
+            .chain([n / 3, n / 2, n.saturating_sub(300), n.saturating_sub(1), n])
+            .filter(|&k| k <= n);
+        for from in spots.clone() {
+            for len in [0, 1, 2, 255, 256, 257, 700] {
+                let Some(to) = Some(from + len).filter(|&t| t <= n) else {
+                    continue;
+                };
+                let want: Vec<u64> = values[from..to].iter().map(|&v| v as u64).collect();
+                let resume = all.iter().rev().find(|m| m.position <= from);
+                for resume in [None, resume] {
+                    let mut got = vec![7u64; to - from];
+                    decode_window_to(buf, n, resume, from, &mut got, Output::Ints).unwrap();
+                    assert_eq!(
+                        got, want,
+                        "window {from}..{to} of {n}, {order:?}, {resume:?}"
+                    );
+                }
+            }
+        }
+        if let Some(late) = all.last().filter(|m| m.position > 0) {
+            let mut got = vec![0u64; 1];
+            let early = decode_window_to(
+                buf,
+                n,
+                Some(late),
+                late.position - 1,
+                &mut got,
+                Output::Ints,
+            );
+            assert!(early.is_err());
+        }
+        assert!(decode_window_to(buf, n, None, n, &mut [0u64; 1], Output::Ints).is_err());
     }
 
     fn series() -> impl Strategy<Value = Vec<i64>> {
@@ -435,6 +755,18 @@ mod tests {
             let _ = decode(&bytes, &mut out);
             let mut prefix = vec![0u64; len / 3];
             let _ = decode_prefix_to(&bytes, len, &mut prefix, Output::Ints);
+            // garbage marks of a real sequence, and garbage sequences with marks
+            let mut real = Vec::new();
+            encode(&(0..len as i64).map(|i| i * i).collect::<Vec<_>>(), Order::Lanes, &mut real);
+            for (seq, marks) in [(&real[..], &bytes[..]), (&bytes[..], &real[..])] {
+                if let Ok(mut reader) = MarkReader::new(seq, len, marks) {
+                    while let Ok(Some(m)) = reader.next_mark() {
+                        let from = m.position.min(len);
+                        let mut out = vec![0u64; (len - from).min(300)];
+                        let _ = decode_window_to(seq, len, Some(&m), from, &mut out, Output::Ints);
+                    }
+                }
+            }
         }
     }
 

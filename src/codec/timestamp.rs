@@ -14,7 +14,7 @@
 //! ```
 
 use super::DecodeError;
-use super::intseq::{self, Order};
+use super::intseq::{self, Mark, MarkReader, Order};
 use super::varint::Reader;
 
 /// First byte of every timestamp chunk; a new layout gets a new tag.
@@ -72,6 +72,82 @@ pub fn decode_prefix_into(buf: &[u8], out: &mut [i64]) -> Result<usize, DecodeEr
     Ok(header + intseq::decode_prefix_to(body, stored, bits, intseq::Output::Ints)?)
 }
 
+/// Appends the marks of the timestamp column at the front of `buf` (one per 256-value
+/// block after the first: where a decode can resume; see [`intseq::marks`]).
+pub fn marks(buf: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    let (count, header) = read_header(buf)?;
+    intseq::marks(buf.get(header..).unwrap_or_default(), count, out)
+}
+
+/// The positions `from..to` of a column's timestamps that hold every timestamp in
+/// `start..=end` (and a few more around them: whole blocks), and where a decode of
+/// `from` resumes. Found by [`locate`] from the column's marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First position.
+    pub from: usize,
+    /// Position after the last.
+    pub to: usize,
+    resume: Option<Mark>,
+}
+
+impl Window {
+    /// Number of timestamps in the window.
+    pub fn len(&self) -> usize {
+        self.to - self.from
+    }
+
+    /// True when the window holds no position.
+    pub fn is_empty(&self) -> bool {
+        self.to == self.from
+    }
+}
+
+/// The window of the strictly ascending timestamp column at the front of `buf` that
+/// holds every timestamp in `start..=end`, from the column's `marks` (as [`marks`]
+/// wrote them): starting at the last block whose previous value is before `start`,
+/// ending before the first block whose previous value is at or after `end`. Reads
+/// only the column's header and seeds and the marks.
+pub fn locate(buf: &[u8], marks: &[u8], start: i64, end: i64) -> Result<Window, DecodeError> {
+    let (count, header) = read_header(buf)?;
+    let mut reader = MarkReader::new(buf.get(header..).unwrap_or_default(), count, marks)?;
+    let mut window = Window {
+        from: 0,
+        to: count,
+        resume: None,
+    };
+    while let Some(mark) = reader.next_mark()? {
+        if mark.last < start {
+            window.from = mark.position;
+            window.resume = Some(mark);
+        }
+        if mark.last >= end {
+            window.to = mark.position.max(window.from);
+            break;
+        }
+    }
+    Ok(window)
+}
+
+/// Decodes the timestamps of `window` (found by [`locate`] in this column) into `out`,
+/// which must be as long as the window. On error `out` holds unspecified values.
+pub fn decode_window(buf: &[u8], window: &Window, out: &mut [i64]) -> Result<(), DecodeError> {
+    let (count, header) = read_header(buf)?;
+    if out.len() != window.len() {
+        return Err(DecodeError("timestamp window differs from its buffer"));
+    }
+    let body = buf.get(header..).unwrap_or_default();
+    let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
+    intseq::decode_window_to(
+        body,
+        count,
+        window.resume.as_ref(),
+        window.from,
+        bits,
+        intseq::Output::Ints,
+    )
+}
+
 /// The number of timestamps the chunk at the front of `buf` holds.
 pub fn count(buf: &[u8]) -> Result<usize, DecodeError> {
     Ok(read_header(buf)?.0)
@@ -103,6 +179,44 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// For strictly ascending `ts` encoded in `buf`: the window `locate` finds for a
+    /// range holds every timestamp in it, and decodes to those positions of `ts`.
+    fn check_windows(buf: &[u8], ts: &[i64]) {
+        if ts.windows(2).any(|w| w[0] >= w[1]) {
+            return;
+        }
+        let mut marks_buf = Vec::new();
+        marks(buf, &mut marks_buf).unwrap();
+        let n = ts.len();
+        let picks = [0, 1, 4, 255, 256, 257, 300, 511, 512, 777, n / 2];
+        let at = |i: usize| ts.get(i).copied();
+        let mut bounds: Vec<i64> = picks
+            .into_iter()
+            .chain([n.saturating_sub(2), n.saturating_sub(1)])
+            .filter_map(at)
+            .flat_map(|t| [t.saturating_sub(1), t, t.saturating_add(1)])
+            .collect();
+        bounds.extend([i64::MIN, i64::MAX]);
+        for &start in &bounds {
+            for &end in &bounds {
+                if start > end {
+                    continue;
+                }
+                let w = locate(buf, &marks_buf, start, end).unwrap();
+                let inside = |t: &i64| (start..=end).contains(t);
+                let first = ts.iter().position(inside);
+                let last = ts.iter().rposition(inside);
+                if let (Some(f), Some(l)) = (first, last) {
+                    assert!(w.from <= f && l < w.to, "{start}..={end}: {w:?}, {f}..={l}");
+                }
+                assert!(w.from <= w.to && w.to <= n);
+                let mut got = vec![0; w.len()];
+                decode_window(buf, &w, &mut got).unwrap();
+                assert_eq!(got, ts[w.from..w.to]);
+            }
+        }
+    }
+
     fn round_trip(ts: &[i64]) -> Vec<u8> {
         let mut buf = Vec::new();
         encode(ts, &mut buf);
@@ -128,6 +242,7 @@ mod tests {
             }
         }
         assert!(decode_prefix_into(&buf, &mut vec![0; n + 1]).is_err());
+        check_windows(&buf, ts);
         // every truncation fails, and leaves `out` untouched
         for cut in crate::codec::intseq::test_support::cuts(len) {
             let mut out = vec![1, 2];

@@ -122,6 +122,15 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(s)
     }
+    /// Reads 8 bytes as a little-endian `u64` (a raw value, not a varint).
+    #[inline]
+    pub fn u64_le(&mut self) -> Result<u64, DecodeError> {
+        let bytes = self
+            .bytes(8)?
+            .first_chunk::<8>()
+            .ok_or(DecodeError("slice runs past the end"))?;
+        Ok(u64::from_le_bytes(*bytes))
+    }
     /// Reads a LEB128 length, then that many bytes.
     pub fn len_prefixed(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.u64()?;

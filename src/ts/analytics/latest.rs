@@ -204,13 +204,18 @@ impl LatestReader {
                 if over.first().is_some_and(|r| r.0 <= lo && hi <= r.1) {
                     continue; // wholly deleted
                 }
-                self.buf.clear();
-                seg.decode_chunk_to(chunk, &mut self.buf)?;
-                self.counts.decoded += 1;
-                self.buf.trim_to_range(range.0, range.1);
-                self.buf.retain_outside(over);
-                if let Some(p) = last_of(&self.buf) {
-                    return Ok(Some(p));
+                // The block holding the chunk's newest point in range first (with
+                // marks, one block is decoded), then, if a delete hides all of it, the
+                // chunk's whole range.
+                for from in [hi, lo] {
+                    self.buf.clear();
+                    seg.decode_chunk_span(chunk, from, hi, &mut self.buf)?;
+                    self.counts.decoded += 1;
+                    self.buf.trim_to_range(range.0, range.1);
+                    self.buf.retain_outside(over);
+                    if let Some(p) = last_of(&self.buf) {
+                        return Ok(Some(p));
+                    }
                 }
             }
         }

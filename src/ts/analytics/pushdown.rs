@@ -152,7 +152,7 @@ impl PushdownReader {
                     _ => {}
                 }
                 let at = feed.pending.len();
-                seg.decode_chunk_through(chunk, range.1, feed.pending)?;
+                seg.decode_chunk_span(chunk, range.0, range.1, feed.pending)?;
                 counts.decoded += 1;
                 feed.pending.trim_to_range_from(at, range.0, range.1);
                 feed.pending

@@ -246,7 +246,7 @@ impl SeriesReader {
                         continue;
                     }
                     let at = out.len();
-                    seg.decode_chunk_through(chunk, range.1, out)?;
+                    seg.decode_chunk_span(chunk, range.0, range.1, out)?;
                     out.trim_to_range_from(at, range.0, range.1);
                     let hidden = self.hidden.get(self.group_hidden.clone());
                     out.retain_outside_from(at, hidden.unwrap_or_default());

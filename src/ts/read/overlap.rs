@@ -182,7 +182,7 @@ fn decode_next(group: &Group, rank: usize, m: &mut Member, (start, end): (i64, i
     m.decoded = true;
     let seg = group.segments.get(rank).map(|f| &f.seg);
     if let Some((seg, chunk)) = seg.and_then(|s| Some((s, s.all_chunks().get(m.next)?))) {
-        seg.decode_chunk_through(chunk, end, &mut m.buf)?;
+        seg.decode_chunk_span(chunk, start, end, &mut m.buf)?;
         m.buf.trim_to_range(start, end);
     }
     m.next += 1;

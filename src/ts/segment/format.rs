@@ -13,9 +13,13 @@ use super::Tombstone;
 /// The 8 bytes at the start and at the very end of every segment file.
 pub const MAGIC: [u8; 8] = *b"TIDESEG\0";
 
-/// The format version this build writes, and the only one it reads (version 1, before
-/// the lane layout of the codecs, is refused as unsupported).
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version this build writes: 3, chunks that begin with their marks.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// The oldest format version this build reads: 2, chunks without marks (read by
+/// decoding a prefix). Version 1, before the lane layout of the codecs, is refused as
+/// unsupported.
+pub const OLDEST_READABLE_VERSION: u32 = 2;
 
 /// Largest `chunk_points` a segment may use. It bounds the memory a decode can ask for
 /// (a chunk index entry claiming more points than the file's `chunk_points` is corrupt).

@@ -9,7 +9,7 @@ use zerocopy::FromBytes;
 
 use super::format::{
     FOOTER_CRC_COVERS, FOOTER_LEN, FORMAT_VERSION, Footer, HEADER_LEN, Header, MAGIC,
-    MAX_CHUNK_POINTS,
+    MAX_CHUNK_POINTS, OLDEST_READABLE_VERSION,
 };
 use crate::codec::checksum;
 use crate::error::{Error, Result};
@@ -50,7 +50,7 @@ pub(crate) fn verify(path: &Path, bytes: &[u8]) -> Result<Frame> {
     let version = footer.version.get();
     // newer versions, and version 1 (the codecs' layout of 128-value blocks, before
     // the lane layout), which this build no longer reads
-    if version > FORMAT_VERSION || (1..FORMAT_VERSION).contains(&version) {
+    if version > FORMAT_VERSION || (1..OLDEST_READABLE_VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion {
             file: path.to_path_buf(),
             found: version,
@@ -58,7 +58,9 @@ pub(crate) fn verify(path: &Path, bytes: &[u8]) -> Result<Frame> {
         });
     }
     let covered = bytes.get(footer_at..footer_at + FOOTER_CRC_COVERS);
-    if version != FORMAT_VERSION || covered.map(checksum::masked) != Some(footer.footer_crc.get()) {
+    if version < OLDEST_READABLE_VERSION
+        || covered.map(checksum::masked) != Some(footer.footer_crc.get())
+    {
         return Err(corrupt(footer_at, "footer checksum mismatch"));
     }
     let header = bytes

@@ -71,7 +71,12 @@ pub struct SegmentLayout {
 }
 
 /// The codecs of a chunk's bytes holding `count` points.
-fn chunk_codecs(bytes: &[u8], count: usize) -> Result<ChunkCodecs, DecodeError> {
+fn chunk_codecs(
+    bytes: &[u8],
+    format: chunk::ChunkFormat,
+    count: usize,
+) -> Result<ChunkCodecs, DecodeError> {
+    let bytes = chunk::columns(bytes, format)?;
     let (order, stored) = codec::timestamp::describe(bytes)?;
     if stored != count {
         return Err(DecodeError("timestamp count differs from the chunk's"));
@@ -135,7 +140,7 @@ impl Segment {
                 offset: meta.offset(),
                 codecs: self
                     .chunk_bytes(meta)
-                    .and_then(|b| chunk_codecs(b, meta.count() as usize).ok()),
+                    .and_then(|b| chunk_codecs(b, self.chunk_format(), meta.count() as usize).ok()),
             })
             .collect();
         Ok(SegmentLayout {
@@ -165,6 +170,14 @@ impl Segment {
             let bad = |what: String| Error::corruption(self.path(), at, what);
             if ts.windows(2).any(|w| w[0] >= w[1]) {
                 problem(bad(format!("chunk {i}: timestamps not strictly ascending")));
+                continue;
+            }
+            let marks = self
+                .chunk_bytes(meta)
+                .ok_or(DecodeError("chunk out of bounds"))
+                .and_then(|b| chunk::verify_marks(b, self.chunk_format()));
+            if let Err(e) = marks {
+                problem(bad(format!("chunk {i}: {}", e.0)));
                 continue;
             }
             let Some(stats) = chunk::stats(&ts, &values) else {

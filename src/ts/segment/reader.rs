@@ -16,9 +16,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use roaring::RoaringBitmap;
 use zerocopy::FromBytes;
 
+use super::chunk::{self, ChunkFormat};
 use super::format::{ChunkMeta, TERM_METRIC, TERM_TAG, TOMBSTONE_LEN, TombstoneRecord};
 use super::postings::{Postings, decode_bitmap};
-use super::{SegmentInfo, chunk, frame, index};
+use super::{SegmentInfo, frame, index};
 use crate::codec::checksum;
 use crate::error::{Error, Result};
 use crate::io::fs::{FileBytes, FileSystem};
@@ -41,6 +42,8 @@ pub struct Segment {
     directory: index::Directory,
     /// The time span of the points and tombstones, if there are any.
     extent: Option<(i64, i64)>,
+    /// How the chunks are laid out (by the file's format version).
+    chunk_format: ChunkFormat,
 }
 
 impl Segment {
@@ -125,12 +128,22 @@ impl Segment {
                 .collect(),
             directory,
             extent,
+            chunk_format: if footer.version.get() >= 3 {
+                ChunkFormat::Marked
+            } else {
+                ChunkFormat::Plain
+            },
         })
     }
 
     /// The file's name, as given to `open`.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How the chunks are laid out (by the file's format version).
+    pub(crate) fn chunk_format(&self) -> ChunkFormat {
+        self.chunk_format
     }
 
     /// The file's bytes (for the inspection tools, which re-read its sections).
@@ -282,24 +295,73 @@ impl Segment {
         Ok(())
     }
 
-    /// Decodes the points of `chunk` (an entry of this segment) up to time `end` into
-    /// `out`, after its points: all of the chunk, or a prefix of it that holds every
-    /// point at or before `end` and possibly some after (the caller trims). A reader
-    /// that wants the start of a chunk (a point get, an hour of an eleven-hour chunk)
-    /// decodes that much. Verifies the chunk's checksum first. On error `out` is left
-    /// as it was.
-    pub(crate) fn decode_chunk_through(
+    /// Decodes the points of `chunk` (an entry of this segment) from time `start` to
+    /// time `end` into `out`, after its points: all of the chunk, or a run of it that
+    /// holds every point in `start..=end` and possibly some around them (the caller
+    /// trims). A chunk with marks (format version 3) is read from the 256-point block
+    /// holding `start` through the block holding `end`; one without, from its start
+    /// (see [`prefix_through`]). A point get, or an hour of an eleven-hour chunk, decodes
+    /// that much. Verifies the chunk's checksum first. On error `out` is left as it was.
+    pub(crate) fn decode_chunk_span(
         &self,
         chunk: &ChunkMeta,
+        start: i64,
         end: i64,
         out: &mut Columns,
     ) -> Result<()> {
         let count = self.checked_count(chunk)?;
+        if start <= chunk.min_ts() && end >= chunk.max_ts() {
+            return self.decode_chunk_to(chunk, out);
+        }
+        let bytes = self.verified_chunk_bytes(chunk)?;
+        let format = self.chunk_format;
+        let span =
+            chunk::locate(bytes, format, start, end).map_err(|e| self.corrupt(chunk, e.0))?;
+        let Some(span) = span else {
+            return self.decode_prefix_through(chunk, count, end, out);
+        };
+        if span.to() > count {
+            return Err(self.corrupt(chunk, "chunk marks disagree with its index entry"));
+        }
+        let (ts, values) = out.spare(span.len());
+        chunk::decode_span(bytes, format, &span, ts, values)
+            .map_err(|e| self.corrupt(chunk, e.0))?;
+        let first_fits = match ts.first() {
+            Some(&t) if span.from() == 0 => t == chunk.min_ts(),
+            Some(&t) => t > chunk.min_ts(),
+            None => true,
+        };
+        let last_fits = match ts.last() {
+            Some(&t) if span.to() == count => t == chunk.max_ts(),
+            Some(&t) => t < chunk.max_ts(),
+            None => true,
+        };
+        if !first_fits || !last_fits {
+            return Err(self.corrupt(
+                chunk,
+                "chunk decodes to points that disagree with its index entry",
+            ));
+        }
+        out.commit(span.len());
+        Ok(())
+    }
+
+    /// The read of [`Segment::decode_chunk_span`] in a chunk without marks: a prefix
+    /// that holds every point at or before `end`, the whole chunk if the estimate of
+    /// [`prefix_through`] falls short.
+    fn decode_prefix_through(
+        &self,
+        chunk: &ChunkMeta,
+        count: usize,
+        end: i64,
+        out: &mut Columns,
+    ) -> Result<()> {
         let prefix = prefix_through(chunk, end);
         if prefix < count {
             let (ts, values) = out.spare(prefix);
             let bytes = self.verified_chunk_bytes(chunk)?;
-            chunk::decode_prefix(bytes, ts, values).map_err(|e| self.corrupt(chunk, e.0))?;
+            chunk::decode_prefix(bytes, self.chunk_format, ts, values)
+                .map_err(|e| self.corrupt(chunk, e.0))?;
             if ts.first() != Some(&chunk.min_ts())
                 || ts.last().is_some_and(|&t| t >= chunk.max_ts())
             {
@@ -335,7 +397,8 @@ impl Segment {
             )));
         }
         let bytes = self.verified_chunk_bytes(chunk)?;
-        chunk::decode(bytes, ts, values).map_err(|e| self.corrupt(chunk, e.0))?;
+        chunk::decode(bytes, self.chunk_format, ts, values)
+            .map_err(|e| self.corrupt(chunk, e.0))?;
         let fits = ts.first() == Some(&chunk.min_ts()) && ts.last() == Some(&chunk.max_ts());
         if !fits {
             return Err(self.corrupt(

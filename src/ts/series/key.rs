@@ -343,37 +343,25 @@ pub(crate) fn tags_match<'s>(
     if n != tags.len() || n > MAX_TAGS {
         return false;
     }
-    // Each borrowed pair must hit a distinct stored pair: with equal lengths that makes
-    // the borrowed list a permutation of the stored one. MAX_TAGS <= 64, so a u64
-    // records which stored pairs were hit.
-    let mut hit = 0u64;
-    for &(k, v) in tags {
-        // Few tags: a scan of equality checks (lengths first, rarely a memcmp) beats a
-        // binary search of three-way string comparisons.
-        let found = if n <= 8 {
-            (0..n).find(|&i| stored(i).0 == k)
-        } else {
-            let (mut lo, mut hi) = (0, n);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if stored(mid).0 < k {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            (lo < n && stored(lo).0 == k).then_some(lo)
-        };
-        let Some(i) = found else {
-            return false;
-        };
-        let bit = 1u64 << (i % 64);
-        if stored(i).1 != v || hit & bit != 0 {
-            return false;
+    // The borrowed pairs put in key order (an insertion sort of their positions, on
+    // the stack: the borrowed strings are at hand, each stored one costs a symbol
+    // lookup), then compared with the stored pairs side by side: with unique stored
+    // keys, equal lists in key order mean a permutation.
+    let mut order = [0u8; MAX_TAGS];
+    for i in 0..n {
+        let mut j = i;
+        while j > 0 && tags[usize::from(order[j - 1])].0 > tags[i].0 {
+            order[j] = order[j - 1];
+            j -= 1;
         }
-        hit |= bit;
+        order[j] = i as u8;
     }
-    true
+    order
+        .get(..n)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .all(|(i, &t)| tags.get(usize::from(t)) == Some(&stored(i)))
 }
 
 /// Appends the canonical encoding of the series `metric` + `tags` (canonical: tags
@@ -554,6 +542,31 @@ mod tests {
         assert!(!k.matches("cpu", &[("a", "1")]));
         assert!(!k.matches("cpu", &[("a", "1"), ("b", "3")]));
         assert!(!k.matches("mem", &[("a", "1"), ("b", "2")]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tags_match_is_permutation_equality(
+            stored in proptest::collection::btree_map("[a-d]{0,2}", "[xy]{0,1}", 0..12),
+            borrowed in proptest::collection::vec(("[a-d]{0,2}", "[xy]{0,1}"), 0..12),
+            shuffle in proptest::collection::vec(proptest::prelude::any::<u16>(), 12),
+            use_stored in proptest::prelude::any::<bool>(),
+        ) {
+            let stored: Vec<(String, String)> = stored.into_iter().collect();
+            // half the cases: a permutation of the stored tags (a match unless changed)
+            let mut borrowed = if use_stored { stored.clone() } else { borrowed };
+            for (i, &s) in shuffle.iter().enumerate().take(borrowed.len()) {
+                let j = usize::from(s) % borrowed.len();
+                borrowed.swap(i, j);
+            }
+            let refs: Vec<(&str, &str)> =
+                borrowed.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let mut sorted = borrowed.clone();
+            sorted.sort();
+            let want = sorted == stored;
+            let got = tags_match(stored.len(), |i| (stored[i].0.as_str(), stored[i].1.as_str()), &refs);
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
