@@ -1,10 +1,11 @@
-//! Reads that stop partway through a chunk: a range, a query or a point get whose end
-//! falls inside a chunk decodes only the chunk's first blocks (estimated from the
-//! chunk's time span, with a fallback when the points are not evenly spread). Every
-//! answer here is checked against the points written, over series whose timestamps are
-//! regular, dense-then-sparse (the estimate falls short) and sparse-then-dense (it
-//! overshoots), with values in each value codec, in one segment and in overlapping
-//! ones.
+//! Reads that start or stop partway through a chunk: a range, a query or a point get
+//! inside a chunk decodes only the 256-point blocks that hold it, found by the chunk's
+//! marks (in segments of format version 2, without marks, the chunk's first blocks, up
+//! to an estimate from its time span, with a fallback when the points are not evenly
+//! spread: `tests/ts_format_v2.rs`). Every answer here is checked against the points
+//! written, over series whose timestamps are regular, dense-then-sparse and
+//! sparse-then-dense (blocks of very different time spans), with values in each value
+//! codec, in one segment and in overlapping ones.
 
 use tidestore::Db;
 use tidestore::ts::{Aggregation, Matcher, Options, Query};
