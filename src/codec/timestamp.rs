@@ -107,7 +107,8 @@ impl Window {
 /// holds every timestamp in `start..=end`, from the column's `marks` (as [`marks`]
 /// wrote them): starting at the last block whose previous value is before `start`,
 /// ending before the first block whose previous value is at or after `end`. Reads
-/// only the column's header and seeds and the marks.
+/// only the column's header and seeds and the marks, and with `end == i64::MAX` (the
+/// window runs to the column's end) no mark after the window's start.
 pub fn locate(buf: &[u8], marks: &[u8], start: i64, end: i64) -> Result<Window, DecodeError> {
     let (count, header) = read_header(buf)?;
     let mut reader = MarkReader::new(buf.get(header..).unwrap_or_default(), count, marks)?;
@@ -120,6 +121,8 @@ pub fn locate(buf: &[u8], marks: &[u8], start: i64, end: i64) -> Result<Window, 
         if mark.last < start {
             window.from = mark.position;
             window.resume = Some(mark);
+        } else if end == i64::MAX {
+            break;
         }
         if mark.last >= end {
             window.to = mark.position.max(window.from);

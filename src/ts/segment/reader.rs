@@ -315,8 +315,10 @@ impl Segment {
         }
         let bytes = self.verified_chunk_bytes(chunk)?;
         let format = self.chunk_format;
+        // a read past the chunk's last point needs no mark after its start
+        let to_end = if end >= chunk.max_ts() { i64::MAX } else { end };
         let span =
-            chunk::locate(bytes, format, start, end).map_err(|e| self.corrupt(chunk, e.0))?;
+            chunk::locate(bytes, format, start, to_end).map_err(|e| self.corrupt(chunk, e.0))?;
         let Some(span) = span else {
             return self.decode_prefix_through(chunk, count, end, out);
         };
