@@ -79,6 +79,8 @@ def test_close_waits_for_calls_in_progress(db_path: Path) -> None:
     outcomes = []
 
     def reader():
+        # Scans until one is refused: a scan in progress when `close` runs finishes
+        # whole, and the next one after it is refused (`stop` only bounds a hang).
         while not stop.is_set():
             try:
                 outcomes.append(db.scan("m").points)
@@ -90,6 +92,7 @@ def test_close_waits_for_calls_in_progress(db_path: Path) -> None:
     t.start()
     time.sleep(0.05)
     db.close()
+    t.join(timeout=60)
     stop.set()
     t.join()
     # Every scan before the close was whole; the first one after it was refused.

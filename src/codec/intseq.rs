@@ -255,12 +255,14 @@ pub fn marks(buf: &[u8], count: usize, out: &mut Vec<u8>) -> Result<(), DecodeEr
     let mut c = Cursor::begin(buf, count)?;
     let mut prev = c.mark();
     let mut step = 0u64;
+    let mut stride = 0;
     let mut spare = [0u64; BLOCK];
     while c.at < count {
         if c.at > prev.position {
             let mark = c.mark();
-            put_mark(c.order, &mark, &prev, step, out);
+            put_mark(c.order, &mark, &prev, (step, stride), out);
             step = (mark.last as u64).wrapping_sub(prev.last as u64);
+            stride = mark.offset.wrapping_sub(prev.offset);
             prev = mark;
         }
         let block = pfor::read_head(&mut c.r, &mut c.base)?;
@@ -274,23 +276,46 @@ pub fn marks(buf: &[u8], count: usize, out: &mut Vec<u8>) -> Result<(), DecodeEr
 }
 
 /// Appends `mark` as the mark after `prev`; `step` is `prev.last` minus the `last` of
-/// the mark before it (0 for the first mark).
-fn put_mark(order: Order, mark: &Mark, prev: &Mark, step: u64, out: &mut Vec<u8>) {
-    let put =
-        |out: &mut Vec<u8>, residual: u64| varint::put_u64(out, varint::zigzag(residual as i64));
-    varint::put_u64(out, mark.offset.wrapping_sub(prev.offset) as u64);
-    put(out, (mark.base as u64).wrapping_sub(prev.base as u64));
+/// the mark before it, `stride` the same of their offsets (both 0 for the first mark).
+/// A mark every field of which its prediction gives (a regular sequence's) is the
+/// single byte 0: no offset difference is 0 otherwise, as every block takes at least
+/// two bytes.
+fn put_mark(
+    order: Order,
+    mark: &Mark,
+    prev: &Mark,
+    (step, stride): (u64, usize),
+    out: &mut Vec<u8>,
+) {
+    let offset = mark.offset.wrapping_sub(prev.offset);
     let predicted = (prev.last as u64).wrapping_add(step);
-    put(out, (mark.last as u64).wrapping_sub(predicted));
+    let mut residuals = [0u64; 2 + LANES - 1];
+    let mut n = 0;
+    let mut put = |residual: u64| {
+        if let Some(slot) = residuals.get_mut(n) {
+            *slot = residual;
+            n += 1;
+        }
+    };
+    put((mark.base as u64).wrapping_sub(prev.base as u64));
+    put((mark.last as u64).wrapping_sub(predicted));
     match order {
         Order::Values | Order::Deltas => {}
-        Order::DeltaDeltas => put(out, mark.state.delta.wrapping_sub(prev.state.delta)),
+        Order::DeltaDeltas => put(mark.state.delta.wrapping_sub(prev.state.delta)),
         Order::Lanes => {
             for j in (0..LANES - 1).rev() {
                 let gap = |m: &Mark| m.state.lanes[j + 1].wrapping_sub(m.state.lanes[j]);
-                put(out, gap(mark).wrapping_sub(gap(prev)));
+                put(gap(mark).wrapping_sub(gap(prev)));
             }
         }
+    }
+    let residuals = residuals.get(..n).unwrap_or_default();
+    if offset == stride && residuals.iter().all(|&r| r == 0) {
+        return out.push(0);
+    }
+    varint::put_u64(out, offset as u64);
+    for &r in residuals {
+        varint::put_u64(out, varint::zigzag(r as i64));
     }
 }
 
@@ -301,6 +326,7 @@ pub struct MarkReader<'a> {
     order: Order,
     prev: Mark,
     step: u64,
+    stride: usize,
     left: usize,
 }
 
@@ -316,6 +342,7 @@ impl<'a> MarkReader<'a> {
             order: c.order,
             prev: c.mark(),
             step: 0,
+            stride: 0,
             left: blocks.saturating_sub(1),
         })
     }
@@ -328,11 +355,16 @@ impl<'a> MarkReader<'a> {
         self.left -= 1;
         let prev = &self.prev;
         let r = &mut self.r;
-        let offset = usize::try_from(r.u64()?)
-            .ok()
-            .and_then(|gap| prev.offset.checked_add(gap))
+        let gap = usize::try_from(r.u64()?)
+            .map_err(|_| DecodeError("integer sequence mark offset out of range"))?;
+        // 0: the mark its predictions give (see `put_mark`)
+        let exact = gap == 0;
+        let offset = prev
+            .offset
+            .checked_add(if exact { self.stride } else { gap })
             .ok_or(DecodeError("integer sequence mark offset out of range"))?;
-        let mut residual = || -> Result<u64, DecodeError> { Ok(r.i64()? as u64) };
+        let mut residual =
+            || -> Result<u64, DecodeError> { if exact { Ok(0) } else { Ok(r.i64()? as u64) } };
         let base = (prev.base as u64).wrapping_add(residual()?) as i64;
         let last = (prev.last as u64)
             .wrapping_add(self.step)
@@ -362,6 +394,7 @@ impl<'a> MarkReader<'a> {
             state,
         };
         self.step = last.wrapping_sub(prev.last as u64);
+        self.stride = offset - prev.offset;
         self.prev = mark;
         Ok(Some(mark))
     }
@@ -494,16 +527,17 @@ impl<'a> Cursor<'a> {
                     end += BLOCK.min(count - end);
                 }
             }
-            // A block that runs past either edge of the window is decoded whole into
-            // a spare block, of which the window's part is kept (a uniform run is just
-            // cut at the end: no value after the window is needed, nor the state after
-            // it).
-            // `lo..hi`: the block's positions in the window (none for a block before
-            // it, decoded for the state it leaves)
+            // `lo..hi`: the block's positions in the window, empty (at the block's
+            // end) for a block before the window, decoded only for the state it
+            // leaves. A block that runs past either edge of the window is decoded
+            // whole into a spare block, of which the window's part is kept (a uniform
+            // run is just cut at the end: no value after the window is needed, nor
+            // the state after it).
             let lo = at.max(window.start).min(end);
             let hi = end.min(window.end).max(lo);
+            let in_out = |p: usize| p.max(window.start) - window.start;
             let dst = out
-                .get_mut(lo.max(window.start) - window.start..hi.max(window.start) - window.start)
+                .get_mut(in_out(lo)..in_out(hi))
                 .ok_or(DecodeError("integer sequence window out of range"))?;
             if inside && (hi == end || block.is_uniform()) {
                 decode_block(&mut self.r, order, &block, &mut self.state, dst, output)?;
@@ -777,6 +811,15 @@ mod tests {
         assert!(check(&regular, Order::Deltas) <= 1 + 6 + 3 + 16 * 2);
         // order, 4 seeds (6 + 3 x 3 bytes), 16 blocks of 2 bytes (the first base takes 3)
         assert!(check(&regular, Order::Lanes) <= 1 + 6 + 3 * 3 + 3 + 16 * 2);
+        // its marks: the first one's jump from the seeds, then one byte each
+        for order in [Order::Deltas, Order::Lanes] {
+            let mut buf = Vec::new();
+            encode(&regular, order, &mut buf);
+            let mut m = Vec::new();
+            marks(&buf, regular.len(), &mut m).unwrap();
+            assert!(m.len() <= 16 + 14, "{order:?}: {} bytes of marks", m.len());
+            assert!(m.ends_with(&[0; 14]), "{order:?}: {m:?}");
+        }
         let quadratic: Vec<i64> = (0..4096i64).map(|i| i * i - 7).collect();
         assert!(check(&quadratic, Order::DeltaDeltas) <= 1 + 2 + 16 * 2);
         let mut best = Vec::new();
