@@ -485,7 +485,9 @@ fn tags_eq(a: &[(String, String)], b: &[(String, String)]) -> bool {
 }
 
 /// String equality through at most two overlapping loads per side for strings up to
-/// 16 bytes (the first and the last 8, 4 or 1 bytes cover the whole string).
+/// 32 bytes (the first and the last 16, 8, 4 or 1 bytes cover the whole string): tag
+/// names such as `service_environment` pass 16 bytes, and a call to `memcmp` for them
+/// cost a fifth of comparing a point's tags.
 #[inline]
 pub(crate) fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -515,6 +517,15 @@ pub(crate) fn str_eq(a: &str, b: &str) -> bool {
     };
     if a.len() <= 16 {
         return ends(a) == ends(b);
+    }
+    let halves = |s: &[u8]| -> Option<(u128, u128)> {
+        Some((
+            u128::from_le_bytes(*s.first_chunk::<16>()?),
+            u128::from_le_bytes(*s.last_chunk::<16>()?),
+        ))
+    };
+    if a.len() <= 32 {
+        return halves(a) == halves(b);
     }
     a == b
 }
@@ -857,10 +868,24 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
         #[test]
-        fn inline_equality_is_equality(a in "[ab\\x00]{0,20}", b in "[ab\\x00]{0,20}") {
+        fn inline_equality_is_equality(a in "[ab\\x00]{0,40}", b in "[ab\\x00]{0,40}") {
             prop_assert_eq!(str_eq(&a, &b), a == b);
             let (ta, tb) = (vec![(a.clone(), b.clone())], vec![(a.clone(), a.clone())]);
             prop_assert_eq!(tags_eq(&ta, &tb), ta == tb);
+        }
+
+        /// Equal lengths differing in one byte, wherever it is: every byte is
+        /// compared, in each length class of the inline comparison.
+        #[test]
+        fn inline_equality_sees_every_byte(a in "[ab]{0,40}", at in any::<prop::sample::Index>()) {
+            prop_assert!(str_eq(&a, &a.clone()));
+            if !a.is_empty() {
+                let i = at.index(a.len());
+                let mut b = a.clone().into_bytes();
+                b[i] = if b[i] == b'a' { b'b' } else { b'a' };
+                let b = String::from_utf8(b).unwrap();
+                prop_assert!(!str_eq(&a, &b));
+            }
         }
 
         #[test]
