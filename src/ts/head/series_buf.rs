@@ -3,7 +3,11 @@
 //!
 //! The pairs sit in one vector (one allocation per series, sized exactly for a series'
 //! first write: many series get a single point between flushes). While timestamps
-//! arrive strictly increasing the points stay sorted and an append is a push.
+//! arrive strictly increasing the points stay sorted and an append is a push. The
+//! newest timestamp of a sorted series is kept beside the vector, so checking that an
+//! append follows it reads no point: the vector's end is last touched one write of
+//! every other series ago, and loading it was most of an append of a few points
+//! (writing there is cheaper, as stores do not wait for the line).
 //! Rewriting the newest timestamp overwrites its value in place. Any other late or
 //! repeated timestamp is pushed and marks the series unsorted; the next reader (or the
 //! freeze) sorts it stably and keeps the last write of each timestamp.
@@ -15,6 +19,8 @@ pub(crate) struct SeriesBuf {
     /// True when the timestamps are strictly increasing (sorted and free of
     /// duplicates).
     sorted: bool,
+    /// The timestamp of the last point, while `sorted` and not empty.
+    newest: i64,
 }
 
 impl Default for SeriesBuf {
@@ -22,6 +28,7 @@ impl Default for SeriesBuf {
         SeriesBuf {
             points: Vec::new(),
             sorted: true,
+            newest: i64::MIN,
         }
     }
 }
@@ -48,12 +55,16 @@ impl SeriesBuf {
 
     /// Appends equally long columns (the caller checked the lengths).
     pub(crate) fn extend(&mut self, ts: &[i64], vals: &[f64]) {
+        let Some(&last) = ts.last() else {
+            return;
+        };
         if self.sorted {
-            let joins = match (self.points.last(), ts.first()) {
-                (Some(last), Some(first)) => *first > last.0,
+            let joins = match ts.first() {
+                Some(&first) if !self.points.is_empty() => first > self.newest,
                 _ => true,
             };
             self.sorted = joins && ts.is_sorted_by(|a, b| a < b);
+            self.newest = last;
         }
         self.reserve(ts.len());
         self.points
@@ -78,7 +89,13 @@ impl SeriesBuf {
             same
         });
         self.sorted = true;
+        self.note_newest();
         before - self.points.len()
+    }
+
+    /// Sets `newest` from the points (sorted by the caller).
+    fn note_newest(&mut self) {
+        self.newest = self.points.last().map_or(i64::MIN, |p| p.0);
     }
 
     /// Sorts, then removes every point with `start <= ts <= end`. Returns how many
@@ -90,6 +107,7 @@ impl SeriesBuf {
         if a < b {
             // invariant: a < b <= len, both from partition_point.
             self.points.drain(a..b);
+            self.note_newest();
         }
         before - self.points.len()
     }
