@@ -194,6 +194,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
     }
 
     let max_ts = durable_max_ts.unwrap_or(i64::MIN);
+    let writer = WriterState::new(Arc::clone(&view.head));
     Ok(Inner {
         dir: dir.to_path_buf(),
         fs,
@@ -202,7 +203,7 @@ pub(crate) fn open(dir: &Path, opts: Options) -> Result<Inner> {
         series_order: SeriesOrder::default(),
         view: RwLock::new(Arc::new(view)),
         head_gate: RwLock::new(()),
-        writer: Mutex::new(WriterState::default()),
+        writer: Mutex::new(writer),
         files: Mutex::new(FileState {
             manifest,
             state,

@@ -20,17 +20,31 @@ use crate::io::manifest::Manifest;
 use crate::io::wal::{ReplayStats, Wal};
 use crate::ts::core::series_order::SeriesOrder;
 use crate::ts::core::view::ReadView;
+use crate::ts::head::Head;
 use crate::ts::options::Options;
 use crate::ts::series::catalog::Catalog;
 use crate::ts::series::catalog_log::CatalogLog;
 use crate::ts::stats::Counters;
 use crate::ts::version::{Edit, ManifestState};
 
-/// Scratch state of the (single, serialized) writer.
-#[derive(Debug, Default)]
+/// State of the (single, serialized) writer.
+#[derive(Debug)]
 pub(crate) struct WriterState {
     /// The WAL payload being assembled.
     pub payload: Vec<u8>,
+    /// The head of the current read view. Only a freeze, under the writer lock,
+    /// replaces the view's head, and it updates this too: a write reaches the head
+    /// without taking the view's lock and an `Arc` of the view.
+    pub head: Arc<Head>,
+}
+
+impl WriterState {
+    pub fn new(head: Arc<Head>) -> Self {
+        WriterState {
+            payload: Vec::new(),
+            head,
+        }
+    }
 }
 
 /// The durable-state bookkeeping: the manifest, its in-memory mirror, and the catalog

@@ -3,7 +3,11 @@
 //!
 //! The pairs sit in one vector (one allocation per series, sized exactly for a series'
 //! first write: many series get a single point between flushes). While timestamps
-//! arrive strictly increasing the points stay sorted and an append is a push.
+//! arrive strictly increasing the points stay sorted and an append is a push. The
+//! newest timestamp of a sorted series is kept beside the vector, so checking that an
+//! append follows it reads no point: the vector's end is last touched one write of
+//! every other series ago, and loading it was most of an append of a few points
+//! (writing there is cheaper, as stores do not wait for the line).
 //! Rewriting the newest timestamp overwrites its value in place. Any other late or
 //! repeated timestamp is pushed and marks the series unsorted; the next reader (or the
 //! freeze) sorts it stably and keeps the last write of each timestamp.
@@ -12,21 +16,33 @@
 #[derive(Debug)]
 pub(crate) struct SeriesBuf {
     points: Vec<(i64, f64)>,
-    /// True when the timestamps are strictly increasing (sorted and free of
-    /// duplicates).
-    sorted: bool,
+    /// While the timestamps are strictly increasing (sorted and free of duplicates):
+    /// the newest one (`i64::MIN` while empty); [`UNSORTED`] otherwise. One field
+    /// for both keeps the series' entry in the head at 64 bytes.
+    newest: i64,
 }
+
+/// [`SeriesBuf::newest`] of a series whose points are not known to be sorted. A
+/// sorted series whose newest point is at `i64::MAX` counts as unsorted too: nothing
+/// can follow it in order anyway, and a read sorts it again (a linear pass over a
+/// sorted run) instead of trusting it.
+const UNSORTED: i64 = i64::MAX;
 
 impl Default for SeriesBuf {
     fn default() -> Self {
         SeriesBuf {
             points: Vec::new(),
-            sorted: true,
+            newest: i64::MIN,
         }
     }
 }
 
 impl SeriesBuf {
+    /// True when the timestamps are known to be strictly increasing.
+    fn sorted(&self) -> bool {
+        self.newest != UNSORTED
+    }
+
     /// Points stored (a rewritten timestamp counts twice until the next sort).
     pub(crate) fn len(&self) -> usize {
         self.points.len()
@@ -48,12 +64,19 @@ impl SeriesBuf {
 
     /// Appends equally long columns (the caller checked the lengths).
     pub(crate) fn extend(&mut self, ts: &[i64], vals: &[f64]) {
-        if self.sorted {
-            let joins = match (self.points.last(), ts.first()) {
-                (Some(last), Some(first)) => *first > last.0,
+        let Some(&last) = ts.last() else {
+            return;
+        };
+        if self.sorted() {
+            let joins = match ts.first() {
+                Some(&first) if !self.points.is_empty() => first > self.newest,
                 _ => true,
             };
-            self.sorted = joins && ts.is_sorted_by(|a, b| a < b);
+            self.newest = if joins && ts.is_sorted_by(|a, b| a < b) {
+                last
+            } else {
+                UNSORTED
+            };
         }
         self.reserve(ts.len());
         self.points
@@ -63,7 +86,7 @@ impl SeriesBuf {
     /// Sorts by timestamp and keeps the last write of each timestamp. Returns how many
     /// overwritten points were dropped.
     pub(crate) fn normalize(&mut self) -> usize {
-        if self.sorted {
+        if self.sorted() {
             return 0;
         }
         let before = self.points.len();
@@ -77,8 +100,13 @@ impl SeriesBuf {
             }
             same
         });
-        self.sorted = true;
+        self.note_newest();
         before - self.points.len()
+    }
+
+    /// Sets `newest` from the points, sorted and deduplicated by the caller.
+    fn note_newest(&mut self) {
+        self.newest = self.points.last().map_or(i64::MIN, |p| p.0);
     }
 
     /// Sorts, then removes every point with `start <= ts <= end`. Returns how many
@@ -90,6 +118,7 @@ impl SeriesBuf {
         if a < b {
             // invariant: a < b <= len, both from partition_point.
             self.points.drain(a..b);
+            self.note_newest();
         }
         before - self.points.len()
     }
@@ -128,7 +157,7 @@ mod tests {
         b.extend(&[1], &[1.0]);
         b.extend(&[2], &[2.0]);
         b.extend(&[3, 4], &[3.0, 4.0]);
-        assert!(b.sorted);
+        assert!(b.sorted());
         assert_eq!(b.len(), 4);
         assert_eq!(cols(&b), (vec![1, 2, 3, 4], vec![1.0, 2.0, 3.0, 4.0]));
     }
@@ -139,7 +168,7 @@ mod tests {
         b.extend(&[5, 1, 5, 3], &[50.0, 10.0, 51.0, 30.0]);
         b.extend(&[1], &[11.0]);
         b.extend(&[9], &[90.0]);
-        assert!(!b.sorted);
+        assert!(!b.sorted());
         assert_eq!(b.normalize(), 2);
         assert_eq!(cols(&b), (vec![1, 3, 5, 9], vec![11.0, 30.0, 51.0, 90.0]));
         assert_eq!(b.normalize(), 0);
@@ -150,14 +179,30 @@ mod tests {
         let mut b = SeriesBuf::default();
         b.extend(&[1, 2], &[0.0; 2]);
         b.extend(&[2, 3], &[0.0; 2]);
-        assert!(!b.sorted);
+        assert!(!b.sorted());
         let mut c = SeriesBuf::default();
         c.extend(&[1, 1], &[0.0; 2]);
-        assert!(!c.sorted);
+        assert!(!c.sorted());
         let mut d = SeriesBuf::default();
         d.extend(&[], &[]);
         d.extend(&[7], &[0.0]);
-        assert!(d.sorted);
+        assert!(d.sorted());
+    }
+
+    #[test]
+    fn a_series_ending_at_the_largest_timestamp_reads_back_sorted() {
+        let mut b = SeriesBuf::default();
+        b.extend(&[1, i64::MAX], &[1.0, 2.0]);
+        assert!(!b.sorted());
+        assert_eq!(b.normalize(), 0);
+        b.extend(&[5], &[5.0]);
+        b.extend(&[i64::MAX], &[3.0]);
+        assert_eq!(b.normalize(), 1);
+        assert_eq!(cols(&b), (vec![1, 5, i64::MAX], vec![1.0, 5.0, 3.0]));
+        assert_eq!(b.delete(i64::MAX, i64::MAX), 1);
+        b.extend(&[6], &[6.0]);
+        assert!(b.sorted());
+        assert_eq!(cols(&b), (vec![1, 5, 6], vec![1.0, 5.0, 6.0]));
     }
 
     #[test]
