@@ -195,6 +195,9 @@ pub fn decode_window(
     from: usize,
     out: &mut [f64],
 ) -> Result<(), DecodeError> {
+    if from.checked_add(out.len()).is_none_or(|end| end > count) {
+        return Err(DecodeError("decimal window past the end of the stream"));
+    }
     let mut r = Reader::new(buf);
     let e = exponent(&mut r)?;
     let mut m = Reader::new(marks);
@@ -246,7 +249,7 @@ fn patch_exceptions(
     if exceptions > count as u64 {
         return Err(DecodeError("more decimal exceptions than values"));
     }
-    let end = from + out.len();
+    let end = from.saturating_add(out.len());
     let mut next = 0usize;
     for _ in 0..exceptions {
         let at = usize::try_from(r.u64()?)
@@ -332,6 +335,20 @@ mod tests {
             *v = f64::NAN;
         }
         assert_eq!(round_trip(&values), None);
+    }
+
+    #[test]
+    fn windows_past_the_end_are_errors() {
+        let values: Vec<f64> = (0..600).map(|i| f64::from(i % 37) / 4.0).collect();
+        let mut buf = Vec::new();
+        assert!(encode(&values, &mut buf));
+        let mut m = Vec::new();
+        marks(&buf, 600, &mut m).unwrap();
+        let mut out = [0.0; 2];
+        assert!(decode_window(&buf, 600, &m, usize::MAX, &mut out).is_err());
+        assert!(decode_window(&buf, 600, &m, 599, &mut out).is_err());
+        decode_window(&buf, 600, &m, 598, &mut out).unwrap();
+        assert_eq!(out, [values[598], values[599]]);
     }
 
     #[test]

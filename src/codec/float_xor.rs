@@ -123,6 +123,9 @@ pub fn decode_window(
     from: usize,
     out: &mut [f64],
 ) -> Result<(), DecodeError> {
+    if from.checked_add(out.len()).is_none_or(|end| end > count) {
+        return Err(DecodeError("xor window past the end of the stream"));
+    }
     if out.is_empty() {
         return Ok(());
     }
@@ -315,6 +318,20 @@ mod tests {
         noisy.extend((0..300).map(|i| f64::from_bits(0x4000_0000_0000_0000 ^ (i * 7919) << 20)));
         noisy.push(f64::from_bits(u64::MAX));
         round_trip(&noisy);
+    }
+
+    #[test]
+    fn windows_past_the_end_are_errors() {
+        let values: Vec<f64> = (0..600).map(|i| f64::from(i).sqrt()).collect();
+        let mut buf = Vec::new();
+        encode(&values, &mut buf);
+        let mut m = Vec::new();
+        marks(&buf, 600, &mut m).unwrap();
+        let mut out = [0.0; 2];
+        assert!(decode_window(&buf, 600, &m, usize::MAX, &mut out).is_err());
+        assert!(decode_window(&buf, 600, &m, 599, &mut out).is_err());
+        decode_window(&buf, 600, &m, 598, &mut out).unwrap();
+        assert_eq!(out, [values[598], values[599]]);
     }
 
     #[test]
