@@ -150,9 +150,12 @@ pub fn decode_window(
     out: &mut [f64],
 ) -> Result<(), DecodeError> {
     let (codec, count, header) = read_header(buf)?;
-    if from.checked_add(out.len()).is_none_or(|end| end > count) {
-        return Err(DecodeError("value window past the end of the column"));
-    }
+    super::window(
+        from,
+        out.len(),
+        count,
+        "value window past the end of the column",
+    )?;
     let body = buf.get(header..).unwrap_or_default();
     match codec {
         ValueCodec::Constant => decode_body(codec, buf, header, out).map(drop),

@@ -195,9 +195,12 @@ pub fn decode_window(
     from: usize,
     out: &mut [f64],
 ) -> Result<(), DecodeError> {
-    if from.checked_add(out.len()).is_none_or(|end| end > count) {
-        return Err(DecodeError("decimal window past the end of the stream"));
-    }
+    super::window(
+        from,
+        out.len(),
+        count,
+        "decimal window past the end of the stream",
+    )?;
     let mut r = Reader::new(buf);
     let e = exponent(&mut r)?;
     let mut m = Reader::new(marks);

@@ -123,9 +123,13 @@ pub fn decode_window(
     from: usize,
     out: &mut [f64],
 ) -> Result<(), DecodeError> {
-    if from.checked_add(out.len()).is_none_or(|end| end > count) {
-        return Err(DecodeError("xor window past the end of the stream"));
-    }
+    let end = super::window(
+        from,
+        out.len(),
+        count,
+        "xor window past the end of the stream",
+    )?
+    .end;
     if out.is_empty() {
         return Ok(());
     }
@@ -158,7 +162,6 @@ pub fn decode_window(
         };
         at = next;
     }
-    let end = from + out.len();
     if from < at {
         // the window starts at the first value, held by the state
         if let Some(first) = out.first_mut() {

@@ -216,10 +216,12 @@ pub fn decode_window_to(
     out: &mut [u64],
     output: Output,
 ) -> Result<(), DecodeError> {
-    let window = from..from
-        .checked_add(out.len())
-        .filter(|&end| end <= count)
-        .ok_or(DecodeError("window past the end of the integer sequence"))?;
+    let window = super::window(
+        from,
+        out.len(),
+        count,
+        "window past the end of the integer sequence",
+    )?;
     let mut c = Cursor::begin(buf, count)?;
     match resume {
         Some(mark) if mark.position > from => {

@@ -26,3 +26,17 @@ impl std::fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+/// The positions `from..from + len` of a sequence of `count` values, or `past_end` as
+/// the error when they run past its end (the check every window decode starts with).
+pub(crate) fn window(
+    from: usize,
+    len: usize,
+    count: usize,
+    past_end: &'static str,
+) -> Result<std::ops::Range<usize>, DecodeError> {
+    match from.checked_add(len) {
+        Some(end) if end <= count => Ok(from..end),
+        _ => Err(DecodeError(past_end)),
+    }
+}
