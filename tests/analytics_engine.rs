@@ -459,6 +459,11 @@ fn exact_series_and_supersets() {
         .unwrap();
     db.insert("mem", 1, 4.0, &[("host", "a"), ("dc", "x")])
         .unwrap();
+    // Supersets that must not match: another metric, another value of a named key.
+    db.insert("mem", 1, 5.0, &[("host", "a"), ("dc", "x"), ("rack", "2")])
+        .unwrap();
+    db.insert("cpu", 1, 6.0, &[("host", "a"), ("dc", "y"), ("rack", "1")])
+        .unwrap();
     let q = Query::new("cpu", Aggregation::Sum)
         .filter(Matcher::eq("host", "a"))
         .filter(Matcher::eq("dc", "x"));

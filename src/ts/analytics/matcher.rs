@@ -185,10 +185,16 @@ impl Matcher {
 
     /// True when a series with `tags` (pairs in any order) matches.
     pub fn matches<K: AsRef<str>, V: AsRef<str>>(&self, tags: &[(K, V)]) -> bool {
-        let value = tags
-            .iter()
-            .find(|(k, _)| k.as_ref() == self.key)
-            .map_or("", |(_, v)| v.as_ref());
+        self.matches_tags(tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+    }
+
+    /// [`Matcher::matches`] for tags given as borrowed pairs (a stored key read in
+    /// place).
+    pub(crate) fn matches_tags<'t>(
+        &self,
+        mut tags: impl Iterator<Item = (&'t str, &'t str)>,
+    ) -> bool {
+        let value = tags.find(|(k, _)| *k == self.key).map_or("", |(_, v)| v);
         self.matches_value(value)
     }
 

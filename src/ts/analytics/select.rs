@@ -69,9 +69,24 @@ fn exact_series(
     if smallest.len() > SMALL_POSTINGS {
         return None;
     }
-    // `id` is among them: it holds every named tag.
-    let found = keep_matching(catalog, metric, matchers, &smallest);
-    found.iter().any(|s| s.0 == id).then_some(found)
+    // `id` is among them: it holds every named tag. Any other match has more tags
+    // than the matchers name (n distinct keys with non-empty values: a series with n
+    // tags matching them all is `id`). Candidates are checked on their stored keys,
+    // read in place: only the series that match are built.
+    let mut found = Vec::new();
+    for candidate in smallest.iter() {
+        let Some(k) = catalog.key_ref(candidate) else {
+            continue;
+        };
+        let matches = candidate == id
+            || (k.tag_count() > tags.len()
+                && k.metric() == metric
+                && matchers.iter().all(|m| m.matches_tags(k.tag_refs())));
+        if matches {
+            found.push((candidate, catalog.shared_key(candidate)?));
+        }
+    }
+    Some(found)
 }
 
 /// The metric's series narrowed by the postings of the matchers that allow it, or
@@ -109,19 +124,4 @@ fn narrow(catalog: &Catalog, all: &RoaringBitmap, matchers: &[Matcher]) -> Optio
         });
     }
     out
-}
-
-/// The series of `candidates` that belong to `metric` and pass every matcher.
-fn keep_matching(
-    catalog: &Catalog,
-    metric: &str,
-    matchers: &[Matcher],
-    candidates: &RoaringBitmap,
-) -> Vec<(u32, Arc<SeriesKey>)> {
-    candidates
-        .iter()
-        .filter(|&id| catalog.key_ref(id).is_some_and(|k| k.metric() == metric))
-        .filter_map(|id| catalog.shared_key(id).map(|k| (id, k)))
-        .filter(|(_, k)| matchers.iter().all(|m| m.matches(&k.tags)))
-        .collect()
 }
