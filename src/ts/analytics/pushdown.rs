@@ -104,6 +104,7 @@ impl PushdownReader {
         let mut feed = Feed {
             recent,
             recent_at: 0,
+            from: 0,
             pending,
             scratch,
             acc,
@@ -154,9 +155,18 @@ impl PushdownReader {
                 let at = feed.pending.len();
                 seg.decode_chunk_span(chunk, range.0, range.1, feed.pending)?;
                 counts.decoded += 1;
-                feed.pending.trim_to_range_from(at, range.0, range.1);
+                let (from, to) = feed.pending.range_from(at, range.0, range.1);
+                feed.pending.truncate(to);
+                if at == 0 {
+                    // The points decoded before the range are passed over, not moved
+                    // out (a block's worth per chunk the range starts in).
+                    feed.from = from;
+                } else {
+                    feed.pending.trim_to_range_from(at, range.0, range.1);
+                }
+                let kept = feed.from.max(at);
                 feed.pending
-                    .retain_outside_from(at, ranges_overlapping(hidden, lo, hi));
+                    .retain_outside_from(kept, ranges_overlapping(hidden, lo, hi));
                 feed.flush_through(Some(hi))?;
             }
         }
@@ -170,6 +180,8 @@ struct Feed<'a> {
     recent: &'a Columns,
     /// The heads' points before this one were handed over.
     recent_at: usize,
+    /// The pending points before this one lie before the read range: not handed over.
+    from: usize,
     pending: &'a mut Columns,
     scratch: &'a mut Columns,
     acc: &'a mut BucketAcc,
@@ -187,13 +199,21 @@ impl Feed<'_> {
     /// them for `None`). Every point read later comes after `through`.
     fn flush_through(&mut self, through: Option<i64>) -> Result<()> {
         let (ts, vals) = self.recent.take_through(&mut self.recent_at, through);
-        if self.pending.is_empty() {
+        let from = std::mem::take(&mut self.from);
+        if self.pending.len() <= from {
+            self.pending.clear();
             return self.acc.push_columns(ts, vals);
         }
-        self.pending.overlay(ts, vals, self.scratch);
-        let result = self
-            .acc
-            .push_columns(self.pending.ts(), self.pending.vals());
+        let result = if ts.is_empty() {
+            let ts = self.pending.ts().get(from..).unwrap_or_default();
+            let vals = self.pending.vals().get(from..).unwrap_or_default();
+            self.acc.push_columns(ts, vals)
+        } else {
+            self.pending.trim_front(from);
+            self.pending.overlay(ts, vals, self.scratch);
+            self.acc
+                .push_columns(self.pending.ts(), self.pending.vals())
+        };
         self.pending.clear();
         result
     }

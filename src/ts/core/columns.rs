@@ -150,15 +150,27 @@ impl Columns {
     /// Keeps, of the points from index `from` on (sorted by timestamp), only those
     /// within `[start, end]`; the points before `from` stay as they are.
     pub fn trim_to_range_from(&mut self, from: usize, start: i64, end: i64) {
+        let (lo, hi) = self.range_from(from, start, end);
+        self.len = hi;
+        self.remove(from..lo);
+    }
+
+    /// Drops the first `n` points, moving the later ones down.
+    pub fn trim_front(&mut self, n: usize) {
+        self.remove(0..n.min(self.len));
+    }
+
+    /// The points from index `from` on (sorted by timestamp) within `[start, end]`,
+    /// as the index range `lo..hi` ([`Columns::trim_to_range_from`] without the move).
+    pub fn range_from(&self, from: usize, start: i64, end: i64) -> (usize, usize) {
         let tail = self.ts().get(from..).unwrap_or_default();
         if tail.first().is_none_or(|&t| t >= start) && tail.last().is_none_or(|&t| t <= end) {
-            // all in range (whole chunks inside the range): nothing to search or move
-            return;
+            // all in range (whole chunks inside the range): nothing to search
+            return (from.min(self.len), self.len);
         }
         let hi = from + tail.partition_point(|&t| t <= end);
         let lo = (from + tail.partition_point(|&t| t < start)).min(hi);
-        self.len = hi;
-        self.remove(from..lo);
+        (lo, hi)
     }
 
     /// Drops the points from index `from` on whose timestamp lies in any of the
