@@ -14,7 +14,7 @@ mod support_analytics;
 use proptest::prelude::*;
 use support_analytics::strategies::{KEYS, VALUES, exact_value, query};
 use support_analytics::{assert_same, exactness};
-use tidestore::ts::{Aggregation, Matcher, Options, Query, ValueFilter};
+use tidestore::ts::{Aggregation, Group, Matcher, Options, Query, ValueFilter};
 use tidestore::{Db, Error, Point};
 
 /// A series of the pool: metric and tags (sorted, one value per key).
@@ -213,6 +213,32 @@ proptest! {
     }
 }
 
+/// What one query did: its answer and the growth of the chunk counters.
+struct Counted {
+    got: Vec<Group>,
+    from_index: u64,
+    decoded: u64,
+    skipped: u64,
+    as_mantissas: u64,
+}
+
+/// Runs `q` on `db`, checks the answer against the reference over `query_range` to
+/// `exact`, and reports what the query did.
+fn counted(db: &Db, q: &Query, exact: support_analytics::Exactness) -> Counted {
+    let points = db.query_range("cpu", i64::MIN, i64::MAX, &[]).unwrap();
+    let s0 = db.stats();
+    let got = db.query(q).unwrap();
+    let s1 = db.stats();
+    assert_same(&got, &support_analytics::evaluate(q, &points), exact);
+    Counted {
+        got,
+        from_index: s1.query_chunks_from_index - s0.query_chunks_from_index,
+        decoded: s1.query_chunks_decoded - s0.query_chunks_decoded,
+        skipped: s1.query_chunks_skipped - s0.query_chunks_skipped,
+        as_mantissas: s1.query_chunks_as_mantissas - s0.query_chunks_as_mantissas,
+    }
+}
+
 /// Writes `hosts` series of `cpu` with one point per second for `seconds` seconds.
 fn fill(db: &Db, hosts: usize, seconds: i64) {
     for h in 0..hosts {
@@ -231,18 +257,9 @@ fn whole_chunks_in_one_bucket_are_answered_from_the_index() {
     let db = Db::open_with(dir.path(), opts).unwrap();
     fill(&db, 3, 640);
     db.compact().unwrap();
-    let points = db.query_range("cpu", i64::MIN, i64::MAX, &[]).unwrap();
     let run = |q: &Query| {
-        let s0 = db.stats();
-        let got = db.query(q).unwrap();
-        let s1 = db.stats();
-        let want = support_analytics::evaluate(q, &points);
-        assert_same(&got, &want, exactness(q.aggregation()));
-        (
-            s1.query_chunks_from_index - s0.query_chunks_from_index,
-            s1.query_chunks_decoded - s0.query_chunks_decoded,
-            s1.query_chunks_skipped - s0.query_chunks_skipped,
-        )
+        let c = counted(&db, q, exactness(q.aggregation()));
+        (c.from_index, c.decoded, c.skipped)
     };
     // One bucket over everything: every chunk is answered from its index entry.
     let (chunks, decoded, _) = run(&Query::new("cpu", Aggregation::Sum));
@@ -542,4 +559,193 @@ fn head_points_wait_for_the_groups_after_an_empty_overlap() {
     assert_eq!(got[0].values, [1.0]);
     let got = db.query(&Query::new("cpu", Aggregation::Last)).unwrap();
     assert_eq!(got[0].values, [2.0]);
+}
+
+/// Ten-second points of `hosts` series of `cpu` from `T0`: a random walk in cents
+/// (two decimals, the decimal codec's case) from `seed`, with `specials` (values the
+/// codec keeps as exceptions) at the given steps.
+fn decimal_walk(db: &Db, hosts: usize, steps: usize, seed: u64, specials: &[(usize, f64)]) {
+    let mut x = seed | 1;
+    for h in 0..hosts {
+        let series = db.series("cpu", &[("host", &format!("h{h}"))]).unwrap();
+        let mut cents = 5_000i64;
+        let ts: Vec<i64> = (0..steps).map(|i| T0 + i as i64 * STEP).collect();
+        let mut vs: Vec<f64> = (0..steps)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                cents = (cents + (x % 201) as i64 - 100).clamp(0, 10_000);
+                cents as f64 / 100.0
+            })
+            .collect();
+        for &(at, v) in specials {
+            if let Some(slot) = vs.get_mut(at) {
+                *slot = v;
+            }
+        }
+        db.append(&series, &ts, &vs).unwrap();
+    }
+}
+
+const T0: i64 = 1_451_606_400_000;
+const STEP: i64 = 10_000;
+
+fn mantissa_aggregation() -> impl Strategy<Value = Aggregation> {
+    prop_oneof![
+        Just(Aggregation::Count),
+        Just(Aggregation::Min),
+        Just(Aggregation::Max),
+        Just(Aggregation::First),
+        Just(Aggregation::Last),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// The aggregations that read decimal chunks as mantissas (`Count`, `Min`, `Max`,
+    /// `First`, `Last` over buckets of many points) answer bit for bit as the reference
+    /// over `query_range`: with exceptions in some blocks, head points overwriting
+    /// segment points, and a delete, before and after compaction.
+    #[test]
+    fn mantissa_reads_match_the_reference(
+        hosts in 1usize..4,
+        steps in 300usize..1600,
+        seed in any::<u64>(),
+        specials in prop::collection::vec((0usize..1600, prop_oneof![
+            Just(f64::NAN), Just(-0.0), Just(f64::INFINITY), Just(f64::NEG_INFINITY),
+            Just(1e300), Just(-1e300), Just(0.1 + 0.2),
+        ]), 0..12),
+        overwrites in prop::collection::vec((0usize..1600, -10_000i64..10_000), 0..5),
+        delete in prop::option::of((0usize..1600, 0i64..300)),
+        queries in prop::collection::vec((
+            mantissa_aggregation(),
+            0usize..1600,
+            0usize..1600,
+            // from eleven minutes (64 points a bucket: read as mantissas) to two days
+            prop_oneof![Just(None), (11i64..=2_880).prop_map(|m| Some(m * 60_000))],
+        ), 1..6),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options::default()
+            .chunk_points(600)
+            .partition_width(86_400_000)
+            .background_work(false);
+        let db = Db::open_with(dir.path(), opts).unwrap();
+        decimal_walk(&db, hosts, steps, seed, &specials);
+        db.compact().unwrap();
+        let check = |db: &Db| {
+            let points = db.query_range("cpu", i64::MIN, i64::MAX, &[]).unwrap();
+            for &(a, from, to, every) in &queries {
+                let (from, to) = (from.min(to), from.max(to));
+                let mut q = Query::new("cpu", a)
+                    .range(T0 + from as i64 * STEP, T0 + to as i64 * STEP + 5_000);
+                if let Some(w) = every {
+                    q = q.every(w);
+                }
+                let want = support_analytics::evaluate(&q, &points);
+                assert_same(&db.query(&q).unwrap(), &want, exactness(q.aggregation()));
+                let by_host = q.clone().group_by(&["host"]);
+                let want = support_analytics::evaluate(&by_host, &points);
+                assert_same(&db.query(&by_host).unwrap(), &want, exactness(q.aggregation()));
+            }
+        };
+        check(&db);
+        for &(at, cents) in &overwrites {
+            db.insert("cpu", T0 + at as i64 * STEP, cents as f64 / 100.0, &[("host", "h0")])
+                .unwrap();
+        }
+        if let Some((at, len)) = delete {
+            let lo = T0 + at as i64 * STEP;
+            db.delete_range("cpu", lo, lo + len * STEP, &[]).unwrap();
+        }
+        check(&db);
+        db.compact().unwrap();
+        check(&db);
+    }
+}
+
+/// Reading decimal chunks as mantissas happens where it pays (wide buckets of the
+/// aggregations it serves) and only there; the answers match the reference.
+#[test]
+fn decimal_chunks_are_read_as_mantissas_for_wide_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || {
+        Options::default()
+            .chunk_points(600)
+            .partition_width(86_400_000)
+            .background_work(false)
+    };
+    let db = Db::open_with(dir.path(), opts()).unwrap();
+    decimal_walk(&db, 2, 3_000, 7, &[]);
+    db.compact().unwrap();
+    let run = |q: &Query| {
+        // cents are not binary fractions: sums depend on their order
+        let exact = match q.aggregation() {
+            Some(Aggregation::Sum) => support_analytics::Exactness::Relative(1e-12),
+            a => exactness(a),
+        };
+        let c = counted(&db, q, exact);
+        (c.decoded, c.as_mantissas)
+    };
+    // An hour of 10 s points per bucket, over a range that cuts chunks: the chunks
+    // decoded are read as mantissas.
+    let range = (T0 + 5 * STEP, T0 + 2_900 * STEP);
+    for a in [
+        Aggregation::Count,
+        Aggregation::Min,
+        Aggregation::Max,
+        Aggregation::First,
+        Aggregation::Last,
+    ] {
+        let q = Query::new("cpu", a)
+            .range(range.0, range.1)
+            .every(3_600_000);
+        let (decoded, mantissas) = run(&q);
+        assert!(decoded > 0);
+        assert_eq!(mantissas, decoded, "{a:?}");
+    }
+    // Sums and means convert every value; buckets of a minute hold six points.
+    let (decoded, mantissas) = run(&Query::new("cpu", Aggregation::Sum).every(3_600_000));
+    assert!(decoded > 0);
+    assert_eq!(mantissas, 0);
+    let narrow = Query::new("cpu", Aggregation::Max)
+        .range(range.0, range.1)
+        .every(60_000);
+    let (decoded, mantissas) = run(&narrow);
+    assert!(decoded > 0);
+    assert_eq!(mantissas, 0);
+    // A value filter needs the values.
+    let filtered = Query::new("cpu", Aggregation::Max)
+        .range(range.0, range.1)
+        .every(3_600_000)
+        .where_value(ValueFilter::gt(50.0));
+    assert_eq!(run(&filtered).1, 0);
+    // An exception in a block the read decodes (the range cuts the chunks at both
+    // ends): that chunk is read as values.
+    let dir = tempfile::tempdir().unwrap();
+    let db2 = Db::open_with(dir.path(), opts()).unwrap();
+    decimal_walk(&db2, 1, 3_000, 7, &[(10, f64::INFINITY), (2_895, f64::NAN)]);
+    db2.compact().unwrap();
+    let q = Query::new("cpu", Aggregation::Max)
+        .range(range.0, range.1)
+        .every(3_600_000);
+    let c = counted(&db2, &q, exactness(q.aggregation()));
+    assert!(c.got[0].values.contains(&f64::INFINITY));
+    assert!(
+        0 < c.as_mantissas && c.as_mantissas < c.decoded,
+        "{} of {}",
+        c.as_mantissas,
+        c.decoded
+    );
+    // A head point inside a chunk's span: that chunk is read as values.
+    db.insert("cpu", T0 + 1_000 * STEP, 1e6, &[("host", "h1")])
+        .unwrap();
+    let q = Query::new("cpu", Aggregation::Max)
+        .range(range.0, range.1)
+        .every(3_600_000);
+    let c = counted(&db, &q, exactness(q.aggregation()));
+    assert!(c.got[1].values.contains(&1e6));
+    assert!(c.as_mantissas < c.decoded);
 }

@@ -7,9 +7,10 @@
 //!   was. On success the result is reproducible from the consumed prefix alone, agrees
 //!   with `decode_into`, and re-encodes to something that decodes to the same bits.
 //! - Marks: untrusted bytes read as the marks of a real column, and a real column's
-//!   marks over untrusted bytes, never panic in `locate` or a window decode; the marks
-//!   of a fresh encoding find windows that hold the asked range and decode to the
-//!   values at those positions.
+//!   marks over untrusted bytes, never panic in `locate` or a window decode (of values
+//!   or of decimal mantissas); the marks of a fresh encoding find windows that hold
+//!   the asked range and decode to the values at those positions, and a window read
+//!   as mantissas stands for the same values bit for bit (or is refused).
 //! - Round trips: fuzzer-shaped sequences (raw, sorted, small deltas, regular with
 //!   jitter, extremes; raw bit patterns, short decimals, random walks, specials,
 //!   constants) are encoded and decoded bit for bit (NaN payloads included), with
@@ -365,6 +366,7 @@ fn untrusted_value_marks(bytes: &[u8]) {
             for from in [0, 1, 255, 256, 700, count.saturating_sub(3)] {
                 let len = count.saturating_sub(from).min(300);
                 let _ = float::decode_window(col, m, from, &mut vec![0.0; len]);
+                let _ = float::decode_window_mantissas(col, m, from, &mut vec![0; len]);
             }
         }
     }
@@ -416,6 +418,21 @@ fn check_value_windows(buf: &[u8], values: &[f64], cut: u16) {
         bits(&values[from..from + len]),
         "a window decodes differently"
     );
+    // as mantissas: none, or the same values, bit for bit
+    let mut mantissas = vec![0; len];
+    let divisor = float::decode_window_mantissas(buf, &marks, from, &mut mantissas)
+        .expect("a mantissa window of a fresh column");
+    if let Some(d) = divisor {
+        let as_values: Vec<f64> = mantissas
+            .iter()
+            .map(|&m| float::decimal_value(m, d))
+            .collect();
+        assert_eq!(
+            bits(&as_values),
+            bits(&got),
+            "mantissas stand for other values"
+        );
+    }
 }
 
 /// Truncation points of an encoding of `len` bytes: the fuzzer's, and three fixed ones.

@@ -149,13 +149,7 @@ pub fn decode_window(
     from: usize,
     out: &mut [f64],
 ) -> Result<(), DecodeError> {
-    let (codec, count, header) = read_header(buf)?;
-    super::window(
-        from,
-        out.len(),
-        count,
-        "value window past the end of the column",
-    )?;
+    let (codec, count, header) = window_header(buf, from, out.len())?;
     let body = buf.get(header..).unwrap_or_default();
     match codec {
         ValueCodec::Constant => decode_body(codec, buf, header, out).map(drop),
@@ -164,10 +158,67 @@ pub fn decode_window(
     }
 }
 
+/// [`decode_window`] as integers, for aggregations that can work on them (min, max,
+/// first, last, count): when the column is decimal and no exception lies in the
+/// window, decodes its mantissas into `out` and returns their divisor (value `i` is
+/// [`decimal_value`]`(out[i], divisor)`, bit for bit); `None` for any other column or
+/// window (`out` then holds unspecified values), which [`decode_window`] must read.
+pub fn decode_window_mantissas(
+    buf: &[u8],
+    marks: &[u8],
+    from: usize,
+    out: &mut [i64],
+) -> Result<Option<f64>, DecodeError> {
+    let (codec, count, header) = window_header(buf, from, out.len())?;
+    let body = buf.get(header..).unwrap_or_default();
+    match codec {
+        ValueCodec::Decimal => {
+            float_decimal::decode_window_mantissas(body, count, marks, from, out)
+        }
+        ValueCodec::Constant | ValueCodec::Xor => Ok(None),
+    }
+}
+
+/// The value a mantissa of [`decode_window_mantissas`] stands for at `divisor`.
+#[inline]
+pub fn decimal_value(mantissa: i64, divisor: f64) -> f64 {
+    float_decimal::value_of(mantissa, divisor)
+}
+
+/// The largest of some mantissas ([`decode_window_mantissas`]), `None` if there is
+/// none: vectorized where the CPU allows (see `vector.rs`).
+#[inline]
+pub fn max_mantissa(mantissas: &[i64]) -> Option<i64> {
+    super::vector::max_i64(mantissas)
+}
+
+/// The smallest of some mantissas, `None` if there is none.
+#[inline]
+pub fn min_mantissa(mantissas: &[i64]) -> Option<i64> {
+    super::vector::min_i64(mantissas)
+}
+
 /// The codec and number of values of the chunk at the front of `buf`.
 pub fn describe(buf: &[u8]) -> Result<(ValueCodec, usize), DecodeError> {
     let (codec, count, _) = read_header(buf)?;
     Ok((codec, count))
+}
+
+/// [`read_header`] for a window read of `len` values from `from`: an error if the
+/// window passes the column's end.
+fn window_header(
+    buf: &[u8],
+    from: usize,
+    len: usize,
+) -> Result<(ValueCodec, usize, usize), DecodeError> {
+    let header = read_header(buf)?;
+    super::window(
+        from,
+        len,
+        header.1,
+        "value window past the end of the column",
+    )?;
+    Ok(header)
 }
 
 /// Reads the tag and count; returns them and the header's length.
@@ -261,9 +312,20 @@ mod tests {
                     bits(&values[from..from + len]),
                     "window {from}+{len} of {n}"
                 );
+                let mut mantissas = vec![-7; len];
+                let got = decode_window_mantissas(&buf, &marks_buf, from, &mut mantissas);
+                if let Some(divisor) = got.unwrap() {
+                    let as_values: Vec<f64> = mantissas
+                        .iter()
+                        .map(|&m| decimal_value(m, divisor))
+                        .collect();
+                    assert_eq!(bits(&as_values), bits(&values[from..from + len]));
+                    assert_eq!(describe(&buf).unwrap().0, ValueCodec::Decimal);
+                }
             }
         }
         assert!(decode_window(&buf, &marks_buf, n, &mut [0.0]).is_err());
+        assert!(decode_window_mantissas(&buf, &marks_buf, n, &mut [0]).is_err());
         for cut in crate::codec::intseq::test_support::cuts(len) {
             let mut out = vec![2.0];
             assert!(
@@ -293,6 +355,32 @@ mod tests {
         ]
     }
 
+    /// An exception makes the mantissas of the windows holding it unreadable, and only
+    /// those.
+    #[test]
+    fn mantissas_stop_at_exceptions() {
+        let mut values: Vec<f64> = (0..1000)
+            .map(|i| f64::from(i * 37 % 1001) / 100.0)
+            .collect();
+        values[300] = f64::NAN;
+        values[700] = -0.0;
+        let mut buf = Vec::new();
+        encode(&values, &mut buf);
+        assert_eq!(describe(&buf).unwrap().0, ValueCodec::Decimal);
+        let mut marks_buf = Vec::new();
+        marks(&buf, &mut marks_buf).unwrap();
+        let read = |from: usize, len: usize| {
+            decode_window_mantissas(&buf, &marks_buf, from, &mut vec![0; len]).unwrap()
+        };
+        assert_eq!(read(0, 300), Some(100.0));
+        assert_eq!(read(0, 301), None);
+        assert_eq!(read(300, 1), None);
+        assert_eq!(read(301, 399), Some(100.0));
+        assert_eq!(read(301, 400), None);
+        assert_eq!(read(701, 299), Some(100.0));
+        assert_eq!(read(0, 1000), None);
+    }
+
     fn decimal() -> impl Strategy<Value = f64> {
         (-100_000i64..100_000, 0usize..4)
             .prop_map(|(n, e)| n as f64 / [1.0, 10.0, 100.0, 1000.0][e])
@@ -315,6 +403,14 @@ mod tests {
         fn short_decimals(v in prop::collection::vec(decimal(), 1..600)) {
             round_trip(&v);
             prop_assert!(float_decimal::encode(&v, &mut Vec::new()));
+            // without exceptions, every window of a decimal column reads as mantissas
+            let mut buf = Vec::new();
+            encode(&v, &mut buf);
+            let mut marks_buf = Vec::new();
+            marks(&buf, &mut marks_buf).unwrap();
+            let whole = decode_window_mantissas(&buf, &marks_buf, 0, &mut vec![0; v.len()]);
+            let decimal = describe(&buf).unwrap().0 == ValueCodec::Decimal;
+            prop_assert_eq!(whole.unwrap().is_some(), decimal);
         }
 
         #[test]
@@ -333,6 +429,7 @@ mod tests {
                 prop_assert!(out.is_empty());
             }
             let _ = decode_prefix_into(&bytes, &mut vec![0.0; count / 3]);
+            let _ = decode_window_mantissas(&bytes, &bytes, count / 5, &mut vec![0; count / 3]);
         }
 
         #[test]

@@ -170,7 +170,11 @@ pub fn decode_prefix(buf: &[u8], count: usize, out: &mut [f64]) -> Result<usize,
     let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
     let used = intseq::decode_prefix_to(r.remaining(), count, bits, Output::Quotients(e))?;
     r.bytes(used)?;
-    patch_exceptions(&mut r, count, 0, out, true)?;
+    each_exception(&mut r, count, count, true, |at, bits| {
+        if let Some(slot) = out.get_mut(at) {
+            *slot = f64::from_bits(bits);
+        }
+    })?;
     Ok(r.position())
 }
 
@@ -195,9 +199,58 @@ pub fn decode_window(
     from: usize,
     out: &mut [f64],
 ) -> Result<(), DecodeError> {
+    let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
+    let (_, mut r) = window_into(buf, count, marks, from, bits, Output::Quotients)?;
+    let end = from.saturating_add(out.len());
+    each_exception(&mut r, count, end, false, |at, bits| {
+        if let Some(slot) = at.checked_sub(from).and_then(|i| out.get_mut(i)) {
+            *slot = f64::from_bits(bits);
+        }
+    })
+}
+
+/// [`decode_window`] for aggregations that can work on the mantissas: decodes the
+/// mantissas of the window into `out` and returns the divisor the values are their
+/// quotients by (value `i` is [`value_of`]`(out[i], divisor)`, bit for bit), or `None`
+/// when an exception lies in the window (`out` then holds unspecified values). Min,
+/// max, first and last of the values are those of the mantissas, converted: the
+/// correctly rounded quotient is monotone.
+pub fn decode_window_mantissas(
+    buf: &[u8],
+    count: usize,
+    marks: &[u8],
+    from: usize,
+    out: &mut [i64],
+) -> Result<Option<f64>, DecodeError> {
+    let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
+    let (divisor, mut r) = window_into(buf, count, marks, from, bits, |_| Output::Ints)?;
+    let mut inside = false;
+    let end = from.saturating_add(out.len());
+    each_exception(&mut r, count, end, false, |at, _| inside |= at >= from)?;
+    Ok((!inside).then_some(divisor))
+}
+
+/// The value a mantissa stands for at `divisor` (a power of ten): the quotient
+/// correctly rounded, which is what the vector kernels compute.
+#[inline]
+pub fn value_of(mantissa: i64, divisor: f64) -> f64 {
+    mantissa as f64 / divisor
+}
+
+/// The shared part of the window decodes: checks the window, decodes its mantissas
+/// into `bits` as `output(divisor)` says, and returns the divisor and a reader at the
+/// stream's exception list.
+fn window_into<'b>(
+    buf: &'b [u8],
+    count: usize,
+    marks: &[u8],
+    from: usize,
+    bits: &mut [u64],
+    output: impl FnOnce(f64) -> Output,
+) -> Result<(f64, Reader<'b>), DecodeError> {
     super::window(
         from,
-        out.len(),
+        bits.len(),
         count,
         "decimal window past the end of the stream",
     )?;
@@ -215,18 +268,10 @@ pub fn decode_window(
         }
         resume = Some(mark);
     }
-    let bits: &mut [u64] = bytemuck::cast_slice_mut(out);
-    intseq::decode_window_to(
-        seq,
-        count,
-        resume.as_ref(),
-        from,
-        bits,
-        Output::Quotients(e),
-    )?;
+    intseq::decode_window_to(seq, count, resume.as_ref(), from, bits, output(e))?;
     let mut r = Reader::new(buf);
     r.bytes(exceptions_at)?;
-    patch_exceptions(&mut r, count, from, out, false)
+    Ok((e, r))
 }
 
 /// Reads the exponent byte; returns the divisor it stands for.
@@ -238,21 +283,20 @@ fn exponent(r: &mut Reader<'_>) -> Result<f64, DecodeError> {
         .ok_or(DecodeError("decimal exponent above 18"))
 }
 
-/// Reads the exception list at `r` (of a stream of `count` values) and stores those at
-/// positions `from..from + out.len()` into `out`. Reads the whole list if `whole`, else
-/// stops at the first exception after the window.
-fn patch_exceptions(
+/// Reads the exception list at `r` (of a stream of `count` values) and hands each
+/// exception's position and bits to `visit`, in ascending position. Reads the whole
+/// list if `whole`, else stops at the first exception at or after `end`.
+fn each_exception(
     r: &mut Reader<'_>,
     count: usize,
-    from: usize,
-    out: &mut [f64],
+    end: usize,
     whole: bool,
+    mut visit: impl FnMut(usize, u64),
 ) -> Result<(), DecodeError> {
     let exceptions = r.u64()?;
     if exceptions > count as u64 {
         return Err(DecodeError("more decimal exceptions than values"));
     }
-    let end = from.saturating_add(out.len());
     let mut next = 0usize;
     for _ in 0..exceptions {
         let at = usize::try_from(r.u64()?)
@@ -263,10 +307,7 @@ fn patch_exceptions(
         if at >= end && !whole {
             break;
         }
-        let bits = r.u64_le()?;
-        if let Some(slot) = at.checked_sub(from).and_then(|i| out.get_mut(i)) {
-            *slot = f64::from_bits(bits);
-        }
+        visit(at, r.u64_le()?);
         next = at + 1;
     }
     Ok(())

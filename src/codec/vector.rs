@@ -35,6 +35,29 @@ fn all_small(block: &[u64]) -> bool {
         == 0
 }
 
+/// The largest (`MAX`) or smallest of `values`, `None` if there is none: in
+/// independent lanes, which compile to vector compares and blends where the target
+/// has 64-bit integer compares (AVX2), not one chain of dependent selections.
+#[inline(always)]
+fn extreme<const MAX: bool>(values: &[i64]) -> Option<i64> {
+    // four registers of four: a compare and a blend take several cycles each
+    const LANES: usize = 16;
+    let first = *values.first()?;
+    let pick = |m: i64, v: i64| {
+        let better = if MAX { v > m } else { v < m };
+        if better { v } else { m }
+    };
+    let mut acc = [first; LANES];
+    let mut blocks = values.chunks_exact(LANES);
+    for block in &mut blocks {
+        for (a, &v) in acc.iter_mut().zip(block) {
+            *a = pick(*a, v);
+        }
+    }
+    let m = acc.into_iter().fold(first, pick);
+    Some(blocks.remainder().iter().fold(m, |m, &v| pick(m, v)))
+}
+
 /// `n as f64` for `n` in `[-2^51, 2^51)`.
 #[inline(always)]
 pub(super) fn small_to_f64(n: u64) -> f64 {
@@ -136,6 +159,10 @@ mod portable {
     pub fn ints_to_decimals(block: &mut [u64], p: f64) {
         super::to_decimals::<FMA>(block, p)
     }
+
+    pub fn extreme<const MAX: bool>(values: &[i64]) -> Option<i64> {
+        super::extreme::<MAX>(values)
+    }
 }
 
 /// The same loops compiled for AVX2 and FMA.
@@ -159,6 +186,11 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub fn ints_to_decimals(block: &mut [u64], p: f64) {
         super::to_decimals::<true>(block, p)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub fn extreme<const MAX: bool>(values: &[i64]) -> Option<i64> {
+        super::extreme::<MAX>(values)
     }
 
     /// The CPU has AVX2 and FMA (the standard library caches the answer).
@@ -222,6 +254,38 @@ pub fn ints_to_decimals(block: &mut [u64], p: f64) {
         return unsafe { avx2::ints_to_decimals(block, p) };
     }
     portable::ints_to_decimals(block, p)
+}
+
+/// Below this many values the extremes are taken one by one, inline: a bucket of a
+/// minute of 10-second points is six.
+const SHORT: usize = 32;
+
+/// The largest of `values`, `None` if there is none.
+#[inline]
+pub fn max_i64(values: &[i64]) -> Option<i64> {
+    if values.len() < SHORT {
+        return values.iter().copied().max();
+    }
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: as in `fill_arithmetic`.
+        return unsafe { avx2::extreme::<true>(values) };
+    }
+    portable::extreme::<true>(values)
+}
+
+/// The smallest of `values`, `None` if there is none.
+#[inline]
+pub fn min_i64(values: &[i64]) -> Option<i64> {
+    if values.len() < SHORT {
+        return values.iter().copied().min();
+    }
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: as in `fill_arithmetic`.
+        return unsafe { avx2::extreme::<false>(values) };
+    }
+    portable::extreme::<false>(values)
 }
 
 #[cfg(test)]
@@ -340,6 +404,19 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Every path's extremes are those of the iterator, for any integers and
+        /// lengths around the lanes.
+        #[test]
+        fn extremes_are_the_iterators(values in prop::collection::vec(any::<i64>(), 0..100)) {
+            let want = (values.iter().copied().max(), values.iter().copied().min());
+            prop_assert_eq!((max_i64(&values), min_i64(&values)), want);
+            let portable = (
+                portable::extreme::<true>(&values),
+                portable::extreme::<false>(&values),
+            );
+            prop_assert_eq!(portable, want);
+        }
 
         #[test]
         fn random_mantissas_divide_exactly(

@@ -18,6 +18,7 @@ pub(crate) struct Counters {
     pub query_chunks_decoded: AtomicU64,
     pub query_chunks_from_index: AtomicU64,
     pub query_chunks_skipped: AtomicU64,
+    pub query_chunks_as_mantissas: AtomicU64,
 }
 
 impl Counters {
@@ -82,6 +83,10 @@ pub struct Stats {
     /// Segment chunks in a query's range that queries skipped without decoding because
     /// their index entry showed no value could pass the value filter, since open.
     pub query_chunks_skipped: u64,
+    /// Of the chunks decoded, those whose values a query read as decimal mantissas and
+    /// aggregated before converting (`Count`, `Min`, `Max`, `First`, `Last` over wide
+    /// buckets), since open.
+    pub query_chunks_as_mantissas: u64,
 }
 
 impl Stats {
@@ -98,6 +103,7 @@ impl Stats {
         self.query_chunks_decoded = c.query_chunks_decoded.load(Relaxed);
         self.query_chunks_from_index = c.query_chunks_from_index.load(Relaxed);
         self.query_chunks_skipped = c.query_chunks_skipped.load(Relaxed);
+        self.query_chunks_as_mantissas = c.query_chunks_as_mantissas.load(Relaxed);
         self
     }
 }

@@ -4,7 +4,7 @@
 use super::aggregation::Aggregation;
 use super::buckets::Buckets;
 use super::group::Group;
-use super::kernels::{self, Kernel};
+use super::kernels::{self, DecimalKernel, Kernel};
 use super::quantile::ValueRuns;
 use super::summary::{ChunkAction, ChunkSummary, chunk_action};
 use super::value_filter::ValueFilter;
@@ -114,22 +114,13 @@ impl BucketAcc {
     /// or the first timestamp is not after the last one pushed. Timestamps out of order
     /// *inside* `ts` are not detected and give unspecified (but memory-safe) buckets.
     pub fn push_columns(&mut self, ts: &[i64], values: &[f64]) -> Result<()> {
-        if ts.len() != values.len() {
-            return Err(Error::invalid(format!(
-                "{} timestamps but {} values",
-                ts.len(),
-                values.len()
-            )));
-        }
-        let (Some(&first), Some(&last)) = (ts.first(), ts.last()) else {
-            return Ok(());
-        };
-        self.check_order(first)?;
-        self.last_ts = Some(last);
-        let r = self.buckets.clip(ts);
+        let r = self.accept(ts, values.len())?;
         let (Some(ts), Some(values)) = (ts.get(r.clone()), values.get(r)) else {
             return Ok(());
         };
+        if ts.is_empty() {
+            return Ok(());
+        }
         let (b, f) = (&self.buckets, self.filter.as_ref());
         match &mut self.store {
             Store::Quantile(_, runs) => for_each_run(b, ts, |from, to, start| {
@@ -147,6 +138,67 @@ impl BucketAcc {
                 }
             },
             store => with_runs!(store, runs => runs.push_columns(b, f, ts, values), _ => {}),
+        }
+        Ok(())
+    }
+
+    /// Checks a push of `ts` and `values` values (as long, after every point pushed
+    /// before) and records it; returns the indexes of the points in the range.
+    #[inline]
+    fn accept(&mut self, ts: &[i64], values: usize) -> Result<std::ops::Range<usize>> {
+        if ts.len() != values {
+            return Err(Error::invalid(format!(
+                "{} timestamps but {values} values",
+                ts.len(),
+            )));
+        }
+        let (Some(&first), Some(&last)) = (ts.first(), ts.last()) else {
+            return Ok(0..0);
+        };
+        self.check_order(first)?;
+        self.last_ts = Some(last);
+        Ok(self.buckets.clip(ts))
+    }
+
+    /// True when [`push_mantissas`](BucketAcc::push_mantissas) can take this
+    /// accumulator's points: `Count`, `Min`, `Max`, `First` and `Last`, without a
+    /// value filter (their answer is one of the values, which the mantissas order).
+    pub fn takes_mantissas(&self) -> bool {
+        self.filter.is_none()
+            && matches!(
+                self.store,
+                Store::Count(_) | Store::Min(_) | Store::Max(_) | Store::First(_) | Store::Last(_)
+            )
+    }
+
+    /// [`push_columns`](BucketAcc::push_columns) of decimal values given by their
+    /// mantissas: value `i` is
+    /// [`decimal_value`](crate::codec::float::decimal_value)`(mantissas[i], divisor)`.
+    /// Only the runs' results are converted.
+    ///
+    /// [`Error::InvalidArgument`] (and nothing added) as for `push_columns`, or when
+    /// the accumulator does not [take mantissas](BucketAcc::takes_mantissas).
+    pub fn push_mantissas(&mut self, ts: &[i64], mantissas: &[i64], divisor: f64) -> Result<()> {
+        if !self.takes_mantissas() {
+            return Err(Error::invalid(
+                "mantissas pushed to an accumulator that folds values",
+            ));
+        }
+        let r = self.accept(ts, mantissas.len())?;
+        let (Some(ts), Some(m)) = (ts.get(r.clone()), mantissas.get(r)) else {
+            return Ok(());
+        };
+        if ts.is_empty() {
+            return Ok(());
+        }
+        let b = &self.buckets;
+        match &mut self.store {
+            Store::Count(runs) => runs.push_mantissas(b, ts, m, divisor),
+            Store::Min(runs) => runs.push_mantissas(b, ts, m, divisor),
+            Store::Max(runs) => runs.push_mantissas(b, ts, m, divisor),
+            Store::First(runs) => runs.push_mantissas(b, ts, m, divisor),
+            Store::Last(runs) => runs.push_mantissas(b, ts, m, divisor),
+            _ => {}
         }
         Ok(())
     }
@@ -317,9 +369,10 @@ impl<K: Kernel> Runs<K> {
         }
     }
 
-    fn push_columns(&mut self, b: &Buckets, f: Option<&ValueFilter>, ts: &[i64], values: &[f64]) {
+    /// Makes room, before the first push, for the buckets `ts` spans (at most one per
+    /// point): no regrowth.
+    fn reserve_for(&mut self, b: &Buckets, ts: &[i64]) {
         if self.starts.is_empty() {
-            // the buckets these points span, at most one per point: no regrowth
             let spanned = match (b.width(), ts.first(), ts.last()) {
                 (Some(w), Some(&first), Some(&last)) => {
                     usize::try_from((last.saturating_sub(first) / w).saturating_add(2))
@@ -331,6 +384,10 @@ impl<K: Kernel> Runs<K> {
             self.starts.reserve(n);
             self.states.reserve(n);
         }
+    }
+
+    fn push_columns(&mut self, b: &Buckets, f: Option<&ValueFilter>, ts: &[i64], values: &[f64]) {
+        self.reserve_for(b, ts);
         for_each_run(b, ts, |from, to, start| {
             let (Some(t), Some(v)) = (ts.get(from..to), values.get(from..to)) else {
                 return;
@@ -341,6 +398,18 @@ impl<K: Kernel> Runs<K> {
             };
             if let Some(state) = state {
                 self.add(start, state);
+            }
+        });
+    }
+
+    fn push_mantissas(&mut self, b: &Buckets, ts: &[i64], mantissas: &[i64], divisor: f64)
+    where
+        K: DecimalKernel,
+    {
+        self.reserve_for(b, ts);
+        for_each_run(b, ts, |from, to, start| {
+            if let (Some(t), Some(m)) = (ts.get(from..to), mantissas.get(from..to)) {
+                self.add(start, K::run_mantissas(t, m, divisor));
             }
         });
     }

@@ -70,13 +70,16 @@ impl Aggregator {
     ///
     /// [`Error::InvalidArgument`] if `accs` does not have one accumulator per series of
     /// the plan, or they were made for another query.
-    pub fn collect(&self, mut plan: GroupPlan, accs: Vec<BucketAcc>) -> Result<Vec<Group>> {
+    pub fn collect(&self, mut plan: GroupPlan, mut accs: Vec<BucketAcc>) -> Result<Vec<Group>> {
         let mut out = Vec::with_capacity(plan.len());
-        for (g, mut acc) in merge_groups(Some(&plan), accs)? {
-            if let Some(answer) = acc.finish_group(plan.take_tags(g)) {
+        let mut tags = take_tags(&mut plan);
+        each_group(Some(&plan), &mut accs, |g, acc| {
+            let tags = tags.get_mut(g).map(std::mem::take).unwrap_or_default();
+            if let Some(answer) = acc.finish_group(tags) {
                 out.push(answer);
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -89,60 +92,78 @@ impl Aggregator {
         &self,
         mut plan: Option<GroupPlan>,
         series: &[(u32, Arc<SeriesKey>)],
-        accs: Vec<BucketAcc>,
+        mut accs: Vec<BucketAcc>,
     ) -> Result<QueryColumns> {
         if accs.len() != series.len() {
             return Err(mismatch(accs.len(), series.len()));
         }
         let mut out = QueryColumns::default();
-        for (g, mut acc) in merge_groups(plan.as_ref(), accs)? {
+        let mut tags = plan.as_mut().map(take_tags);
+        each_group(plan.as_ref(), &mut accs, |g, acc| {
             let (ts, values) = acc.finish();
-            let key = match &mut plan {
-                Some(plan) => GroupKey::pairs(plan.take_tags(g)),
+            let key = match &mut tags {
+                Some(tags) => {
+                    GroupKey::pairs(tags.get_mut(g).map(std::mem::take).unwrap_or_default())
+                }
                 None => match series.get(g) {
                     Some((_, key)) => GroupKey::series(key),
-                    None => continue,
+                    None => return Ok(()),
                 },
             };
             if !ts.is_empty() {
                 out.push(key, &ts, &values);
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 }
 
-/// The accumulator of each group with a point: those of its series (indexes into
-/// `accs`, in key order) merged, later series into earlier. Without a plan, each
-/// series is a group.
-fn merge_groups(plan: Option<&GroupPlan>, accs: Vec<BucketAcc>) -> Result<Vec<(usize, BucketAcc)>> {
-    let (groups, series) = match plan {
-        Some(p) => (p.len(), p.series_count()),
-        None => (accs.len(), accs.len()),
+/// Hands `f` the accumulator of each group: those of its series (indexes into
+/// `accs`, ascending, which is key order) merged in place into the first, later
+/// series into earlier. Without a plan, each series is a group. Nothing is moved: an
+/// accumulator is a few hundred bytes, and a query over a thousand series would move
+/// each of them twice.
+fn each_group(
+    plan: Option<&GroupPlan>,
+    accs: &mut [BucketAcc],
+    mut f: impl FnMut(usize, &mut BucketAcc) -> Result<()>,
+) -> Result<()> {
+    let Some(plan) = plan else {
+        for (g, acc) in accs.iter_mut().enumerate() {
+            f(g, acc)?;
+        }
+        return Ok(());
     };
-    if accs.len() != series {
-        return Err(mismatch(accs.len(), series));
+    if accs.len() != plan.series_count() {
+        return Err(mismatch(accs.len(), plan.series_count()));
     }
-    let mut accs: Vec<Option<BucketAcc>> = accs.into_iter().map(Some).collect();
-    let mut out = Vec::with_capacity(groups);
-    for g in 0..groups {
-        let alone = [g];
-        let members = plan.map_or(&alone[..], |p| p.members(g));
-        let mut group: Option<BucketAcc> = None;
-        for &s in members {
-            let Some(acc) = accs.get_mut(s).and_then(Option::take) else {
-                continue;
+    for g in 0..plan.len() {
+        let Some((&first, later)) = plan.members(g).split_first() else {
+            continue;
+        };
+        for &s in later {
+            // members ascend: `s` lies after `first`
+            let pair = accs
+                .split_at_mut_checked(s)
+                .and_then(|(head, tail)| Some((head.get_mut(first)?, tail.first()?)));
+            let Some((into, acc)) = pair else {
+                return Err(Error::invalid(format!(
+                    "series {s} of group {g} is not after its first series {first}"
+                )));
             };
-            match &mut group {
-                Some(into) => into.merge(&acc)?,
-                None => group = Some(acc),
-            }
+            into.merge(acc)?;
         }
-        if let Some(acc) = group {
-            out.push((g, acc));
+        if let Some(acc) = accs.get_mut(first) {
+            f(g, acc)?;
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The tags of every group of `plan`, moved out.
+fn take_tags(plan: &mut GroupPlan) -> Vec<Vec<(String, String)>> {
+    (0..plan.len()).map(|g| plan.take_tags(g)).collect()
 }
 
 fn mismatch(accs: usize, series: usize) -> Error {

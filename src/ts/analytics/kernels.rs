@@ -9,6 +9,7 @@
 
 use super::summary::ChunkSummary;
 use super::value_filter::ValueFilter;
+use crate::codec::float::{decimal_value, max_mantissa, min_mantissa};
 
 /// One bucket's state for one aggregation.
 pub(crate) trait Kernel: Copy + Send + Sync + 'static {
@@ -39,6 +40,58 @@ pub(crate) trait Kernel: Copy + Send + Sync + 'static {
 
     /// The bucket's result.
     fn finish(&self) -> f64;
+}
+
+/// A kernel that can fold a run of decimal values from their mantissas
+/// ([`crate::codec::float::decode_window_mantissas`]), converting only its result:
+/// the aggregations whose answer is one of the values (or none of them), since the
+/// correctly rounded quotient preserves order. A decimal run holds no NaN and no
+/// `-0.0` (those are exceptions), so the order of the mantissas is that of
+/// [`f64::total_cmp`] on the values.
+pub(crate) trait DecimalKernel: Kernel {
+    /// [`Kernel::run`] of the values `decimal_value(m, divisor)` of `mantissas`.
+    fn run_mantissas(ts: &[i64], mantissas: &[i64], divisor: f64) -> Self;
+}
+
+/// The value of an optional mantissa: NaN for none (an empty run).
+fn value_of(mantissa: Option<i64>, divisor: f64) -> f64 {
+    mantissa.map_or(f64::NAN, |m| decimal_value(m, divisor))
+}
+
+impl DecimalKernel for Count {
+    fn run_mantissas(ts: &[i64], _mantissas: &[i64], _divisor: f64) -> Self {
+        Count(ts.len() as u64)
+    }
+}
+
+impl DecimalKernel for Min {
+    fn run_mantissas(_ts: &[i64], mantissas: &[i64], divisor: f64) -> Self {
+        Min(value_of(min_mantissa(mantissas), divisor))
+    }
+}
+
+impl DecimalKernel for Max {
+    fn run_mantissas(_ts: &[i64], mantissas: &[i64], divisor: f64) -> Self {
+        Max(value_of(max_mantissa(mantissas), divisor))
+    }
+}
+
+impl DecimalKernel for First {
+    fn run_mantissas(ts: &[i64], mantissas: &[i64], divisor: f64) -> Self {
+        First {
+            t: ts.first().copied().unwrap_or(i64::MAX),
+            v: value_of(mantissas.first().copied(), divisor),
+        }
+    }
+}
+
+impl DecimalKernel for Last {
+    fn run_mantissas(ts: &[i64], mantissas: &[i64], divisor: f64) -> Self {
+        Last {
+            t: ts.last().copied().unwrap_or(i64::MIN),
+            v: value_of(mantissas.last().copied(), divisor),
+        }
+    }
 }
 
 /// `v < m` in the order of [`f64::total_cmp`], for non-NaN `v` and `m`: the usual

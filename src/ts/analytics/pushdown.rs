@@ -9,7 +9,11 @@
 //!   filter, the aggregation can use a summary, and no head point or head tombstone
 //!   falls in its time span (so its points are exactly what the series shows there):
 //!   absorbed from the entry, not decoded;
-//! - otherwise decoded, trimmed to the range, stripped of what head tombstones hide.
+//! - otherwise decoded, trimmed to the range, stripped of what head tombstones hide;
+//!   for aggregations whose answer is one of the values (count, min, max, first,
+//!   last) a chunk with nothing of the heads in its span hands a decimal run over as
+//!   mantissas, which the accumulator folds before converting (see
+//!   `kernels::DecimalKernel`).
 //!
 //! A group of overlapping segments goes through the scan's overlap merge. The heads'
 //! points are laid over the decoded points (newer wins) before they reach the
@@ -31,10 +35,12 @@ use crate::ts::segment::ChunkMeta;
 /// Points an overlap merge hands over at a time.
 const OVERLAP_BATCH: usize = 4096;
 
-/// Chunks decoded, answered from the index, and skipped by one reader.
+/// Chunks decoded (and of them, read as mantissas), answered from the index, and
+/// skipped by one reader.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ChunkCounts {
     pub decoded: u64,
+    pub as_mantissas: u64,
     pub from_index: u64,
     pub skipped: u64,
 }
@@ -43,6 +49,7 @@ impl ChunkCounts {
     /// Adds `other`'s counts.
     pub fn add(&mut self, other: ChunkCounts) {
         self.decoded += other.decoded;
+        self.as_mantissas += other.as_mantissas;
         self.from_index += other.from_index;
         self.skipped += other.skipped;
     }
@@ -61,6 +68,21 @@ pub(crate) fn summary_of(c: &ChunkMeta) -> ChunkSummary {
     }
 }
 
+/// Points a bucket must hold on average for a chunk to be read as mantissas: each
+/// bucket's result is then converted on its own (a division), where the values path
+/// converts every point, four at a time.
+const MANTISSA_RUN: i128 = 64;
+
+/// True when reading `chunk` as mantissas costs less than as values: its buckets hold
+/// [`MANTISSA_RUN`] points or more on average.
+fn mantissas_pay(agg: &Aggregator, chunk: &ChunkMeta) -> bool {
+    let Some(width) = agg.buckets().width() else {
+        return true;
+    };
+    let span = i128::from(chunk.max_ts()) - i128::from(chunk.min_ts()) + 1;
+    i128::from(chunk.count()) * i128::from(width) >= MANTISSA_RUN * span
+}
+
 /// Reads series of one snapshot over one range into accumulators, reusing its
 /// buffers from one series to the next. One per thread.
 pub(crate) struct PushdownReader {
@@ -70,6 +92,9 @@ pub(crate) struct PushdownReader {
     /// Segment points read but not yet handed to the accumulator.
     pending: Columns,
     scratch: Columns,
+    /// A decimal run read as mantissas: its timestamps and mantissas.
+    mantissa_ts: Vec<i64>,
+    mantissas: Vec<i64>,
     /// What this reader did, over every series it read.
     pub counts: ChunkCounts,
 }
@@ -84,6 +109,8 @@ impl PushdownReader {
             overlap: OverlapReader::default(),
             pending: Columns::new(),
             scratch: Columns::new(),
+            mantissa_ts: Vec::new(),
+            mantissas: Vec::new(),
             counts: ChunkCounts::default(),
         }
     }
@@ -97,6 +124,8 @@ impl PushdownReader {
             overlap,
             pending,
             scratch,
+            mantissa_ts,
+            mantissas,
             counts,
         } = self;
         let range = (plan.start(), plan.end());
@@ -151,6 +180,32 @@ impl PushdownReader {
                         }
                     }
                     _ => {}
+                }
+                if feed.acc.takes_mantissas()
+                    && mantissas_pay(agg, chunk)
+                    && ranges_overlapping(hidden, lo, hi).is_empty()
+                    && !feed.recent_within(lo, hi)
+                {
+                    // Nothing to lay over the chunk's points: a decimal run goes to the
+                    // accumulator as mantissas, unconverted.
+                    let divisor = seg.decode_chunk_span_mantissas(
+                        chunk,
+                        range.0,
+                        range.1,
+                        mantissa_ts,
+                        mantissas,
+                    )?;
+                    if let Some((n, divisor)) = divisor {
+                        counts.decoded += 1;
+                        counts.as_mantissas += 1;
+                        if let Some(before) = lo.checked_sub(1) {
+                            feed.flush_through(Some(before))?;
+                        }
+                        let ts = mantissa_ts.get(..n).unwrap_or_default();
+                        let m = mantissas.get(..n).unwrap_or_default();
+                        feed.acc.push_mantissas(ts, m, divisor)?;
+                        continue;
+                    }
                 }
                 let at = feed.pending.len();
                 seg.decode_chunk_span(chunk, range.0, range.1, feed.pending)?;

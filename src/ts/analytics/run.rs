@@ -325,6 +325,7 @@ fn read_series(
 /// Adds a query's chunk counts to the database's counters.
 fn record(c: &Counters, counts: ChunkCounts) {
     Counters::add(&c.query_chunks_decoded, counts.decoded);
+    Counters::add(&c.query_chunks_as_mantissas, counts.as_mantissas);
     Counters::add(&c.query_chunks_from_index, counts.from_index);
     Counters::add(&c.query_chunks_skipped, counts.skipped);
 }

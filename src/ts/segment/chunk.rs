@@ -228,19 +228,68 @@ pub(crate) fn decode_span(
     ts: &mut [i64],
     values: &mut [f64],
 ) -> Result<(), DecodeError> {
+    let parts = span_parts(bytes, format, span, values.len())?;
+    codec::timestamp::decode_window(parts.columns, &span.window, ts)?;
+    codec::float::decode_window(parts.values, parts.value_marks, span.from(), values)
+}
+
+/// [`decode_span`] with the values as decimal mantissas
+/// ([`codec::float::decode_window_mantissas`]): their divisor, or `None` (and nothing
+/// decoded) when the span's values are not all decimal.
+pub(crate) fn decode_span_mantissas(
+    bytes: &[u8],
+    format: ChunkFormat,
+    span: &Span,
+    ts: &mut [i64],
+    mantissas: &mut [i64],
+) -> Result<Option<f64>, DecodeError> {
+    let parts = span_parts(bytes, format, span, mantissas.len())?;
+    let divisor = codec::float::decode_window_mantissas(
+        parts.values,
+        parts.value_marks,
+        span.from(),
+        mantissas,
+    )?;
+    if divisor.is_some() {
+        codec::timestamp::decode_window(parts.columns, &span.window, ts)?;
+    }
+    Ok(divisor)
+}
+
+/// What a span read of a chunk needs.
+struct SpanParts<'a> {
+    /// The columns, the timestamp column first.
+    columns: &'a [u8],
+    /// The value column.
+    values: &'a [u8],
+    /// The value column's marks.
+    value_marks: &'a [u8],
+}
+
+/// Splits a chunk for a span read; checks that the value output is as long as the
+/// span.
+fn span_parts<'a>(
+    bytes: &'a [u8],
+    format: ChunkFormat,
+    span: &Span,
+    values_len: usize,
+) -> Result<SpanParts<'a>, DecodeError> {
     let parts = split(bytes, format)?;
     let marks = parts
         .marks
         .ok_or(DecodeError("chunk span read without marks"))?;
-    if values.len() != span.len() {
+    if values_len != span.len() {
         return Err(DecodeError("span columns differ in length"));
     }
-    codec::timestamp::decode_window(parts.columns, &span.window, ts)?;
-    let value_column = parts
+    let values = parts
         .columns
         .get(marks.values_at..)
         .ok_or(DecodeError("chunk value column offset out of range"))?;
-    codec::float::decode_window(value_column, marks.values, span.from(), values)
+    Ok(SpanParts {
+        columns: parts.columns,
+        values,
+        value_marks: marks.values,
+    })
 }
 
 /// The two columns of the chunk `bytes` (after its marks, if it has any).
@@ -341,6 +390,28 @@ mod tests {
                         assert_eq!(t, ts[span.from()..span.to()]);
                         let bits = |x: &[f64]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                         assert_eq!(bits(&v), bits(&vs[span.from()..span.to()]));
+                        // as mantissas: the same points where the span's values are all
+                        // decimal (kind 0 of more than one value, a NaN every 97), else
+                        // nothing
+                        let (mut t, mut m) = (vec![0; span.len()], vec![0; span.len()]);
+                        let divisor = decode_span_mantissas(
+                            &enc.bytes,
+                            ChunkFormat::Marked,
+                            &span,
+                            &mut t,
+                            &mut m,
+                        )
+                        .unwrap();
+                        let all_decimal = kind == 0 && n > 1 && v.iter().all(|x| !x.is_nan());
+                        assert_eq!(divisor.is_some(), all_decimal, "{i}..={j} kind {kind}");
+                        if let Some(d) = divisor {
+                            assert_eq!(t, ts[span.from()..span.to()]);
+                            let values: Vec<f64> = m
+                                .iter()
+                                .map(|&x| codec::float::decimal_value(x, d))
+                                .collect();
+                            assert_eq!(bits(&values), bits(&v));
+                        }
                     }
                 }
                 // a one-point read of a long chunk decodes at most two blocks
@@ -373,6 +444,8 @@ mod tests {
                 if let Ok(Some(span)) = span.as_ref().map(|s| s.filter(|s| s.len() <= 1030)) {
                     let (mut t, mut v) = (vec![0; span.len()], vec![0.0; span.len()]);
                     let _ = decode_span(&bad, ChunkFormat::Marked, &span, &mut t, &mut v);
+                    let mut m = vec![0; span.len()];
+                    let _ = decode_span_mantissas(&bad, ChunkFormat::Marked, &span, &mut t, &mut m);
                 }
             }
         }

@@ -313,21 +313,88 @@ impl Segment {
         if start <= chunk.min_ts() && end >= chunk.max_ts() {
             return self.decode_chunk_to(chunk, out);
         }
-        let bytes = self.verified_chunk_bytes(chunk)?;
-        let format = self.chunk_format;
-        // a read past the chunk's last point needs no mark after its start
-        let to_end = if end >= chunk.max_ts() { i64::MAX } else { end };
-        let span =
-            chunk::locate(bytes, format, start, to_end).map_err(|e| self.corrupt(chunk, e.0))?;
-        let Some(span) = span else {
+        let Some((bytes, span)) = self.locate_span(chunk, count, start, end)? else {
             return self.decode_prefix_through(chunk, count, end, out);
         };
-        if span.to() > count {
-            return Err(self.corrupt(chunk, "chunk marks disagree with its index entry"));
-        }
         let (ts, values) = out.spare(span.len());
-        chunk::decode_span(bytes, format, &span, ts, values)
+        chunk::decode_span(bytes, self.chunk_format, &span, ts, values)
             .map_err(|e| self.corrupt(chunk, e.0))?;
+        self.check_span(chunk, &span, count, ts)?;
+        out.commit(span.len());
+        Ok(())
+    }
+
+    /// [`Segment::decode_chunk_span`] with the values as decimal mantissas, for
+    /// aggregations that can work on them (see
+    /// [`codec::float::decode_window_mantissas`](crate::codec::float::decode_window_mantissas)):
+    /// fills the front of `ts` and `mantissas` (growing them as needed, never
+    /// shrinking them) with a run of the chunk holding every point in `start..=end`,
+    /// and returns the run's length and the mantissas' divisor. `None`, with the
+    /// buffers unspecified, when the run's values are not all decimal or the chunk has
+    /// no marks: the caller decodes values.
+    pub(crate) fn decode_chunk_span_mantissas(
+        &self,
+        chunk: &ChunkMeta,
+        start: i64,
+        end: i64,
+        ts: &mut Vec<i64>,
+        mantissas: &mut Vec<i64>,
+    ) -> Result<Option<(usize, f64)>> {
+        let count = self.checked_count(chunk)?;
+        let Some((bytes, span)) = self.locate_span(chunk, count, start, end)? else {
+            return Ok(None);
+        };
+        let n = span.len();
+        // grown, never shrunk: a shorter run after a longer one writes nothing twice
+        for buf in [&mut *ts, &mut *mantissas] {
+            if buf.len() < n {
+                buf.resize(n, 0);
+            }
+        }
+        let (Some(ts), Some(mantissas)) = (ts.get_mut(..n), mantissas.get_mut(..n)) else {
+            return Ok(None);
+        };
+        let divisor = chunk::decode_span_mantissas(bytes, self.chunk_format, &span, ts, mantissas)
+            .map_err(|e| self.corrupt(chunk, e.0))?;
+        if divisor.is_some() {
+            self.check_span(chunk, &span, count, ts)?;
+        }
+        Ok(divisor.map(|d| (n, d)))
+    }
+
+    /// The checked bytes of `chunk` (of `count` points) and the run of its points from
+    /// the block holding `start` through the block holding `end`, found by its marks;
+    /// `None` for a chunk without marks.
+    fn locate_span(
+        &self,
+        chunk: &ChunkMeta,
+        count: usize,
+        start: i64,
+        end: i64,
+    ) -> Result<Option<(&[u8], chunk::Span)>> {
+        let bytes = self.verified_chunk_bytes(chunk)?;
+        // a read past the chunk's last point needs no mark after its start
+        let to_end = if end >= chunk.max_ts() { i64::MAX } else { end };
+        let span = chunk::locate(bytes, self.chunk_format, start, to_end)
+            .map_err(|e| self.corrupt(chunk, e.0))?;
+        match span {
+            Some(span) if span.to() > count => {
+                Err(self.corrupt(chunk, "chunk marks disagree with its index entry"))
+            }
+            span => Ok(span.map(|span| (bytes, span))),
+        }
+    }
+
+    /// Checks the timestamps `ts` decoded for `span` of `chunk` (of `count` points)
+    /// against the chunk's index entry: the first and last must sit where the span
+    /// says.
+    fn check_span(
+        &self,
+        chunk: &ChunkMeta,
+        span: &chunk::Span,
+        count: usize,
+        ts: &[i64],
+    ) -> Result<()> {
         let first_fits = match ts.first() {
             Some(&t) if span.from() == 0 => t == chunk.min_ts(),
             Some(&t) => t > chunk.min_ts(),
@@ -344,7 +411,6 @@ impl Segment {
                 "chunk decodes to points that disagree with its index entry",
             ));
         }
-        out.commit(span.len());
         Ok(())
     }
 
