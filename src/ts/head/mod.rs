@@ -207,6 +207,15 @@ impl Head {
         let mut missing: Vec<usize> = Vec::new();
         {
             let map = read(&self.series);
+            // First start loading where each series' points will go: its vector's end
+            // was last written one batch ago and is out of the caches, and the
+            // appends below each end with an unlock, which waits for the stores
+            // before it; loaded together here, those misses overlap.
+            for (id, ts, _) in series.clone() {
+                if let Some(s) = map.get(&id) {
+                    lock(s).prefetch_end(ts.len());
+                }
+            }
             for (i, (id, ts, vals)) in series.clone().enumerate() {
                 if ts.is_empty() || ts.len() != vals.len() {
                     continue;

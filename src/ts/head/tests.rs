@@ -346,3 +346,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn prefetching_the_end_changes_nothing() {
+    let mut b = SeriesBuf::default();
+    for n in [0, 1, 5, usize::MAX] {
+        b.prefetch_end(n);
+    }
+    b.reserve(8);
+    b.extend(&[1, 2, 3], &[1.0, 2.0, 3.0]);
+    for n in [0, 1, 5, 6, 100, usize::MAX] {
+        b.prefetch_end(n);
+    }
+    assert_eq!(b.len(), 3);
+    assert_eq!(b.range(i64::MIN, i64::MAX), &[(1, 1.0), (2, 2.0), (3, 3.0)]);
+}
