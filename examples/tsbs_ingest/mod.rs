@@ -190,6 +190,7 @@ fn run(a: &Args, root: &Path) -> Result<()> {
         Vec::new()
     };
     let mut rows: Vec<(&str, usize, Duration, Option<f64>, Duration)> = Vec::new();
+    let mut wal_per_point = None;
     let fresh = |name: &str| -> Result<Db> {
         let dir = root.join(name);
         let _ = std::fs::remove_dir_all(&dir);
@@ -204,6 +205,10 @@ fn run(a: &Args, root: &Path) -> Result<()> {
             let d = writer_add(&db, &data, a.hosts)?;
             let cpu = thread_cpu().saturating_sub(cpu);
             check(&db, &data)?;
+            // what the WAL took, when no flush removed any of it
+            if db.stats().flushes == 0 {
+                wal_per_point = Some(wal_bytes(&root.join("writer")) as f64 / points as f64);
+            }
             if count {
                 rows.push(("Writer::add from borrowed &str", points, d, Some(8e6), cpu));
             }
@@ -285,10 +290,25 @@ fn run(a: &Args, root: &Path) -> Result<()> {
             rate / 1e6
         );
     }
+    if let Some(b) = wal_per_point {
+        println!("\nWAL bytes per point (Writer::add, 10 000 points per commit): {b:.2}");
+    }
     if a.runs("open") {
         high_cardinality(a.series, root)?;
     }
     Ok(())
+}
+
+/// The bytes of the WAL segments in database directory `dir`.
+fn wal_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wal"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// The ten fields of host `h` at `step`, and their tags, as borrowed strings.

@@ -34,7 +34,8 @@ fn wal_record(
 ) -> std::result::Result<u64, String> {
     if let Some(v) = wal_batch::foreign_version(payload) {
         return Err(format!(
-            "WAL batch of format version {v}; this build reads version {}",
+            "WAL batch of format version {v}; this build reads versions {} to {}",
+            wal_batch::OLDEST_VERSION,
             wal_batch::VERSION
         ));
     }

@@ -317,8 +317,9 @@ impl BatchSink for Replay<'_, '_> {
         if !self.catalog.catalog().contains(id) {
             return Err(format!("WAL batch writes to unknown series {id}"));
         }
+        // replayed batches mostly bring series the new head does not have yet
         self.head
-            .append_many(id, ts, vals)
+            .append_likely_new(id, ts, vals)
             .map_err(|e| format!("WAL batch column: {e}"))
     }
 

@@ -113,6 +113,53 @@ fn stats(b: &SeriesBuf) -> (usize, usize) {
     (b.len(), b.heap_bytes())
 }
 
+/// What the appends of a batch added to a head's counters, applied once.
+struct Tally {
+    points: usize,
+    bytes: usize,
+    lo: i64,
+    hi: i64,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            points: 0,
+            bytes: 0,
+            lo: i64::MAX,
+            hi: i64::MIN,
+        }
+    }
+}
+
+impl Tally {
+    /// Appends equally long columns to series `s`, counting what they add.
+    fn extend(&mut self, s: &Mutex<SeriesBuf>, ts: &[i64], vals: &[f64]) {
+        let mut b = lock(s);
+        let before = stats(&b);
+        b.extend(ts, vals);
+        let after = stats(&b);
+        drop(b);
+        // Appends only grow a series.
+        self.points += after.0.wrapping_sub(before.0);
+        self.bytes += after.1.wrapping_sub(before.1);
+        for &t in ts {
+            self.lo = self.lo.min(t);
+            self.hi = self.hi.max(t);
+        }
+    }
+
+    fn apply(self, head: &Head) {
+        if self.bytes > 0 {
+            head.bytes.fetch_add(self.bytes, Relaxed);
+        }
+        if self.points > 0 {
+            head.points.fetch_add(self.points, Relaxed);
+            head.widen(self.lo, self.hi);
+        }
+    }
+}
+
 impl Head {
     /// An empty head.
     pub fn new() -> Self {
@@ -121,19 +168,6 @@ impl Head {
 
     fn get(&self, id: u32) -> Option<Arc<Mutex<SeriesBuf>>> {
         read(&self.series).get(&id).cloned()
-    }
-
-    fn get_or_create(&self, id: u32) -> Arc<Mutex<SeriesBuf>> {
-        if let Some(s) = self.get(id) {
-            return s;
-        }
-        let mut map = write(&self.series);
-        map.entry(id)
-            .or_insert_with(|| {
-                self.bytes.fetch_add(SERIES_OVERHEAD, Relaxed);
-                Arc::default()
-            })
-            .clone()
     }
 
     /// Applies the change of one series' stats to the counters. Called with the
@@ -164,6 +198,28 @@ impl Head {
     /// timestamps cost a copy and one pass to check the order.
     /// `Err(InvalidArgument)` (and nothing appended) if the lengths differ.
     pub fn append_many(&self, series_id: u32, ts: &[i64], values: &[f64]) -> Result<()> {
+        self.append_columns(series_id, ts, values, true)
+    }
+
+    /// [`Head::append_many`] for a series the head likely does not have yet (WAL
+    /// replay into a new head): the map's write lock at once, without looking the
+    /// series up under its read lock first.
+    pub(crate) fn append_likely_new(
+        &self,
+        series_id: u32,
+        ts: &[i64],
+        values: &[f64],
+    ) -> Result<()> {
+        self.append_columns(series_id, ts, values, false)
+    }
+
+    fn append_columns(
+        &self,
+        series_id: u32,
+        ts: &[i64],
+        values: &[f64],
+        known_first: bool,
+    ) -> Result<()> {
         if ts.len() != values.len() {
             return Err(Error::invalid(format!(
                 "{} timestamps but {} values",
@@ -171,25 +227,28 @@ impl Head {
                 values.len()
             )));
         }
-        let (Some(&lo), Some(&hi)) = (ts.iter().min(), ts.iter().max()) else {
+        if ts.is_empty() {
             return Ok(());
-        };
-        let extend = |s: &Mutex<SeriesBuf>| {
-            let mut b = lock(s);
-            let before = stats(&b);
-            b.extend(ts, values);
-            self.account(before, stats(&b));
-        };
+        }
+        let mut tally = Tally::default();
         // A series the head has: locked under the map's read lock, without taking a
         // reference to it (nobody takes the map's lock while holding a series').
-        let known = {
+        let known = known_first && {
             let map = read(&self.series);
-            map.get(&series_id).map(|s| extend(s)).is_some()
+            map.get(&series_id)
+                .map(|s| tally.extend(s, ts, values))
+                .is_some()
         };
         if !known {
-            extend(&self.get_or_create(series_id));
+            // One look-up under the write lock adds the series if it is still missing.
+            let mut map = write(&self.series);
+            let s = map.entry(series_id).or_insert_with(|| {
+                tally.bytes += SERIES_OVERHEAD;
+                Arc::default()
+            });
+            tally.extend(s, ts, values);
         }
-        self.widen(lo, hi);
+        tally.apply(self);
         Ok(())
     }
 
@@ -201,12 +260,20 @@ impl Head {
         &self,
         series: impl Iterator<Item = (u32, &'a [i64], &'a [f64])> + Clone,
     ) {
-        let (mut points, mut bytes) = (0usize, 0usize);
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        let mut tally = Tally::default();
         // The places of the series the head does not have yet.
         let mut missing: Vec<usize> = Vec::new();
         {
             let map = read(&self.series);
+            // First start loading where each series' points will go: its vector's end
+            // was last written one batch ago and is out of the caches, and the
+            // appends below each end with an unlock, which waits for the stores
+            // before it; loaded together here, those misses overlap.
+            for (id, ts, _) in series.clone() {
+                if let Some(s) = map.get(&id) {
+                    lock(s).prefetch_end(ts.len());
+                }
+            }
             for (i, (id, ts, vals)) in series.clone().enumerate() {
                 if ts.is_empty() || ts.len() != vals.len() {
                     continue;
@@ -215,35 +282,41 @@ impl Head {
                     missing.push(i);
                     continue;
                 };
-                let mut b = lock(s);
-                let before = stats(&b);
-                b.extend(ts, vals);
-                let after = stats(&b);
-                drop(b);
-                // Appends only grow a series.
-                points += after.0.wrapping_sub(before.0);
-                bytes += after.1.wrapping_sub(before.1);
-                for &t in ts {
-                    lo = lo.min(t);
-                    hi = hi.max(t);
-                }
+                tally.extend(s, ts, vals);
             }
         }
-        if points > 0 {
-            self.points.fetch_add(points, Relaxed);
-            self.bytes.fetch_add(bytes, Relaxed);
-            self.widen(lo, hi);
-        }
+        tally.apply(self);
         if !missing.is_empty() {
-            // Series new to this head: one at a time, in batch order (the map's write
-            // lock). The lengths were checked above, so these appends cannot fail.
+            self.add_series(series, &missing);
+        }
+    }
+
+    /// The part of [`Head::append_batch`] for the series at places `missing` (ascending)
+    /// of `series`, which the head did not have: under one write lock of the map, in
+    /// batch order, the counters updated once. A
+    /// series may come more than once (the first time adds it). Replaying a WAL of a
+    /// million series of one point each spent half its time adding them one by one.
+    fn add_series<'a>(
+        &self,
+        series: impl Iterator<Item = (u32, &'a [i64], &'a [f64])>,
+        missing: &[usize],
+    ) {
+        let mut tally = Tally::default();
+        {
+            let mut map = write(&self.series);
             let mut next = missing.iter().copied().peekable();
             for (i, (id, ts, vals)) in series.enumerate() {
-                if next.next_if_eq(&i).is_some() {
-                    let _ = self.append_many(id, ts, vals);
+                if next.next_if_eq(&i).is_none() {
+                    continue;
                 }
+                let s = map.entry(id).or_insert_with(|| {
+                    tally.bytes += SERIES_OVERHEAD;
+                    Arc::default()
+                });
+                tally.extend(s, ts, vals);
             }
         }
+        tally.apply(self);
     }
 
     /// Deletes series `series_id`'s points with `start <= ts <= end`: removes those in

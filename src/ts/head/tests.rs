@@ -346,3 +346,66 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn prefetching_the_end_changes_nothing() {
+    let mut b = SeriesBuf::default();
+    for n in [0, 1, 5, usize::MAX] {
+        b.prefetch_end(n);
+    }
+    b.reserve(8);
+    b.extend(&[1, 2, 3], &[1.0, 2.0, 3.0]);
+    for n in [0, 1, 5, 6, 100, usize::MAX] {
+        b.prefetch_end(n);
+    }
+    assert_eq!(b.len(), 3);
+    assert_eq!(b.range(i64::MIN, i64::MAX), &[(1, 1.0), (2, 2.0), (3, 3.0)]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// `append_batch` (series the head has, then series new to it under one lock of
+    /// the map, a series possibly more than once) and `append_likely_new` leave the
+    /// head as `append_many` one column at a time does, counters included.
+    #[test]
+    fn batches_and_new_series_match_one_column_at_a_time(
+        before in proptest::collection::vec((0u32..6, proptest::collection::vec((-20i64..20, -5i32..5), 1..5)), 0..5),
+        batch in proptest::collection::vec((0u32..12, proptest::collection::vec((-20i64..20, -5i32..5), 0..5)), 0..12),
+    ) {
+        let cols = |pts: &Vec<(i64, i32)>| -> (Vec<i64>, Vec<f64>) {
+            pts.iter().map(|&(t, v)| (t, f64::from(v))).unzip()
+        };
+        let (one, many, likely_new) = (Head::new(), Head::new(), Head::new());
+        for (id, pts) in &before {
+            let (t, v) = cols(pts);
+            for h in [&one, &many, &likely_new] {
+                h.append_many(*id, &t, &v).unwrap();
+            }
+        }
+        let columns: Vec<(u32, Vec<i64>, Vec<f64>)> = batch
+            .iter()
+            .map(|(id, pts)| {
+                let (t, v) = cols(pts);
+                (*id, t, v)
+            })
+            .collect();
+        for (id, t, v) in &columns {
+            one.append_many(*id, t, v).unwrap();
+            likely_new.append_likely_new(*id, t, v).unwrap();
+        }
+        many.append_batch(columns.iter().map(|(id, t, v)| (*id, &t[..], &v[..])));
+        // the counters first: a read sorts a series and counts a rewritten point once
+        for (name, h) in [("batch", &many), ("likely new", &likely_new)] {
+            prop_assert_eq!(h.point_count(), one.point_count(), "{}", name);
+            prop_assert_eq!(h.approximate_bytes(), one.approximate_bytes(), "{}", name);
+            prop_assert_eq!((h.min_ts(), h.max_ts()), (one.min_ts(), one.max_ts()));
+        }
+        for h in [&many, &likely_new] {
+            prop_assert_eq!(series_ids(h), series_ids(&one));
+            for id in 0..12 {
+                prop_assert_eq!(read_all(h, id), read_all(&one, id));
+            }
+        }
+    }
+}

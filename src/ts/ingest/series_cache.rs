@@ -46,6 +46,9 @@ struct TagSet {
     hash: u64,
     /// The slots of the series with these tags, in the order they were cached.
     members: Vec<u32>,
+    /// The tag set added after this one last time (data arrives host after host, in
+    /// the same order at every step).
+    next: Option<u32>,
 }
 
 impl TagSet {
@@ -112,21 +115,30 @@ impl SeriesCache {
         metric: &str,
         tags: &[(&str, &str)],
     ) -> Result<u32> {
-        let last = self.last.filter(|&t| {
+        let given = |t: &u32| {
             self.tagsets
-                .get(t as usize)
+                .get(*t as usize)
                 .is_some_and(|ts| ts.same_as_given(tags))
-        });
+        };
+        let prev = self.last;
+        let mut at = self.next_member;
+        let mut last = prev.filter(given);
+        if last.is_none() {
+            // Other tags: those that came after the previous add's last time, in the
+            // order given then, are the likely ones (no hash of the tags needed).
+            last = prev
+                .and_then(|p| self.tagsets.get(p as usize)?.next)
+                .filter(given);
+            at = 0;
+        }
         let tagset = last.and_then(|t| self.tagsets.get(t as usize));
-        // Same tags as the previous add, in the same order: the series that came after
-        // the previous one last time is the likely one; only its metric is left to
-        // compare, and neither the tags' order nor `last` change.
+        // Tags known in the order given (the previous add's, or the ones after them):
+        // the series that came next last time is the likely one; only its metric is
+        // left to compare, and the tags' order does not change.
         if let Some(ts) = tagset {
-            let at = if self.next_member < ts.members.len() {
-                self.next_member
-            } else {
-                0
-            };
+            if at >= ts.members.len() {
+                at = 0;
+            }
             if let Some(&s) = ts.members.get(at)
                 && self
                     .slots
@@ -134,6 +146,7 @@ impl SeriesCache {
                     .is_some_and(|slot| str_eq(&slot.key.metric, metric))
             {
                 self.next_member = at + 1;
+                self.last = last;
                 return Ok(s);
             }
         }
@@ -143,22 +156,25 @@ impl SeriesCache {
         };
         let hash = self.index.hash_with_tags(metric, tags_hash, tags.len());
         let (slots, tagsets) = (&self.slots, &self.tagsets);
+        // whether the slot found has the tags in the order given (no need to remember it)
+        let in_order = std::cell::Cell::new(last.is_some());
         let found = self.index.find(hash, |s| {
             slots.get(s as usize).is_some_and(|slot| {
                 str_eq(&slot.key.metric, metric)
                     && match last {
                         Some(t) => slot.tagset == t,
                         None => {
-                            tagsets
+                            let given = tagsets
                                 .get(slot.tagset as usize)
-                                .is_some_and(|ts| ts.same_as_given(tags))
-                                || slot.key.matches(metric, tags)
+                                .is_some_and(|ts| ts.same_as_given(tags));
+                            in_order.set(given);
+                            given || slot.key.matches(metric, tags)
                         }
                     }
             })
         });
         if let Some(s) = found {
-            self.seen(s, tags);
+            self.seen(s, tags, in_order.get());
             return Ok(s);
         }
         let (key, id) = {
@@ -177,7 +193,7 @@ impl SeriesCache {
             None => self.new_slot(key, id, tags_hash)?,
         };
         self.index.insert(hash, s);
-        self.seen(s, tags);
+        self.seen(s, tags, false);
         Ok(s)
     }
 
@@ -227,8 +243,10 @@ impl SeriesCache {
         *self = SeriesCache::default();
     }
 
-    /// Slot `s` was found for `tags`, which are its tags: remember their order.
-    fn seen(&mut self, s: u32, tags: &[(&str, &str)]) {
+    /// Slot `s` was found for `tags`, which are its tags (`in_order`: in the order its
+    /// tag set remembers): remember their order, and that its tag set came after the
+    /// previous add's.
+    fn seen(&mut self, s: u32, tags: &[(&str, &str)], in_order: bool) {
         let Some((t, member)) = self
             .slots
             .get(s as usize)
@@ -237,8 +255,13 @@ impl SeriesCache {
             return;
         };
         self.next_member = member as usize + 1;
-        if let Some(ts) = self.tagsets.get_mut(t as usize) {
+        if !in_order && let Some(ts) = self.tagsets.get_mut(t as usize) {
             ts.remember(tags);
+        }
+        if let Some(p) = self.last.filter(|&p| p != t)
+            && let Some(prev) = self.tagsets.get_mut(p as usize)
+        {
+            prev.next = Some(t);
         }
         self.last = Some(t);
     }
@@ -286,6 +309,7 @@ impl SeriesCache {
                 .collect(),
             hash,
             members: Vec::new(),
+            next: None,
         });
         self.tagset_index.insert(hash, t);
         Ok(t)

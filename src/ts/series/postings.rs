@@ -28,11 +28,7 @@ impl Posting {
                 *self = Posting::Many(Box::new(RoaringBitmap::from_iter([*first, id])));
             }
             Posting::Many(b) => {
-                // An id past every other (the common case: ids are handed out in
-                // ascending order) is appended without a search.
-                if b.try_push(id).is_err() {
-                    b.insert(id);
-                }
+                b.insert(id);
             }
         }
     }
@@ -62,10 +58,13 @@ pub(crate) struct MemPostings {
 impl MemPostings {
     /// Adds series `id` of metric symbol `metric` and tag symbol pairs `tags`.
     pub(crate) fn insert(&mut self, id: u32, metric: u32, tags: impl Iterator<Item = (u32, u32)>) {
-        let of_metric = self.metrics.entry(metric).or_default();
-        if of_metric.try_push(id).is_err() {
-            of_metric.insert(id);
-        }
+        // `insert`, not `try_push`, even though ids mostly come in ascending order:
+        // a push first finds the bitmap's largest value, and in a dense container
+        // (more than 4 096 of its 65 536 ids) that scans its bit words down from the
+        // top, about 500 of them per push; an insert sets one bit (or, in a sparse
+        // container, appends after a binary search). Loading a catalog of a million
+        // series spent a fifth of its time in those scans.
+        self.metrics.entry(metric).or_default().insert(id);
         for (k, v) in tags {
             self.tags
                 .entry(k)

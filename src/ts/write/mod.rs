@@ -10,6 +10,7 @@
 //! the head. A failed WAL append poisons the database: nothing of the write is visible.
 
 pub(crate) mod wal_batch;
+mod wal_column;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -29,7 +30,7 @@ use crate::ts::series::catalog::{Catalog, RESERVED_ID};
 use crate::ts::series::key::{Point, SeriesKey};
 use crate::ts::stats::Counters;
 use crate::ts::{compaction, flush};
-use wal_batch::MAX_BATCH_POINTS;
+use wal_batch::{Density, MAX_BATCH_POINTS};
 
 /// Which series a group of points belongs to.
 #[derive(Debug)]
@@ -73,6 +74,8 @@ pub(crate) struct PreparedWrite<'c> {
     vals: Vec<f64>,
     borrowed: Vec<(&'c [i64], &'c [f64])>,
     bodies: Vec<u8>,
+    /// Whether some body holds what snappy may shorten (raw value bits).
+    loose: bool,
     dels: Vec<(u32, i64, i64)>,
     points: usize,
     max_ts: Option<i64>,
@@ -130,6 +133,9 @@ impl<'c> PreparedWrite<'c> {
     fn encode(&mut self) {
         let mut bodies = std::mem::take(&mut self.bodies);
         bodies.reserve(self.points * 10 + self.groups.len() * 4);
+        // Bodies are encoded in group order, the order `commit` assembles them in.
+        let mut cx = wal_column::Context::default();
+        let mut loose = false;
         for i in 0..self.groups.len() {
             let Some(g) = self.groups.get(i) else {
                 continue;
@@ -139,7 +145,8 @@ impl<'c> PreparedWrite<'c> {
                 0..0
             } else {
                 let start = bodies.len();
-                wal_batch::encode_column(ts, vals, &mut bodies);
+                let density = wal_batch::encode_column(ts, vals, &mut cx, &mut bodies);
+                loose |= density == Density::Loose;
                 start..bodies.len()
             };
             if let Some(g) = self.groups.get_mut(i) {
@@ -147,6 +154,7 @@ impl<'c> PreparedWrite<'c> {
             }
         }
         self.bodies = bodies;
+        self.loose = loose;
     }
 
     /// The points of group `g`.
@@ -670,7 +678,13 @@ pub(crate) fn commit(
             .collect();
         wal_batch::assemble(&def_refs, &cols, &prep.dels, &mut w.payload);
     }
-    append_wal(inner, &w.payload)?;
+    // Series definitions (names and tags) are what snappy shortens best.
+    let density = if defs.is_empty() && !prep.loose {
+        Density::Dense
+    } else {
+        Density::Loose
+    };
+    append_wal(inner, &w.payload, density)?;
 
     // In the OS (and fsync'd already, except under `SyncMode::Always`, whose fsync runs
     // after the writer lock is released so writers share it: readers may see the write
@@ -725,8 +739,8 @@ pub(crate) fn commit_columns(
         return Ok(());
     };
     inner.poison.check()?;
-    wal_batch::assemble_one(id, ts, vals, &mut w.payload);
-    append_wal(inner, &w.payload)?;
+    let density = wal_batch::assemble_one(id, ts, vals, &mut w.payload);
+    append_wal(inner, &w.payload, density)?;
     let gate = write(&inner.head_gate);
     w.head.append_many(id, ts, vals)?;
     drop(gate);
@@ -739,15 +753,18 @@ pub(crate) fn commit_columns(
 /// and trying costs more than encoding the write did.
 const WAL_COMPRESS_MIN: usize = 1024;
 
-/// Appends a write's WAL record; a failure poisons the database.
-fn append_wal(inner: &Inner, payload: &[u8]) -> Result<()> {
+/// Appends a write's WAL record; a failure poisons the database. A record of at least
+/// [`WAL_COMPRESS_MIN`] bytes is snappy-compressed when `density` says it holds what
+/// snappy shortens; a dense one (compact or codec columns) is written as it is, as
+/// snappy would take a tenth of the write's time to find little.
+fn append_wal(inner: &Inner, payload: &[u8], density: Density) -> Result<()> {
     if payload.len() > MAX_PAYLOAD_LEN {
         return Err(Error::invalid(format!(
             "the write encodes to {} bytes; one write may take at most {MAX_PAYLOAD_LEN}",
             payload.len()
         )));
     }
-    let compression = if payload.len() >= WAL_COMPRESS_MIN {
+    let compression = if payload.len() >= WAL_COMPRESS_MIN && density == Density::Loose {
         Compression::Snappy
     } else {
         Compression::None

@@ -5,35 +5,44 @@
 //! persisted in the catalog file. Points are stored columnar per series, with the
 //! segment codecs (delta-of-delta timestamps, float compression) when a column is
 //! long enough to pay for their setup, so a batch of many points of few series costs
-//! about what a segment chunk costs; short columns are stored plain. The WAL then
-//! snappy-compresses the record when that helps.
+//! about what a segment chunk costs; short columns are stored compact (delta-of-delta
+//! varints, decimal mantissas: `wal_column`). The writer asks the WAL for snappy only
+//! when the record holds something snappy shortens (series definitions, raw value bits).
 //!
 //! ```text
-//! batch := version:u8 (= 2; 1 held the codecs' layout of 128-value blocks)
+//! batch := version:u8 (= 3; 2 stored short columns plain, and is still read;
+//!                      1 held the codecs' layout of 128-value blocks)
 //!          n_defs:varint  def*     def := catalog entry (docs/format.md (part 6))
 //!          n_cols:varint  col*     col := id:varint  count:varint  encoding:u8  body
-//!            encoding 0 (plain, count < 64):  body := (zigzag-varint ts delta)*count
-//!                                                     (f64 bits, u64 LE)*count
-//!            encoding 1 (codecs, count >= 64): body := ts_len:varint  ts_bytes  (codec::timestamp)
-//!                                                     val_len:varint val_bytes (codec::float)
+//!            encoding 2 (compact, count < 64, version 3),
+//!            encoding 0 (plain, count < 64, version 2),
+//!            encoding 1 (codecs, count >= 64): see `wal_column`
 //!          n_dels:varint  del*     del := id:varint  start:zigzag-varint  end:zigzag-varint
 //! ```
 //! Columns are in write order: a later column of the same series overrides an earlier
 //! one point by point (last write wins); deletes apply after the columns of the record.
 //! Timestamps of a column may come in any order.
 
+use super::wal_column;
+pub(crate) use super::wal_column::Density;
+use crate::codec::DecodeError;
 use crate::codec::varint::{self, Reader};
-use crate::codec::{DecodeError, float, timestamp};
 use crate::ts::series::catalog::Catalog;
 use crate::ts::series::key::SeriesKey;
 
 /// Format version of a batch payload.
-pub(crate) const VERSION: u8 = 2;
+pub(crate) const VERSION: u8 = 3;
 
-/// The version a payload declares, when it is not [`VERSION`]: a batch another build
-/// wrote (not damage: the WAL record around it passed its checksum).
+/// The oldest version this build reads (version 2: short columns plain).
+pub(crate) const OLDEST_VERSION: u8 = 2;
+
+/// The version a payload declares, when this build does not read it: a batch another
+/// build wrote (not damage: the WAL record around it passed its checksum).
 pub(crate) fn foreign_version(payload: &[u8]) -> Option<u8> {
-    payload.first().copied().filter(|&v| v != VERSION)
+    payload
+        .first()
+        .copied()
+        .filter(|v| !(OLDEST_VERSION..=VERSION).contains(v))
 }
 
 /// The most points one batch (one WAL record) may hold. Bounds what a decoder
@@ -52,80 +61,17 @@ pub(crate) struct Batch {
     pub dels: Vec<(u32, i64, i64)>,
 }
 
-/// Columns shorter than this are stored plain: the codecs' per-column setup costs
-/// more than they save on a few points (the common case of a batch spread over many
-/// series), and snappy still compresses the record.
-const CODEC_MIN_POINTS: usize = 64;
-
-const COL_PLAIN: u8 = 0;
-const COL_CODEC: u8 = 1;
-
-/// Appends the body of one column (`count`, the encoding, both columns) to `out`.
-/// Callers encode column bodies before taking the writer lock, then [`assemble`] them.
-pub(crate) fn encode_column(ts: &[i64], values: &[f64], out: &mut Vec<u8>) {
-    varint::put_u64(out, ts.len() as u64);
-    if ts.len() < CODEC_MIN_POINTS {
-        out.push(COL_PLAIN);
-        out.reserve(ts.len() * 10);
-        let mut prev = 0i64;
-        for &t in ts {
-            varint::put_u64(out, varint::zigzag(t.wrapping_sub(prev)));
-            prev = t;
-        }
-        for v in values {
-            out.extend_from_slice(&v.to_bits().to_le_bytes());
-        }
-        return;
-    }
-    out.push(COL_CODEC);
-    let mut tmp = Vec::with_capacity(ts.len() * 2 + 16);
-    timestamp::encode(ts, &mut tmp);
-    varint::put_len_prefixed(out, &tmp);
-    tmp.clear();
-    float::encode(values, &mut tmp);
-    varint::put_len_prefixed(out, &tmp);
-}
-
-/// Reads one column body of `count` points (see [`encode_column`]) into `ts` and
-/// `values` (cleared first), reusing their room.
-fn decode_column(
-    r: &mut Reader<'_>,
-    count: usize,
-    ts: &mut Vec<i64>,
-    values: &mut Vec<f64>,
-) -> Result<(), DecodeError> {
-    ts.clear();
-    values.clear();
-    match r.u8()? {
-        COL_PLAIN => {
-            let mut prev = 0i64;
-            for _ in 0..count {
-                prev = prev.wrapping_add(r.i64()?);
-                ts.push(prev);
-            }
-            let bytes = r.bytes(count.checked_mul(8).ok_or(DecodeError("column too long"))?)?;
-            values.extend(bytes.chunks_exact(8).map(|c| {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(c);
-                f64::from_bits(u64::from_le_bytes(b))
-            }));
-        }
-        COL_CODEC => {
-            let ts_bytes = r.len_prefixed()?;
-            if timestamp::decode(ts_bytes, count, ts)? != ts_bytes.len() {
-                return Err(DecodeError("trailing bytes after a timestamp column"));
-            }
-            let val_bytes = r.len_prefixed()?;
-            if float::decode(val_bytes, count, values)? != val_bytes.len() {
-                return Err(DecodeError("trailing bytes after a value column"));
-            }
-        }
-        _ => return Err(DecodeError("unknown WAL column encoding")),
-    }
-    if ts.len() != count || values.len() != count {
-        return Err(DecodeError("column length differs from its count"));
-    }
-    Ok(())
+/// Appends the body of one column (`count`, the encoding, both columns) to `out`, the
+/// next column of the batch whose context is `cx` (see [`wal_column`]). Callers encode
+/// column bodies before taking the writer lock, then [`assemble`] them in the same
+/// order.
+pub(crate) fn encode_column(
+    ts: &[i64],
+    values: &[f64],
+    cx: &mut wal_column::Context,
+    out: &mut Vec<u8>,
+) -> Density {
+    wal_column::encode(ts, values, cx, out)
 }
 
 /// Writes a whole batch payload into `out` (cleared first) from definitions, column
@@ -160,15 +106,16 @@ pub(crate) fn assemble(
 /// Writes into `out` (cleared first) the batch of one column of existing series `id`:
 /// the bytes [`assemble`] makes of that column's [`encode_column`] body, without the
 /// body's own buffer.
-pub(crate) fn assemble_one(id: u32, ts: &[i64], values: &[f64], out: &mut Vec<u8>) {
+pub(crate) fn assemble_one(id: u32, ts: &[i64], values: &[f64], out: &mut Vec<u8>) -> Density {
     out.clear();
-    out.reserve(ts.len() * 10 + 24);
+    out.reserve(ts.len() * 11 + 24);
     out.push(VERSION);
     varint::put_u64(out, 0);
     varint::put_u64(out, 1);
     varint::put_u32(out, id);
-    encode_column(ts, values, out);
+    let density = encode_column(ts, values, &mut wal_column::Context::default(), out);
     varint::put_u64(out, 0);
+    density
 }
 
 /// Decodes a batch payload (untrusted bytes: never panics, bounds every allocation).
@@ -224,7 +171,8 @@ pub(crate) enum Visit<E> {
 /// before a decoding error have been handed over.
 pub(crate) fn visit<S: BatchSink>(bytes: &[u8], sink: &mut S) -> Result<(), Visit<S::Error>> {
     let mut r = Reader::new(bytes);
-    if r.u8().map_err(Visit::Decode)? != VERSION {
+    let version = r.u8().map_err(Visit::Decode)?;
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
         return Err(Visit::Decode(DecodeError("unknown WAL batch version")));
     }
     let n_defs = bounded_count(&mut r).map_err(Visit::Decode)?;
@@ -236,6 +184,7 @@ pub(crate) fn visit<S: BatchSink>(bytes: &[u8], sink: &mut S) -> Result<(), Visi
     let n_cols = bounded_count(&mut r).map_err(Visit::Decode)?;
     let mut total = 0usize;
     let (mut ts, mut values) = (Vec::new(), Vec::new());
+    let mut cx = wal_column::Context::default();
     for _ in 0..n_cols {
         let id = r.u32().map_err(Visit::Decode)?;
         let count = bounded_count(&mut r).map_err(Visit::Decode)?;
@@ -245,7 +194,8 @@ pub(crate) fn visit<S: BatchSink>(bytes: &[u8], sink: &mut S) -> Result<(), Visi
                 "WAL batch holds too many points",
             )));
         }
-        decode_column(&mut r, count, &mut ts, &mut values).map_err(Visit::Decode)?;
+        wal_column::decode(&mut r, count, version, &mut cx, &mut ts, &mut values)
+            .map_err(Visit::Decode)?;
         sink.col(id, &ts, &values).map_err(Visit::Apply)?;
     }
     let n_dels = bounded_count(&mut r).map_err(Visit::Decode)?;
@@ -279,12 +229,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn encode_batch(b: &Batch) -> Vec<u8> {
+        let mut cx = wal_column::Context::default();
         let bodies: Vec<Vec<u8>> = b
             .cols
             .iter()
             .map(|(_, ts, v)| {
                 let mut out = Vec::new();
-                encode_column(ts, v, &mut out);
+                encode_column(ts, v, &mut cx, &mut out);
                 out
             })
             .collect();
@@ -340,8 +291,52 @@ mod tests {
             })
     }
 
+    /// A batch as version 2 wrote it (the build before the compact columns): short
+    /// columns plain (timestamp deltas from the previous, the first from 0, then the
+    /// bits), long ones through the codecs, as version 3 still does.
+    fn encode_batch_v2(b: &Batch) -> Vec<u8> {
+        let mut out = vec![2u8];
+        varint::put_u64(&mut out, b.defs.len() as u64);
+        for (id, key) in &b.defs {
+            Catalog::encode_entry(*id, key, &mut out);
+        }
+        varint::put_u64(&mut out, b.cols.len() as u64);
+        for (id, ts, vals) in &b.cols {
+            varint::put_u32(&mut out, *id);
+            if ts.len() >= 64 {
+                encode_column(ts, vals, &mut wal_column::Context::default(), &mut out);
+                continue;
+            }
+            varint::put_u64(&mut out, ts.len() as u64);
+            out.push(0);
+            let mut prev = 0i64;
+            for &t in ts {
+                varint::put_u64(&mut out, varint::zigzag(t.wrapping_sub(prev)));
+                prev = t;
+            }
+            for v in vals {
+                out.extend_from_slice(&v.to_bits().to_le_bytes());
+            }
+        }
+        varint::put_u64(&mut out, b.dels.len() as u64);
+        for &(id, start, end) in &b.dels {
+            varint::put_u32(&mut out, id);
+            varint::put_u64(&mut out, varint::zigzag(start));
+            varint::put_u64(&mut out, varint::zigzag(end));
+        }
+        out
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn version_2_batches_are_still_read(b in batch_strategy()) {
+            let bytes = encode_batch_v2(&b);
+            prop_assert_eq!(foreign_version(&bytes), None);
+            let back = decode(&bytes).unwrap();
+            prop_assert!(same_bits(&b, &back));
+        }
 
         #[test]
         fn round_trips(b in batch_strategy()) {
@@ -387,8 +382,9 @@ mod tests {
     #[test]
     fn rejects_unknown_version_and_huge_counts() {
         // an unknown version, and version 1 (the codecs' layout before the lanes)
-        assert!(decode(&[3, 0, 0, 0]).is_err());
+        assert!(decode(&[4, 0, 0, 0]).is_err());
         assert!(decode(&[1, 0, 0, 0]).is_err());
+        assert_eq!(decode(&[2, 0, 0, 0]).unwrap(), Batch::default());
         assert!(decode(&[]).is_err());
         // One column claiming far more points than allowed.
         let mut b = vec![VERSION, 0, 1, 0];
@@ -400,7 +396,9 @@ mod tests {
     #[test]
     fn other_versions_are_told_apart_from_damage() {
         assert_eq!(foreign_version(&[1, 0, 0, 0]), Some(1));
-        assert_eq!(foreign_version(&[3]), Some(3));
+        assert_eq!(foreign_version(&[4]), Some(4));
+        // version 2, the plain short columns before the compact ones, is read
+        assert_eq!(foreign_version(&[2, 0, 0, 0]), None);
         assert_eq!(foreign_version(&[VERSION, 0, 0, 0]), None);
         // nothing to tell: left to `decode`, which calls it damage
         assert_eq!(foreign_version(&[]), None);
