@@ -179,6 +179,22 @@ pub fn decode_window_mantissas(
     }
 }
 
+/// Decimal exponents run from 0 to this.
+pub const MAX_DECIMAL_EXPONENT: u8 = float_decimal::MAX_EXPONENT;
+
+/// The mantissa of `v` at decimal exponent `e`: the integer `n` (below 2^51 in
+/// magnitude) whose [`decimal_value`] at [`decimal_divisor`]`(e)` is `v` bit for bit,
+/// if there is one; `None` above [`MAX_DECIMAL_EXPONENT`].
+pub fn decimal_mantissa(v: f64, e: u8) -> Option<i64> {
+    float_decimal::mantissa_at(v, e)
+}
+
+/// The divisor of decimal exponent `e`, `10^e`; `None` above
+/// [`MAX_DECIMAL_EXPONENT`].
+pub fn decimal_divisor(e: u8) -> Option<f64> {
+    float_decimal::divisor(e)
+}
+
 /// The value a mantissa of [`decode_window_mantissas`] stands for at `divisor`.
 #[inline]
 pub fn decimal_value(mantissa: i64, divisor: f64) -> f64 {

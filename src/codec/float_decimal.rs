@@ -60,6 +60,21 @@ fn mantissa(v: f64, e: usize) -> Option<f64> {
     (value(n, e).to_bits() == v.to_bits()).then_some(n)
 }
 
+/// [`mantissa`] as an integer, for any exponent byte (`None` above
+/// [`MAX_EXPONENT`]).
+pub fn mantissa_at(v: f64, e: u8) -> Option<i64> {
+    if e > MAX_EXPONENT {
+        return None;
+    }
+    mantissa(v, usize::from(e)).map(|n| n as i64)
+}
+
+/// The divisor of exponent `e`, `10^e` (`None` above [`MAX_EXPONENT`]): the value
+/// of mantissa `n` is [`value_of`]`(n, divisor)`.
+pub fn divisor(e: u8) -> Option<f64> {
+    POW10.get(usize::from(e)).copied()
+}
+
 /// The smallest exponent at which `v` is decimal.
 fn min_exponent(v: f64) -> Option<u8> {
     (0..=MAX_EXPONENT).find(|&e| mantissa(v, usize::from(e)).is_some())

@@ -84,12 +84,10 @@ pub(crate) fn build(series: &[SeriesInput<'_>]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Adds `id` to `bitmap`: an append when ids come in ascending order (the common case),
-/// an insert otherwise (a tag pair repeated within one series).
+/// Adds `id` to `bitmap`. An insert, not `try_push`: finding a dense container's
+/// largest value (which `try_push` checks against) scans its words.
 fn add(bitmap: &mut RoaringBitmap, id: u32) {
-    if bitmap.try_push(id).is_err() {
-        bitmap.insert(id);
-    }
+    bitmap.insert(id);
 }
 
 /// Where the parts of a validated postings section lie in the file.

@@ -29,19 +29,9 @@ const COL_CODEC: u8 = 1;
 const COL_COMPACT: u8 = 2;
 
 /// Highest decimal exponent of a compact column's values.
-const MAX_EXPONENT: u8 = 18;
+const MAX_EXPONENT: u8 = float::MAX_DECIMAL_EXPONENT;
 /// The value byte of a compact column whose values are stored as raw bits.
 const RAW_VALUES: u8 = 0xff;
-
-const POW10: [f64; MAX_EXPONENT as usize + 1] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18,
-];
-
-/// Largest mantissa magnitude: such integers are exact in an `f64`, and adding then
-/// subtracting [`ROUNDER`] rounds a product this small to the nearest integer.
-const MAX_MANTISSA: f64 = (1u64 << 51) as f64;
-const ROUNDER: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
 
 /// What the columns of one batch carry from one to the next, in batch order (the
 /// encoder's and the decoder's must see the same columns in the same order).
@@ -97,16 +87,11 @@ fn encode_timestamps(ts: &[i64], cx: &mut Context, out: &mut Vec<u8>) {
 }
 
 /// The mantissa of `v` at exponent `e`, when `v` is a decimal there: the integer `n`
-/// with `n / 10^e == v` bit for bit, which is what the decoder computes.
+/// with `n / 10^e == v` bit for bit, which is what the decoder computes (the segment
+/// codec's test, `codec::float::decimal_mantissa`).
 #[inline]
 fn mantissa(v: f64, e: u8) -> Option<i64> {
-    let p = *POW10.get(usize::from(e))?;
-    let s = v * p;
-    if s.is_nan() || s.abs() > MAX_MANTISSA {
-        return None;
-    }
-    let n = (s + ROUNDER) - ROUNDER;
-    ((n / p).to_bits() == v.to_bits()).then_some(n as i64)
+    float::decimal_mantissa(v, e)
 }
 
 /// The one exponent at which every value of `values` is a decimal, if any: the
@@ -242,13 +227,11 @@ fn decode_compact(
     match r.u8()? {
         RAW_VALUES => decode_raw(r, count, values),
         e => {
-            let p = *POW10
-                .get(usize::from(e))
-                .ok_or(DecodeError("unknown WAL value encoding"))?;
+            let p = float::decimal_divisor(e).ok_or(DecodeError("unknown WAL value encoding"))?;
             let mut m = 0i64;
             for _ in 0..count {
                 m = m.wrapping_add(r.i64()?);
-                values.push(m as f64 / p);
+                values.push(float::decimal_value(m, p));
             }
             Ok(())
         }
