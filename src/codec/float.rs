@@ -205,13 +205,13 @@ pub fn decimal_value(mantissa: i64, divisor: f64) -> f64 {
 /// none: vectorized where the CPU allows (see `vector.rs`).
 #[inline]
 pub fn max_mantissa(mantissas: &[i64]) -> Option<i64> {
-    super::vector::max_i64(mantissas)
+    super::vector::extreme_i64::<true>(mantissas)
 }
 
 /// The smallest of some mantissas, `None` if there is none.
 #[inline]
 pub fn min_mantissa(mantissas: &[i64]) -> Option<i64> {
-    super::vector::min_i64(mantissas)
+    super::vector::extreme_i64::<false>(mantissas)
 }
 
 /// The codec and number of values of the chunk at the front of `buf`.

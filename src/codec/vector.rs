@@ -260,32 +260,19 @@ pub fn ints_to_decimals(block: &mut [u64], p: f64) {
 /// minute of 10-second points is six.
 const SHORT: usize = 32;
 
-/// The largest of `values`, `None` if there is none.
+/// The largest (`MAX`) or smallest of `values`, `None` if there is none.
 #[inline]
-pub fn max_i64(values: &[i64]) -> Option<i64> {
+pub fn extreme_i64<const MAX: bool>(values: &[i64]) -> Option<i64> {
     if values.len() < SHORT {
-        return values.iter().copied().max();
+        let plain = values.iter().copied();
+        return if MAX { plain.max() } else { plain.min() };
     }
     #[cfg(target_arch = "x86_64")]
     if avx2::available() {
         // SAFETY: as in `fill_arithmetic`.
-        return unsafe { avx2::extreme::<true>(values) };
+        return unsafe { avx2::extreme::<MAX>(values) };
     }
-    portable::extreme::<true>(values)
-}
-
-/// The smallest of `values`, `None` if there is none.
-#[inline]
-pub fn min_i64(values: &[i64]) -> Option<i64> {
-    if values.len() < SHORT {
-        return values.iter().copied().min();
-    }
-    #[cfg(target_arch = "x86_64")]
-    if avx2::available() {
-        // SAFETY: as in `fill_arithmetic`.
-        return unsafe { avx2::extreme::<false>(values) };
-    }
-    portable::extreme::<false>(values)
+    portable::extreme::<MAX>(values)
 }
 
 #[cfg(test)]
@@ -410,7 +397,8 @@ mod tests {
         #[test]
         fn extremes_are_the_iterators(values in prop::collection::vec(any::<i64>(), 0..100)) {
             let want = (values.iter().copied().max(), values.iter().copied().min());
-            prop_assert_eq!((max_i64(&values), min_i64(&values)), want);
+            let got = (extreme_i64::<true>(&values), extreme_i64::<false>(&values));
+            prop_assert_eq!(got, want);
             let portable = (
                 portable::extreme::<true>(&values),
                 portable::extreme::<false>(&values),

@@ -12,6 +12,8 @@
 //! repeated timestamp is pushed and marks the series unsorted; the next reader (or the
 //! freeze) sorts it stably and keeps the last write of each timestamp.
 
+use crate::engine::prefetch;
+
 /// The points of one series.
 #[derive(Debug)]
 pub(crate) struct SeriesBuf {
@@ -71,7 +73,7 @@ impl SeriesBuf {
         let start = self.points.as_ptr_range().end.cast::<u8>();
         let bytes = n * size_of::<(i64, f64)>();
         for off in (0..bytes).step_by(64).chain(std::iter::once(bytes - 1)) {
-            prefetch_line(start.wrapping_add(off));
+            prefetch::for_write(start.wrapping_add(off));
         }
     }
 
@@ -154,19 +156,6 @@ impl SeriesBuf {
         self.normalize();
         self.points.iter().copied().unzip()
     }
-}
-
-/// Starts loading the cache line holding `p` (a hint; no effect elsewhere than x86-64).
-#[inline(always)]
-fn prefetch_line(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults and changes no state the
-    // program can see, whatever the address; `sse` is part of the x86-64 baseline.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_ET0 }>(p.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 #[cfg(test)]

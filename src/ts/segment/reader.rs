@@ -21,6 +21,7 @@ use super::format::{ChunkMeta, TERM_METRIC, TERM_TAG, TOMBSTONE_LEN, TombstoneRe
 use super::postings::{Postings, decode_bitmap};
 use super::{SegmentInfo, frame, index};
 use crate::codec::checksum;
+use crate::engine::prefetch;
 use crate::error::{Error, Result};
 use crate::io::fs::{FileBytes, FileSystem};
 use crate::ts::core::columns::Columns;
@@ -235,7 +236,7 @@ impl Segment {
             let at = usize::try_from(first.offset()).unwrap_or(usize::MAX);
             if let Some(bytes) = self.bytes.get(at..) {
                 for line in bytes.chunks(64).take(4) {
-                    prefetch_line(line.as_ptr());
+                    prefetch::for_read(line.as_ptr());
                 }
             }
         } else {
@@ -245,7 +246,7 @@ impl Segment {
                 .get(range.start..range.start + n)
                 .unwrap_or_default();
             for e in entries {
-                prefetch_line((e as *const ChunkMeta).cast());
+                prefetch::for_read((e as *const ChunkMeta).cast());
             }
         }
     }
@@ -560,19 +561,6 @@ fn validate_tombstones(records: &[TombstoneRecord]) -> Result<(), (usize, &'stat
         }
     }
     Ok(())
-}
-
-/// Starts loading the cache line holding `p` (a hint; no effect elsewhere than x86-64).
-#[inline(always)]
-fn prefetch_line(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults and changes no state the
-    // program can see, whatever the address; `sse` is part of the x86-64 baseline.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Points a prefix decode of `chunk` reads to hold every point at or before `end`:
